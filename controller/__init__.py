@@ -1,0 +1,1 @@
+"""penctl's controller: sessions, safety supervisor, journal, audit tools and the command line."""
