@@ -88,6 +88,7 @@ class StopReason(IntEnum):
     CARTRIDGE_REMOVED = 9
     ESTOP = 10
     TIME_LIMIT = 11
+    HOST_RESET = 12  # a HELLO arrived while running: the host restarted
 
 
 class NakReason(IntEnum):
