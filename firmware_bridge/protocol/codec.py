@@ -8,11 +8,15 @@ Memory is bounded by MAX_ENCODED however much garbage arrives without a delimite
 from __future__ import annotations
 
 import struct
+from binascii import crc_hqx
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import IntEnum, StrEnum
+from typing import Any, NamedTuple
 
 from firmware_bridge.protocol.framing import (
+    CRC_INIT,
     CRC_SIZE,
     FLAGS_DEFINED,
     HEADER,
@@ -20,11 +24,10 @@ from firmware_bridge.protocol.framing import (
     MAX_ENCODED,
     MAX_PAYLOAD,
     PROTOCOL_VERSION,
-    cobs_decode,
     cobs_encode,
     crc16,
 )
-from firmware_bridge.protocol.messages import MESSAGES, FieldValueError, Message
+from firmware_bridge.protocol.messages import MESSAGES, Message
 
 _CRC = struct.Struct("<H")
 _MIN_FRAME = HEADER_SIZE + CRC_SIZE
@@ -41,8 +44,9 @@ class ErrorKind(StrEnum):
     BAD_FIELD = "bad_field"  # payload size or a field value is wrong for its type
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
+    """A decoded frame. A NamedTuple because the decoder makes one per telemetry sample."""
+
     seq: int
     message: Message
     flags: int = 0
@@ -68,28 +72,51 @@ def encode(message: Message, seq: int, flags: int = 0) -> bytes:
 
 def decode_frame(encoded: bytes) -> Frame | DecodeError:
     """Decode one frame without its delimiter. Checks run in the order docs/protocol.md gives."""
-    raw = encoded[:_RAW_KEEP]
-    if len(encoded) > MAX_ENCODED:
-        return DecodeError(ErrorKind.OVERSIZE, f"{len(encoded)} bytes > {MAX_ENCODED}", raw)
-    body = cobs_decode(encoded)
-    if body is None:
-        return DecodeError(ErrorKind.TRUNCATED, "a COBS code runs past the end of the frame", raw)
-    size = len(body)
+    if not encoded or b"\x00" in encoded:
+        detail = "a 0x00 inside the frame" if encoded else "an empty frame"
+        return DecodeError(ErrorKind.TRUNCATED, detail, encoded[:_RAW_KEEP])
+    return _decode(encoded)
+
+
+def _decode(encoded: bytes) -> Frame | DecodeError:
+    """decode_frame for bytes without 0x00 (the decoder splits on it).
+
+    This is the hot path (every telemetry frame), so COBS is undone inline: in a frame of at most
+    MAX_ENCODED bytes a 0xFF code can only run past the end, so "drop the first code and turn each
+    later code into 0x00" is the whole of COBS decoding here.
+    """
+    n = len(encoded)
+    if n > MAX_ENCODED:
+        return DecodeError(ErrorKind.OVERSIZE, f"{n} bytes > {MAX_ENCODED}", encoded[:_RAW_KEEP])
+    body = bytearray(encoded)
+    i = 0
+    while i < n:
+        code = body[i]
+        body[i] = 0
+        i += code
+    if i != n:
+        return DecodeError(
+            ErrorKind.TRUNCATED, "a COBS code runs past the end of the frame", encoded[:_RAW_KEEP]
+        )
+    del body[0]
+    size = n - 1
     if size < _MIN_FRAME:
-        return DecodeError(ErrorKind.TRUNCATED, f"{size} bytes < {_MIN_FRAME}", raw)
-    length = body[5]
-    expected = HEADER_SIZE + length + CRC_SIZE
-    if size < expected:
-        return DecodeError(ErrorKind.TRUNCATED, f"{size} bytes, header says {expected}", raw)
-    if size > expected:
-        return DecodeError(ErrorKind.BAD_LENGTH, f"{size} bytes, header says {expected}", raw)
-    (received,) = _CRC.unpack_from(body, size - CRC_SIZE)
-    computed = crc16(body[: size - CRC_SIZE])
+        return DecodeError(ErrorKind.TRUNCATED, f"{size} bytes < {_MIN_FRAME}", encoded[:_RAW_KEEP])
+    expected = body[5] + _MIN_FRAME
+    if size != expected:
+        kind = ErrorKind.TRUNCATED if size < expected else ErrorKind.BAD_LENGTH
+        return DecodeError(kind, f"{size} bytes, header says {expected}", encoded[:_RAW_KEEP])
+    received = body[-2] | body[-1] << 8
+    del body[-2:]
+    computed = crc_hqx(body, CRC_INIT)
     if received != computed:
         return DecodeError(
-            ErrorKind.BAD_CRC, f"CRC 0x{received:04X} received, 0x{computed:04X} computed", raw
+            ErrorKind.BAD_CRC,
+            f"CRC 0x{received:04X} received, 0x{computed:04X} computed",
+            encoded[:_RAW_KEEP],
         )
-    version, msg_type, flags, seq, _ = HEADER.unpack_from(body)
+    version, msg_type, flags, seq, length = HEADER.unpack_from(body)
+    raw = encoded[:_RAW_KEEP]
     if version != PROTOCOL_VERSION:
         return DecodeError(
             ErrorKind.WRONG_VERSION,
@@ -98,40 +125,85 @@ def decode_frame(encoded: bytes) -> Frame | DecodeError:
             seq,
             msg_type,
         )
-    cls = MESSAGES.get(msg_type)
-    if cls is None:
+    plan = _PLANS.get(msg_type)
+    if plan is None:
         return DecodeError(
             ErrorKind.UNKNOWN_TYPE, f"message type 0x{msg_type:02X}", raw, seq, msg_type
         )
+    cls, layout, conversions, build = plan
     if flags & ~FLAGS_DEFINED:
         return DecodeError(
             ErrorKind.BAD_FIELD, f"reserved flag bits set: 0x{flags:02X}", raw, seq, msg_type
         )
-    if length != cls.STRUCT.size:
+    if length != layout.size:
         return DecodeError(
             ErrorKind.BAD_FIELD,
-            f"{cls.__name__} payload is {length} bytes, expected {cls.STRUCT.size}",
+            f"{cls.__name__} payload is {length} bytes, expected {layout.size}",
             raw,
             seq,
             msg_type,
         )
-    values = list(cls.STRUCT.unpack_from(body, HEADER_SIZE))
+    values = layout.unpack_from(body, HEADER_SIZE)
     try:
-        for i, (_, fmt, _) in enumerate(cls.FIELDS):
-            if fmt[-1] == "s":
-                values[i] = _text(values[i])
-        message = cls(*values)
-    except (FieldValueError, UnicodeDecodeError) as exc:
-        return DecodeError(ErrorKind.BAD_FIELD, str(exc), raw, seq, msg_type)
-    return Frame(seq, message, flags)
+        return Frame(seq, build(values), flags)
+    except (KeyError, ValueError):
+        pass
+    bad = next(
+        f"{cls.__name__}.{name}: {values[index]!r} is not a valid value"
+        for index, table, name in conversions
+        if (_text(values[index]) if table is None else table.get(values[index])) is None
+    )
+    return DecodeError(ErrorKind.BAD_FIELD, bad, raw, seq, msg_type)
 
 
-def _text(value: bytes) -> str:
-    """Fixed-width ASCII: NUL padding at the end only."""
+_Conversion = tuple[int, dict[int, IntEnum] | None, str]
+_Plan = tuple[
+    type[Message], struct.Struct, tuple[_Conversion, ...], Callable[[tuple[Any, ...]], Message]
+]
+
+
+def _plan(cls: type[Message]) -> _Plan:
+    """What decoding a type needs, computed once.
+
+    `build` turns the unpacked tuple into the message in one expression: enum fields are dict hits
+    (KeyError for a value the table lacks), text fields are checked (ValueError), and nothing is
+    validated twice. It is compiled from the field list, as namedtuple and dataclasses do.
+    """
+    conversions: list[_Conversion] = []
+    terms = []
+    env: dict[str, Any] = {"new": tuple.__new__, "cls": cls, "text": _text_or_raise}
+    for index, (name, fmt, enum) in enumerate(cls.FIELDS):
+        if enum is not None:
+            table = {int(member): member for member in enum}
+            conversions.append((index, table, name))
+            env[f"t{index}"] = table
+            terms.append(f"t{index}[v[{index}]]")
+        elif fmt.endswith("s"):
+            conversions.append((index, None, name))
+            terms.append(f"text(v[{index}])")
+        else:
+            terms.append(f"v[{index}]")
+    source = f"def build(v):\n    return new(cls, ({''.join(t + ', ' for t in terms)}))\n"
+    exec(source, env)
+    return cls, cls.STRUCT, tuple(conversions), env["build"]
+
+
+def _text_or_raise(value: bytes) -> str:
+    text = _text(value)
+    if text is None:
+        raise ValueError(value)
+    return text
+
+
+def _text(value: bytes) -> str | None:
+    """Fixed-width printable ASCII with NUL padding at the end only; None when it is not."""
     text = value.rstrip(b"\x00")
-    if b"\x00" in text:
-        raise FieldValueError(f"text field {value!r} has a NUL before its padding")
+    if not all(0x20 <= byte < 0x7F for byte in text):
+        return None
     return text.decode("ascii")
+
+
+_PLANS = {code: _plan(cls) for code, cls in MESSAGES.items()}
 
 
 @dataclass
@@ -143,29 +215,32 @@ class Decoder:
     _discarding: bool = False
 
     def feed(self, data: bytes) -> list[Frame | DecodeError]:
-        out: list[Frame | DecodeError] = []
         self.stats["bytes"] += len(data)
-        start = 0
-        while True:
-            end = data.find(0, start)
-            if end < 0:
-                self._hold(data[start:], out)
-                return out
-            chunk = data[start:end]
-            start = end + 1
+        chunks = data.split(b"\x00")
+        tail = chunks.pop()
+        out: list[Frame | DecodeError] = []
+        if chunks:
+            first = chunks[0]
             if self._discarding:
                 self._discarding = False
+                chunks[0] = b""
+            elif self._buffer:
+                self._buffer += first
+                chunks[0] = bytes(self._buffer)
                 self._buffer.clear()
-                continue
-            if self._buffer:
-                self._buffer += chunk
-                chunk = bytes(self._buffer)
-                self._buffer.clear()
-            if not chunk:
-                continue
-            result = decode_frame(chunk)
-            self.stats["frames" if isinstance(result, Frame) else result.kind.value] += 1
-            out.append(result)
+            frames = 0
+            for chunk in chunks:
+                if not chunk:
+                    continue
+                result = _decode(chunk)
+                if type(result) is Frame:
+                    frames += 1
+                else:
+                    self.stats[result.kind.value] += 1  # type: ignore[union-attr]
+                out.append(result)
+            self.stats["frames"] += frames
+        self._hold(tail, out)
+        return out
 
     def _hold(self, rest: bytes, out: list[Frame | DecodeError]) -> None:
         if self._discarding or not rest:

@@ -7,11 +7,11 @@ docs/protocol.md, the encoder and the decoder cannot disagree.
 
 from __future__ import annotations
 
-import dataclasses
+import inspect
 import struct
-from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, ClassVar
+from operator import itemgetter
+from typing import Any, ClassVar, dataclass_transform
 
 from firmware_bridge.protocol.enums import (
     CartridgeState,
@@ -33,77 +33,143 @@ _RANGES = {
 }
 
 
+class _Wire:
+    __slots__ = ("enum", "fmt", "unit")
+
+    def __init__(self, fmt: str, enum: type[IntEnum] | None, unit: str) -> None:
+        self.fmt = fmt
+        self.enum = enum
+        self.unit = unit
+
+
 def wire(fmt: str, enum: type[IntEnum] | None = None, unit: str = "") -> Any:
     """Declare a payload field: struct code (B, H, h, I or Ns for N-byte ASCII), enum, unit."""
-    return field(metadata={"fmt": fmt, "enum": enum, "unit": unit})
+    return _Wire(fmt, enum, unit)
 
 
 class FieldValueError(ValueError):
     """A field's value does not fit its wire type: names the message, the field and the value."""
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+@dataclass_transform(frozen_default=True, field_specifiers=(wire,))
+class Message(tuple):  # type: ignore[type-arg]
+    """Base of all messages: an immutable tuple of wire values with named, typed fields.
+
+    A tuple rather than a dataclass because the decoder builds tens of thousands a second:
+    `_trusted` skips validation for values the struct and the enum tables already vouched for.
+    Equality and hashing include the message type, so Hello(1) != Stop(1).
+    """
+
+    __slots__ = ()
     TYPE: ClassVar[MessageType]
     STRUCT: ClassVar[struct.Struct]
     FIELDS: ClassVar[tuple[tuple[str, str, type[IntEnum] | None], ...]]
+    UNITS: ClassVar[dict[str, str]]
+    __match_args__: ClassVar[tuple[str, ...]] = ()
 
-    def __post_init__(self) -> None:
-        for name, fmt, enum in self.FIELDS:
-            value = getattr(self, name)
-            if fmt.endswith("s"):
-                _check_text(self, name, value, int(fmt[:-1]))
-                continue
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise FieldValueError(f"{type(self).__name__}.{name}: {value!r} is not an integer")
-            low, high = _RANGES[fmt]
-            if not low <= value <= high:
-                raise FieldValueError(
-                    f"{type(self).__name__}.{name}: {value} is outside {low}..{high}"
-                )
-            if enum is not None and not isinstance(value, enum):
-                try:
-                    object.__setattr__(self, name, enum(value))
-                except ValueError:
-                    raise FieldValueError(
-                        f"{type(self).__name__}.{name}: {value} is not a {enum.__name__}"
-                    ) from None
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        specs = []
+        for name in inspect.get_annotations(cls):
+            spec = cls.__dict__.get(name)
+            if isinstance(spec, _Wire):
+                specs.append((name, spec.fmt, spec.enum, spec.unit))
+        for index, (name, *_) in enumerate(specs):
+            setattr(cls, name, property(itemgetter(index), doc=f"wire field {index}"))
+        cls.FIELDS = tuple((name, fmt, enum) for name, fmt, enum, _ in specs)
+        cls.UNITS = {name: unit for name, _, _, unit in specs if unit}
+        cls.STRUCT = struct.Struct("<" + "".join(fmt for _, fmt, _ in cls.FIELDS))
+        cls.__match_args__ = tuple(name for name, _, _ in cls.FIELDS)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        names = [name for name, _, _ in cls.FIELDS]
+        if len(args) > len(names):
+            raise TypeError(f"{cls.__name__} takes {len(names)} fields, {len(args)} given")
+        values = dict(zip(names, args, strict=False))
+        for key, value in kwargs.items():
+            if key not in names:
+                raise TypeError(f"{cls.__name__} has no field {key!r}")
+            if key in values:
+                raise TypeError(f"{cls.__name__} got {key!r} twice")
+            values[key] = value
+        missing = [name for name in names if name not in values]
+        if missing:
+            raise TypeError(f"{cls.__name__} is missing {', '.join(missing)}")
+        return tuple.__new__(cls, [_checked(cls, spec, values[spec[0]]) for spec in cls.FIELDS])
+
+    @classmethod
+    def _trusted(cls, values: list[Any]) -> Any:
+        return tuple.__new__(cls, values)
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and tuple.__eq__(self, other)  # type: ignore[arg-type]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(self)))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(
+            f"{name}={value!r}" for (name, _, _), value in zip(self.FIELDS, self, strict=True)
+        )
+        return f"{type(self).__name__}({inner})"
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        return tuple(self)
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with some fields changed, validated like a new message."""
+        return type(self)(**{**dict(zip(self.__match_args__, self, strict=True)), **changes})
 
     def pack(self) -> bytes:
-        values = [getattr(self, name) for name, _, _ in self.FIELDS]
-        for i, (_, fmt, _) in enumerate(self.FIELDS):
-            if fmt.endswith("s"):
-                values[i] = values[i].encode("ascii")
-        return self.STRUCT.pack(*values)
+        if any(fmt[-1] == "s" for _, fmt, _ in self.FIELDS):
+            return self.STRUCT.pack(
+                *(
+                    value.encode("ascii") if fmt[-1] == "s" else value
+                    for (_, fmt, _), value in zip(self.FIELDS, self, strict=True)
+                )
+            )
+        return self.STRUCT.pack(*self)
 
     def fields(self) -> dict[str, Any]:
         """The message as plain JSON-friendly values (enums by name), e.g. for vectors and logs."""
-        out: dict[str, Any] = {}
-        for name, _, enum in self.FIELDS:
-            value = getattr(self, name)
-            out[name] = value.name if enum is not None else value
-        return out
+        return {
+            name: value.name if enum is not None else value
+            for (name, _, enum), value in zip(self.FIELDS, self, strict=True)
+        }
 
 
-def _check_text(message: Message, name: str, value: object, size: int) -> None:
-    if not isinstance(value, str):
-        raise FieldValueError(f"{type(message).__name__}.{name}: {value!r} is not text")
-    if len(value) > size or not all(0x20 <= ord(c) < 0x7F for c in value):
-        raise FieldValueError(
-            f"{type(message).__name__}.{name}: {value!r} must be at most {size} printable "
-            "ASCII characters"
-        )
+def _checked(cls: type[Message], spec: tuple[str, str, type[IntEnum] | None], value: Any) -> Any:
+    name, fmt, enum = spec
+    where = f"{cls.__name__}.{name}"
+    if fmt.endswith("s"):
+        size = int(fmt[:-1])
+        if not isinstance(value, str):
+            raise FieldValueError(f"{where}: {value!r} is not text")
+        if len(value) > size or not all(0x20 <= ord(c) < 0x7F for c in value):
+            raise FieldValueError(
+                f"{where}: {value!r} must be at most {size} printable ASCII characters"
+            )
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldValueError(f"{where}: {value!r} is not an integer")
+    low, high = _RANGES[fmt]
+    if not low <= value <= high:
+        raise FieldValueError(f"{where}: {value} is outside {low}..{high}")
+    if enum is None:
+        return int(value)
+    try:
+        return enum(value)
+    except ValueError:
+        raise FieldValueError(f"{where}: {value} is not a {enum.__name__}") from None
 
 
 MESSAGES: dict[int, type[Message]] = {}
 
 
 def _register(cls: type[Message]) -> type[Message]:
-    specs = []
-    for f in dataclasses.fields(cls):
-        specs.append((f.name, f.metadata["fmt"], f.metadata["enum"]))
-    cls.FIELDS = tuple(specs)
-    cls.STRUCT = struct.Struct("<" + "".join(fmt for _, fmt, _ in specs))
     MESSAGES[int(cls.TYPE)] = cls
     return cls
 
@@ -112,81 +178,81 @@ def _register(cls: type[Message]) -> type[Message]:
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class Hello(Message):
     """Opens (or re-opens) the link; answered by ACK, IDENTIFY and CARTRIDGE."""
 
     TYPE = MessageType.HELLO
+    __slots__ = ()
     protocol_version: int = wire("B")
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class SetParams(Message):
     """Proposes a new versioned parameter set; the ACK echoes what the pen actually applied."""
 
     TYPE = MessageType.SET_PARAMS
+    __slots__ = ()
     param_version: int = wire("I")
     depth_um: int = wire("H", unit="µm")
     speed_sps: int = wire("H", unit="strokes/s")
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class Start(Message):
     """Runs the motor with the applied set, named by version so a stale START cannot run."""
 
     TYPE = MessageType.START
+    __slots__ = ()
     param_version: int = wire("I")
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class Stop(Message):
     TYPE = MessageType.STOP
+    __slots__ = ()
     reason: StopReason = wire("B", StopReason)
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class EStop(Message):
     TYPE = MessageType.ESTOP
+    __slots__ = ()
     reason: StopReason = wire("B", StopReason)
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class ClearFault(Message):
     """Acknowledges one named fault; the pen refuses if another is active or the cause persists."""
 
     TYPE = MessageType.CLEAR_FAULT
+    __slots__ = ()
     fault: FaultCode = wire("H", FaultCode)
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class Lease(Message):
     """Grants the pen permission to run for `lease_ms` from receipt; renewed by the host loop."""
 
     TYPE = MessageType.LEASE
+    __slots__ = ()
     lease_ms: int = wire("H", unit="ms")
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class GetStatus(Message):
     """Answered by ACK, then TELEMETRY and CARTRIDGE out of schedule."""
 
     TYPE = MessageType.GET_STATUS
+    __slots__ = ()
 
 
 # ---- pen -> host -------------------------------------------------------------------------------
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class Identify(Message):
     TYPE = MessageType.IDENTIFY
+    __slots__ = ()
     protocol_version: int = wire("B")
     firmware_major: int = wire("B")
     firmware_minor: int = wire("B")
@@ -210,11 +276,11 @@ class Identify(Message):
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class Cartridge(Message):
     """The seated cartridge's identity; all-empty with state ABSENT when none is fitted."""
 
     TYPE = MessageType.CARTRIDGE
+    __slots__ = ()
     state: CartridgeState = wire("B", CartridgeState)
     serial: str = wire("16s")
     lot: str = wire("12s")
@@ -224,9 +290,9 @@ class Cartridge(Message):
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class Telemetry(Message):
     TYPE = MessageType.TELEMETRY
+    __slots__ = ()
     counter: int = wire("I")
     pen_state: PenState = wire("B", PenState)
     motor_state: MotorState = wire("B", MotorState)
@@ -243,20 +309,20 @@ class Telemetry(Message):
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class Event(Message):
     TYPE = MessageType.EVENT
+    __slots__ = ()
     event_counter: int = wire("H")
     event: EventCode = wire("B", EventCode)
     detail: int = wire("H")
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class Ack(Message):
     """Acknowledges one host frame and echoes the parameter set the pen has applied (S3)."""
 
     TYPE = MessageType.ACK
+    __slots__ = ()
     ack_seq: int = wire("H")
     ack_type: MessageType = wire("B", MessageType)
     pen_state: PenState = wire("B", PenState)
@@ -268,11 +334,11 @@ class Ack(Message):
 
 
 @_register
-@dataclass(frozen=True, slots=True)
 class Nak(Message):
     """Refuses one host frame; `nak_type` is raw because the refused type may be unknown."""
 
     TYPE = MessageType.NAK
+    __slots__ = ()
     nak_seq: int = wire("H")
     nak_type: int = wire("B")
     reason: NakReason = wire("B", NakReason)

@@ -141,6 +141,12 @@ def test_every_single_bit_error_is_detected(vector: dict) -> None:
             assert not any(isinstance(r, Frame) for r in results), f"byte {index} bit {bit}"
 
 
+@given(st.binary(max_size=300))
+def test_decode_frame_never_raises_on_any_bytes(data: bytes) -> None:
+    """S9: whatever arrives, the answer is a frame or a typed error, never an exception."""
+    assert isinstance(decode_frame(data), Frame | DecodeError)
+
+
 def test_memory_is_bounded_on_garbage_without_delimiters() -> None:
     decoder = Decoder()
     rng = random.Random(7)
