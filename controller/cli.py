@@ -9,7 +9,11 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 # Each module registers its own subcommand; order here is the order in `penctl --help`.
-COMMAND_MODULES: tuple[str, ...] = ("controller.commands.protocol",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "controller.commands.run",
+    "controller.commands.identify",
+    "controller.commands.protocol",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -1,0 +1,101 @@
+"""The identify handshake (docs/protocol.md §3, §5.1): HELLO, then ACK, IDENTIFY and CARTRIDGE.
+
+A blocking, self-contained exchange for tools that only need to know which pen is there
+(`penctl identify`, `make run` until the console exists). It follows the spec's retransmission
+rule: 100 ms per try, 3 retransmissions with the RETRANSMIT flag, then the link counts as lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from firmware_bridge.protocol import (
+    PROTOCOL_VERSION,
+    Ack,
+    Cartridge,
+    Decoder,
+    Frame,
+    Hello,
+    Identify,
+    Nak,
+    NakReason,
+    encode,
+)
+from firmware_bridge.protocol.framing import FLAG_RETRANSMIT
+
+REPLY_TIMEOUT_S = 0.1
+RETRANSMISSIONS = 3
+
+
+class BytePort(Protocol):
+    """What the handshake needs of a pyserial port."""
+
+    def write(self, data: bytes, /) -> int | None: ...
+
+    def read(self, size: int = 1, /) -> bytes: ...
+
+
+class HandshakeError(Exception):
+    """The pen did not identify itself; the message says why and what to check."""
+
+
+@dataclass(frozen=True)
+class PenIdentity:
+    identify: Identify
+    cartridge: Cartridge | None
+    link_errors: dict[str, int] = field(default_factory=dict)
+
+
+def identify(
+    port: BytePort,
+    *,
+    seq: int = 0,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> PenIdentity:
+    decoder = Decoder()
+    hello = Hello(PROTOCOL_VERSION)
+    ack: Ack | None = None
+    found: Identify | None = None
+    cartridge: Cartridge | None = None
+    for attempt in range(RETRANSMISSIONS + 1):
+        # A leading delimiter ends whatever half-frame the pen may be holding.
+        flags = FLAG_RETRANSMIT if attempt else 0
+        port.write(b"\x00" + encode(hello, seq, flags))
+        deadline = monotonic() + REPLY_TIMEOUT_S
+        while monotonic() < deadline and cartridge is None:
+            for result in decoder.feed(port.read(256)):
+                if not isinstance(result, Frame):
+                    continue
+                message = result.message
+                if isinstance(message, Nak) and message.nak_seq == seq:
+                    raise HandshakeError(_nak_text(message))
+                if isinstance(message, Ack) and message.ack_seq == seq:
+                    ack = message
+                elif isinstance(message, Identify):
+                    found = message
+                elif isinstance(message, Cartridge):
+                    cartridge = message
+        if ack is not None and found is not None:
+            return PenIdentity(found, cartridge, _errors(decoder))
+    raise HandshakeError(
+        f"the pen did not answer HELLO after {RETRANSMISSIONS + 1} tries "
+        f"({int((RETRANSMISSIONS + 1) * REPLY_TIMEOUT_S * 1000)} ms); the link counts as lost. "
+        f"Received {decoder.stats['frames']} good and {decoder.errors} bad frames. "
+        "Check the cable, the port path and the baud rate (115200), and that the pen is on."
+    )
+
+
+def _errors(decoder: Decoder) -> dict[str, int]:
+    return {k: v for k, v in decoder.stats.items() if k not in ("bytes", "frames") and v}
+
+
+def _nak_text(nak: Nak) -> str:
+    if nak.reason is NakReason.VERSION_MISMATCH:
+        return (
+            f"the pen speaks protocol version {nak.detail} and penctl speaks {PROTOCOL_VERSION}; "
+            "nothing was changed on the pen. Update penctl or the pen's firmware so they match."
+        )
+    return f"the pen refused HELLO ({nak.reason.name}, detail {nak.detail}); nothing was changed."
