@@ -104,7 +104,7 @@ VALID: list[tuple[str, Message, int, int]] = [
     ("set_params: zero bytes in payload (version 256, 1.0 mm)", SetParams(256, 1024, 60), 3, 0),
     ("start", Start(1), 3, 0),
     ("stop: operator", Stop(StopReason.OPERATOR), 4, 0),
-    ("estop: operator", EStop(StopReason.ESTOP), 5, 0),
+    ("estop: e-stop button", EStop(StopReason.ESTOP), 5, 0),
     ("clear_fault: e-stop latch", ClearFault(FaultCode.ESTOP), 6, 0),
     ("lease: 300 ms", Lease(300), 7, 0),
     ("get_status (empty payload)", GetStatus(), 8, 0),

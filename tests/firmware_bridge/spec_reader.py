@@ -361,8 +361,8 @@ def read_spec(path: Path = DOC_PATH) -> Spec:
         "§2 Sizes",
     )
     text_rule = _search(
-        r"Text fields are fixed-width ASCII \((0x\w+)–(0x\w+)\), padded at the end with (0x\w+);"
-        r" a 0x00 before the padding is an error\.",
+        r"Text fields are fixed-width ASCII \((0x\w+)–(0x\w+)\), padded at the end with (0x\w+)"
+        r" bytes up to the field's width\. .*A 0x00 followed by a non-zero byte is an error\.",
         text,
         "§2 payload",
     )
