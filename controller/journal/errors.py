@@ -1,0 +1,80 @@
+"""What can go wrong with the journal, each with a message a person can act on (S10)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class JournalError(Exception):
+    """Base of every journal error; `str()` says what happened, what was done and what next."""
+
+
+class JournalFault(JournalError):
+    """A write or fsync failed: the journal is latched and refuses every later write.
+
+    The controller turns this into a latched fault: a record it could not make durable must not be
+    followed by records that claim a complete account. Retrying an fsync is unsafe (a failed fsync
+    may drop the dirty pages and a retry then "succeeds"), so there is no retry.
+    """
+
+    def __init__(self, path: Path, seq: int, cause: OSError | None, *, latched_before: bool):
+        self.path = path
+        self.seq = seq
+        self.cause = cause
+        if latched_before:
+            text = (
+                f"journal refused record {seq}: it is latched after an earlier write failure on "
+                f"{path}. Nothing more is written; stop the treatment, fix the storage and start "
+                "the controller again (the next start recovers the journal)"
+            )
+        else:
+            why = f"{cause.strerror or cause}" if cause is not None else "unknown error"
+            text = (
+                f"journal write failed for record {seq} on {path}: {why}. The journal is now "
+                "latched and refuses every further record; stop the treatment, fix the storage "
+                "and start the controller again (the next start recovers the journal)"
+            )
+        super().__init__(text)
+
+
+class JournalCorrupt(JournalError):
+    """Damage before the tail of the last session file: reported, never cut."""
+
+    def __init__(self, path: Path, seq: int | None, offset: int, problem: str):
+        self.path = path
+        self.seq = seq
+        self.offset = offset
+        self.problem = problem
+        where = f"record {seq}" if seq is not None else "a record"
+        super().__init__(
+            f"journal damaged: {where} at byte {offset} of {path} {problem}. Nothing was changed "
+            f"and no session can start; run `penctl audit verify {path.parent}` for the full "
+            "account and keep the directory as it is for investigation"
+        )
+
+
+class JournalBusy(JournalError):
+    def __init__(self, directory: Path):
+        self.directory = directory
+        super().__init__(
+            f"journal {directory} is in use by another penctl process; nothing was written. "
+            "Close the other controller, or give this one its own journal directory "
+            "(--journal-dir or PENCTL_JOURNAL_DIR)"
+        )
+
+
+class JournalKeyMismatch(JournalError):
+    def __init__(self, directory: Path, journal_key: str, our_key: str):
+        super().__init__(
+            f"journal {directory} is signed with key {journal_key}, but this controller's "
+            f"signing key is {our_key}; nothing was written. Restore the original key file, "
+            "or start a new journal directory for the new key"
+        )
+
+
+class JournalStateError(JournalError):
+    """The caller asked for something the journal's state does not allow (a programming error)."""
+
+
+class SigningKeyError(JournalError):
+    """The checkpoint signing key cannot be read, created or trusted."""

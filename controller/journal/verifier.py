@@ -1,0 +1,829 @@
+"""The verifier: checks a journal dimension by dimension and names the first failing record.
+
+The core (`verify_journal`) is I/O-free and takes `now` as an argument, so the same input gives a
+byte-identical report. `verify_path` reads a directory or one session file and calls it. Dimensions
+are judged independently: a tampered record fails `chain` without hiding a gap in `sequence`.
+Every finding names its dimension, file, sequence number (the one expected at that position, so a
+record whose own `seq` was altered is still named correctly) and byte offset.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from controller.journal.format import (
+    GENESIS_HASH,
+    HEAD_FILE,
+    KEPT_ASIDE_FILE,
+    SESSION_FILE,
+    FramingError,
+    Head,
+    Record,
+    SchemaError,
+    check_schema,
+    parse_head,
+    parse_line,
+    record_hash,
+    session_file_name,
+    sha256_hex,
+)
+from controller.journal.records import AFTER_CLOSE, Checkpoint
+from controller.journal.scan import split_file
+from controller.journal.signing import verify_checkpoint
+
+REPORT_VERSION = "1"
+Severity = Literal["fail", "incomplete", "warning"]
+Verdict = Literal["PASS", "FAIL", "INCOMPLETE"]
+EXIT_CODES: dict[str, int] = {"PASS": 0, "FAIL": 1, "INCOMPLETE": 3}
+
+# Order matters: it is the order of the report, and breaks ties between findings at one offset.
+DIMENSIONS: dict[str, str] = {
+    "framing": "framing: one complete, canonical JSON object a line",
+    "schema": "schema: fields, record types and their order in a session",
+    "sequence": "sequence: numbers consecutive, no gaps, duplicates or reordering",
+    "chain": "chain: each record's hash and its link to the record before",
+    "links": "cross-session links: sessions chain into each other, none missing",
+    "checkpoints": "checkpoints: signatures valid, one key, head.json consistent",
+    "termination": "termination: every session closed and signed, no crash recovery",
+}
+_MAX_LISTED = 50
+
+
+@dataclass(frozen=True)
+class Finding:
+    dimension: str
+    severity: Severity
+    message: str
+    file: str | None = None
+    seq: int | None = None
+    offset: int | None = None
+    order: tuple[float, int] = (math.inf, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dimension": self.dimension,
+            "severity": self.severity,
+            "file": self.file,
+            "seq": self.seq,
+            "offset": self.offset,
+            "message": self.message,
+        }
+
+    def where(self) -> str:
+        parts = []
+        if self.seq is not None:
+            parts.append(f"record {self.seq}")
+        if self.file is not None:
+            parts.append(self.file if self.offset is None else f"{self.file} byte {self.offset}")
+        return ", ".join(parts)
+
+
+@dataclass
+class DimensionResult:
+    name: str
+    checked: int = 0
+    skipped: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        severities = {f.severity for f in self.findings}
+        if "fail" in severities:
+            return "fail"
+        if "incomplete" in severities:
+            return "incomplete"
+        return "skipped" if self.skipped else "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        problems = [f for f in self.findings if f.severity != "warning"]
+        return {
+            "status": self.status,
+            "title": DIMENSIONS[self.name],
+            "checked": self.checked,
+            "skipped_because": self.skipped,
+            "first_failure": problems[0].to_dict() if problems else None,
+            "findings": [f.to_dict() for f in self.findings[:_MAX_LISTED]],
+            "findings_total": len(self.findings),
+        }
+
+
+@dataclass
+class SessionVerdict:
+    """What the verifier learned about one session; the renderers use it too."""
+
+    number: int
+    file: str
+    records: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    outcome: str | None = None
+    terminated: bool = False
+    recovered: bool = False
+    torn_bytes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session": self.number,
+            "file": self.file,
+            "records": self.records,
+            "first_seq": self.first_seq,
+            "last_seq": self.last_seq,
+            "outcome": self.outcome,
+            "terminated": self.terminated,
+            "recovered": self.recovered,
+            "torn_tail_bytes": self.torn_bytes,
+        }
+
+
+@dataclass
+class VerificationReport:
+    path: str
+    kind: Literal["directory", "file"]
+    verified_at: str
+    files: list[dict[str, Any]]
+    dimensions: dict[str, DimensionResult]
+    sessions: list[SessionVerdict]
+    records: list[Record]
+    key_ids: list[str]
+    pinned_key_id: str | None
+    kept_aside: list[str]
+
+    @property
+    def findings(self) -> list[Finding]:
+        everything = [f for result in self.dimensions.values() for f in result.findings]
+        rank = {name: index for index, name in enumerate(DIMENSIONS)}
+        return sorted(everything, key=lambda f: (f.order, rank[f.dimension]))
+
+    @property
+    def first_failure(self) -> Finding | None:
+        return next((f for f in self.findings if f.severity == "fail"), None)
+
+    @property
+    def first_problem(self) -> Finding | None:
+        return self.first_failure or next(
+            (f for f in self.findings if f.severity == "incomplete"), None
+        )
+
+    @property
+    def verdict(self) -> Verdict:
+        statuses = {result.status for result in self.dimensions.values()}
+        if "fail" in statuses:
+            return "FAIL"
+        return "INCOMPLETE" if "incomplete" in statuses else "PASS"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    def to_dict(self) -> dict[str, Any]:
+        seqs = [r.seq for r in self.records]
+        first = self.first_problem
+        return {
+            "report_version": REPORT_VERSION,
+            "verifier": {"name": "penctl audit verify", "version": _version()},
+            "input": {"path": self.path, "kind": self.kind, "files": self.files},
+            "verified_at": self.verified_at,
+            "verdict": self.verdict,
+            "first_failure": first.to_dict() if first else None,
+            "records": {
+                "total": len(self.records),
+                "first_seq": min(seqs, default=None),
+                "last_seq": max(seqs, default=None),
+            },
+            "dimensions": {name: result.to_dict() for name, result in self.dimensions.items()},
+            "sessions": [s.to_dict() for s in self.sessions],
+            "signing_keys": self.key_ids,
+            "pinned_key": self.pinned_key_id,
+            "kept_aside_files": self.kept_aside,
+            "warnings": [f.to_dict() for f in self.findings if f.severity == "warning"],
+        }
+
+
+class AuditInputError(ValueError):
+    """PATH is not something the verifier can read; the message says what to give instead."""
+
+
+def verify_path(
+    path: str | os.PathLike[str],
+    *,
+    now: datetime | None = None,
+    pinned_key_id: str | None = None,
+) -> VerificationReport:
+    """Reads a journal directory (or one session file) and verifies it."""
+    target = Path(path)
+    if not target.exists():
+        raise AuditInputError(
+            f"{target} does not exist; give a journal directory or one session-NNNNNN.jsonl file"
+        )
+    sessions: dict[str, bytes] = {}
+    kept: dict[str, bytes] = {}
+    head: bytes | None = None
+    try:
+        if target.is_dir():
+            kind: Literal["directory", "file"] = "directory"
+            for name in sorted(os.listdir(target)):
+                if SESSION_FILE.match(name):
+                    sessions[name] = (target / name).read_bytes()
+                elif KEPT_ASIDE_FILE.match(name):
+                    kept[name] = (target / name).read_bytes()
+            if (target / HEAD_FILE).exists():
+                head = (target / HEAD_FILE).read_bytes()
+            if not sessions and head is None:
+                raise AuditInputError(
+                    f"{target} holds no journal (no session-NNNNNN.jsonl files and no "
+                    f"{HEAD_FILE}); give the journal directory, e.g. the one in PENCTL_JOURNAL_DIR"
+                )
+        elif target.is_file():
+            kind = "file"
+            sessions[target.name] = target.read_bytes()
+        else:
+            raise AuditInputError(f"{target} is neither a directory nor a regular file")
+    except PermissionError as exc:
+        raise AuditInputError(f"cannot read {exc.filename or target}: permission denied") from exc
+    except IsADirectoryError as exc:
+        raise AuditInputError(f"{exc.filename} is a directory, not a session file") from exc
+    return verify_journal(
+        sessions,
+        head=head,
+        kept_aside=kept,
+        kind=kind,
+        path=str(target),
+        now=now or datetime.now(UTC),
+        pinned_key_id=pinned_key_id,
+    )
+
+
+def verify_journal(
+    sessions: Mapping[str, bytes],
+    *,
+    head: bytes | None,
+    kept_aside: Mapping[str, bytes],
+    kind: Literal["directory", "file"],
+    path: str,
+    now: datetime,
+    pinned_key_id: str | None = None,
+) -> VerificationReport:
+    """The I/O-free core: file names to bytes in, a report out."""
+    return _Verifier(sessions, head, kept_aside, kind, path, now, pinned_key_id).run()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("penctl")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class _Verifier:
+    def __init__(
+        self,
+        sessions: Mapping[str, bytes],
+        head: bytes | None,
+        kept_aside: Mapping[str, bytes],
+        kind: Literal["directory", "file"],
+        path: str,
+        now: datetime,
+        pinned_key_id: str | None,
+    ):
+        self.sessions = sessions
+        self.head_bytes = head
+        self.kept = kept_aside
+        self.kind = kind
+        self.path = path
+        self.now = now
+        self.pinned = pinned_key_id
+        self.dims = {name: DimensionResult(name) for name in DIMENSIONS}
+        self.records: list[Record] = []
+        self.by_seq: dict[int, tuple[Record, str, int]] = {}
+        self.verdicts: list[SessionVerdict] = []
+        self.key_ids: list[str] = []
+        self.noted_kept: set[str] = set()
+
+    def add(
+        self,
+        dimension: str,
+        severity: Severity,
+        message: str,
+        *,
+        file: str | None = None,
+        seq: int | None = None,
+        offset: int | None = None,
+        order: tuple[float, int] = (math.inf, 0),
+    ) -> None:
+        self.dims[dimension].findings.append(
+            Finding(dimension, severity, message, file, seq, offset, order)
+        )
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def run(self) -> VerificationReport:
+        files = self._ordered_files()
+        expected_seq: int | None = 1 if self.kind == "directory" else None
+        prev_hash: str | None = GENESIS_HASH if self.kind == "directory" else None
+        previous_number: int | None = None
+        for index, (number, name) in enumerate(files):
+            if self.kind == "directory" and previous_number is not None:
+                for missing in range(previous_number + 1, number):
+                    self.add(
+                        "links",
+                        "fail",
+                        f"session file {session_file_name(missing)} is missing (deleted?): "
+                        f"session {missing} is gone and session {number} does not follow "
+                        f"session {previous_number}",
+                        file=session_file_name(missing),
+                        seq=expected_seq,
+                        order=(missing, -1),
+                    )
+            elif self.kind == "directory" and number != 1:
+                for missing in range(1, number):
+                    self.add(
+                        "links",
+                        "fail",
+                        f"session file {session_file_name(missing)} is missing (deleted?)",
+                        file=session_file_name(missing),
+                        seq=None,
+                        order=(missing, -1),
+                    )
+                expected_seq, prev_hash = None, None
+            previous_number = number
+            last = index == len(files) - 1
+            expected_seq, prev_hash = self._session(number, name, last, expected_seq, prev_hash)
+        if self.kind == "directory":
+            self._head(files)
+            self._kept_aside_files(files)
+        else:
+            self.dims["links"].skipped = (
+                "a single session file was given; verify the journal directory to check how "
+                "sessions link and that none is missing"
+            )
+        return VerificationReport(
+            path=self.path,
+            kind=self.kind,
+            verified_at=self.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            files=self._file_list(),
+            dimensions=self.dims,
+            sessions=self.verdicts,
+            records=self.records,
+            key_ids=self.key_ids,
+            pinned_key_id=self.pinned,
+            kept_aside=sorted(self.kept),
+        )
+
+    def _ordered_files(self) -> list[tuple[int, str]]:
+        ordered: list[tuple[int, str]] = []
+        for name in self.sessions:
+            match = SESSION_FILE.match(name)
+            ordered.append((int(match.group(1)) if match else 0, name))
+        return sorted(ordered)
+
+    def _file_list(self) -> list[dict[str, Any]]:
+        listed = [
+            {"name": name, "bytes": len(data), "sha256": sha256_hex(data)}
+            for name, data in sorted(self.sessions.items())
+        ]
+        if self.head_bytes is not None:
+            listed.append(
+                {
+                    "name": HEAD_FILE,
+                    "bytes": len(self.head_bytes),
+                    "sha256": sha256_hex(self.head_bytes),
+                }
+            )
+        return listed
+
+    # -- one session file ------------------------------------------------------------------------
+
+    def _session(
+        self,
+        number: int,
+        name: str,
+        last: bool,
+        expected_seq: int | None,
+        prev_hash: str | None,
+    ) -> tuple[int | None, str | None]:
+        data = self.sessions[name]
+        split = split_file(data)
+        verdict = SessionVerdict(number=number, file=name)
+        self.verdicts.append(verdict)
+        good: list[tuple[Record, int]] = []
+        types: list[tuple[str, int, int]] = []  # (type, seq, offset) of readable records
+        last_mono: int | None = None
+        last_utc: str | None = None
+        for position, line in enumerate(split.lines):
+            order = (number, line.offset)
+            here = {"file": name, "offset": line.offset, "order": order}
+            self.dims["framing"].checked += 1
+            try:
+                fields = parse_line(line.raw)
+            except FramingError as exc:
+                self.add("framing", "fail", f"unreadable line: {exc}", seq=expected_seq, **here)
+                expected_seq = None if expected_seq is None else expected_seq + 1
+                prev_hash = None
+                continue
+            stored_seq = fields.get("seq")
+            if not isinstance(stored_seq, int) or isinstance(stored_seq, bool):
+                stored_seq = None
+            name_seq = expected_seq if expected_seq is not None else stored_seq
+            # schema
+            self.dims["schema"].checked += 1
+            record: Record | None = None
+            try:
+                record = check_schema(fields)
+            except SchemaError as exc:
+                self.add("schema", "fail", f"schema: {exc}", seq=name_seq, **here)
+            # sequence
+            self.dims["sequence"].checked += 1
+            if stored_seq is None:
+                self.add("sequence", "fail", "no usable sequence number", seq=name_seq, **here)
+            elif expected_seq is not None and stored_seq != expected_seq:
+                if stored_seq > expected_seq:
+                    gap = (
+                        f"record {expected_seq} is missing"
+                        if stored_seq == expected_seq + 1
+                        else f"records {expected_seq}–{stored_seq - 1} are missing"
+                    )
+                    text = f"sequence gap: found {stored_seq} where {expected_seq} was due; {gap}"
+                else:
+                    text = (
+                        f"sequence goes back: found {stored_seq} where {expected_seq} was due "
+                        "(a duplicated, reordered or inserted record)"
+                    )
+                self.add("sequence", "fail", text, seq=expected_seq, **here)
+            record_session = fields.get("session")
+            if self.kind == "directory" and record_session != number:
+                self.add(
+                    "sequence",
+                    "fail",
+                    f"record says session {record_session!r} but sits in the file of session "
+                    f"{number} (moved between files?)",
+                    seq=name_seq,
+                    **here,
+                )
+            # chain
+            self.dims["chain"].checked += 1
+            stored_hash = fields.get("hash")
+            if not isinstance(stored_hash, str) or record_hash(fields) != stored_hash:
+                self.add(
+                    "chain",
+                    "fail",
+                    "content does not match its hash: the record was changed after it was written",
+                    seq=name_seq,
+                    **here,
+                )
+            stored_prev = fields.get("prev")
+            if prev_hash is not None and stored_prev != prev_hash:
+                if position == 0 and self.kind == "directory":
+                    self.dims["links"].checked += 1
+                    what = (
+                        "the genesis value (all zeros)"
+                        if prev_hash == GENESIS_HASH
+                        else "the last record of the session before"
+                    )
+                    self.add(
+                        "links",
+                        "fail",
+                        f"first record of session {number} does not link to {what}: a session "
+                        "was deleted, or records before it were cut or changed",
+                        seq=name_seq,
+                        **here,
+                    )
+                else:
+                    self.add(
+                        "chain",
+                        "fail",
+                        "does not link to the record before it (prev differs): a record was "
+                        "inserted, deleted or reordered here",
+                        seq=name_seq,
+                        **here,
+                    )
+            elif position == 0 and self.kind == "directory":
+                self.dims["links"].checked += 1
+            prev_hash = stored_hash if isinstance(stored_hash, str) else None
+            expected_seq = (
+                stored_seq + 1
+                if stored_seq is not None
+                else (None if expected_seq is None else expected_seq + 1)
+            )
+            if record is None:
+                continue
+            good.append((record, line.offset))
+            types.append((record.type, name_seq or record.seq, line.offset))
+            self.records.append(record)
+            self.by_seq.setdefault(record.seq, (record, name, line.offset))
+            # clocks: warnings only (a wall clock may be set back; the monotonic one restarts
+            # with the process, which only happens across a recovery)
+            if record.type == "RECOVERY":
+                last_mono = None
+            if last_mono is not None and record.mono_ns < last_mono:
+                self.add(
+                    "sequence",
+                    "warning",
+                    "monotonic time went backwards within the session",
+                    seq=name_seq,
+                    **here,
+                )
+            if last_utc is not None and record.utc < last_utc:
+                self.add(
+                    "sequence",
+                    "warning",
+                    f"wall-clock time went backwards ({last_utc} → {record.utc}): the clock "
+                    "was changed",
+                    seq=name_seq,
+                    **here,
+                )
+            last_mono, last_utc = record.mono_ns, record.utc
+        verdict.records = len(good)
+        if good:
+            verdict.first_seq, verdict.last_seq = good[0][0].seq, good[-1][0].seq
+        self._structure(number, name, types, verdict)
+        self._checkpoints(name, number, good)
+        self._termination(number, name, last, split.torn_offset, split.size, good, verdict)
+        return expected_seq, prev_hash
+
+    def _structure(
+        self, number: int, name: str, types: list[tuple[str, int, int]], verdict: SessionVerdict
+    ) -> None:
+        """§11.10(f): the order of steps a session may take."""
+        closed_at: int | None = None
+        for index, (kind, seq, offset) in enumerate(types):
+            here = {"file": name, "seq": seq, "offset": offset, "order": (number, offset)}
+            if index == 0 and kind not in ("SESSION_OPEN", "RECOVERY"):
+                self.add("schema", "fail", f"session starts with {kind}, not SESSION_OPEN", **here)
+            elif index > 0 and kind == "SESSION_OPEN":
+                self.add("schema", "fail", "a second SESSION_OPEN inside one session", **here)
+            if closed_at is not None and kind not in AFTER_CLOSE:
+                self.add(
+                    "schema",
+                    "fail",
+                    f"{kind} after the session was closed (record {closed_at})",
+                    **here,
+                )
+            if kind == "SESSION_CLOSE":
+                if closed_at is not None:
+                    self.add("schema", "fail", "the session is closed twice", **here)
+                closed_at = seq
+
+    def _checkpoints(self, name: str, number: int, good: list[tuple[Record, int]]) -> None:
+        result = self.dims["checkpoints"]
+        for index, (record, offset) in enumerate(good):
+            if record.type != "CHECKPOINT":
+                continue
+            result.checked += 1
+            here = {"file": name, "seq": record.seq, "offset": offset, "order": (number, offset)}
+            try:
+                checkpoint = Checkpoint.model_validate(record.data)
+            except ValidationError:
+                continue  # already a schema failure
+            before = good[index - 1][0] if index > 0 else None
+            if before is None or (
+                before.seq != checkpoint.covers_seq or before.hash != checkpoint.covers_hash
+            ):
+                self.add(
+                    "checkpoints",
+                    "fail",
+                    f"checkpoint covers record {checkpoint.covers_seq}, which is not the record "
+                    "right before it (replayed or moved signature)",
+                    **here,
+                )
+            problem = verify_checkpoint(checkpoint)
+            if problem is not None:
+                self.add("checkpoints", "fail", problem, **here)
+            if self.key_ids and checkpoint.key_id not in self.key_ids:
+                self.add(
+                    "checkpoints",
+                    "fail",
+                    f"signed by key {checkpoint.key_id}, but earlier checkpoints by "
+                    f"{self.key_ids[0]}: a journal is signed with one key",
+                    **here,
+                )
+            if self.pinned is not None and checkpoint.key_id != self.pinned:
+                self.add(
+                    "checkpoints",
+                    "fail",
+                    f"signed by key {checkpoint.key_id}, not by the pinned key {self.pinned}",
+                    **here,
+                )
+            if checkpoint.key_id not in self.key_ids:
+                self.key_ids.append(checkpoint.key_id)
+
+    def _termination(
+        self,
+        number: int,
+        name: str,
+        last: bool,
+        torn_offset: int | None,
+        size: int,
+        good: list[tuple[Record, int]],
+        verdict: SessionVerdict,
+    ) -> None:
+        result = self.dims["termination"]
+        result.checked += 1
+        records = [r for r, _ in good]
+        close = next((r for r in records if r.type == "SESSION_CLOSE"), None)
+        verdict.outcome = close.data.get("outcome") if close is not None else None
+        verdict.terminated = (
+            close is not None and bool(records) and records[-1].type == "CHECKPOINT"
+        )
+        pending = self.kind == "file" or (last and not verdict.terminated)
+        end = {"file": name, "order": (number, size)}
+        if torn_offset is not None:
+            verdict.torn_bytes = size - torn_offset
+            here = {"file": name, "offset": torn_offset, "order": (number, torn_offset)}
+            next_seq = records[-1].seq + 1 if records else None
+            if pending and not verdict.terminated:
+                self.add(
+                    "framing",
+                    "incomplete",
+                    f"torn tail: the last {size - torn_offset} bytes are an unfinished record "
+                    "(a crash during a write, never acknowledged); the next start of penctl "
+                    "keeps it aside, cuts it off and notes it",
+                    seq=next_seq,
+                    **here,
+                )
+            else:
+                self.add(
+                    "framing",
+                    "fail",
+                    f"{size - torn_offset} bytes at the end are not a complete record, and the "
+                    "session "
+                    + ("was closed before them" if verdict.terminated else "is followed by another")
+                    + ": corruption, not a crash",
+                    seq=next_seq,
+                    **here,
+                )
+        for record, offset in good:
+            if record.type != "RECOVERY":
+                continue
+            verdict.recovered = True
+            here = {"file": name, "seq": record.seq, "offset": offset, "order": (number, offset)}
+            torn = sum(item["bytes"] for item in record.data["kept_aside"])
+            self.add(
+                "termination",
+                "incomplete",
+                f"session {number} was recovered after penctl stopped during it"
+                + (f"; {torn} bytes of an unfinished record were kept aside" if torn else ""),
+                **here,
+            )
+            for item in record.data["kept_aside"]:
+                self.noted_kept.add(item["file"])
+                if self.kind != "directory":
+                    continue
+                content = self.kept.get(item["file"])
+                if content is None:
+                    self.add(
+                        "termination",
+                        "warning",
+                        f"kept-aside file {item['file']} noted here is not in the directory",
+                        **here,
+                    )
+                elif len(content) != item["bytes"] or sha256_hex(content) != item["sha256"]:
+                    self.add(
+                        "termination",
+                        "fail",
+                        f"kept-aside file {item['file']} does not match its size and SHA-256 "
+                        "noted here: it was changed",
+                        **here,
+                    )
+        if verdict.terminated:
+            return
+        if pending:
+            self.add(
+                "termination",
+                "incomplete",
+                f"session {number} is not closed (no SESSION_CLOSE and checkpoint at its end): "
+                "it is still running, or penctl stopped during it and has not started since",
+                seq=records[-1].seq if records else None,
+                offset=good[-1][1] if good else None,
+                **end,
+            )
+        else:
+            self.add(
+                "termination",
+                "fail",
+                f"session {number} has no closing checkpoint but a later session exists: "
+                "its tail was cut",
+                seq=records[-1].seq + 1 if records else None,
+                offset=size,
+                **end,
+            )
+
+    # -- the directory as a whole ------------------------------------------------------------------
+
+    def _head(self, files: list[tuple[int, str]]) -> None:
+        last = files[-1][0] if files else 0
+        order = (math.inf, 0)
+        if self.head_bytes is None:
+            self.add(
+                "links",
+                "fail",
+                f"{HEAD_FILE} is missing: it names the last session and checkpoint, so without "
+                "it a deleted newest session cannot be ruled out",
+                file=HEAD_FILE,
+                order=order,
+            )
+            return
+        self.dims["framing"].checked += 1
+        try:
+            head: Head = parse_head(self.head_bytes)
+        except (FramingError, SchemaError) as exc:
+            self.add(
+                "framing", "fail", f"{HEAD_FILE} is unreadable: {exc}", file=HEAD_FILE, order=order
+            )
+            return
+        self.dims["links"].checked += 1
+        if head.last_session > last:
+            self.add(
+                "links",
+                "fail",
+                f"{HEAD_FILE} says session {head.last_session} was opened, but the last session "
+                f"file is {last}: newer session files were deleted",
+                file=HEAD_FILE,
+                order=order,
+            )
+        elif head.last_session < last - 1:
+            self.add(
+                "links",
+                "fail",
+                f"{HEAD_FILE} names session {head.last_session}, but sessions up to {last} exist: "
+                f"{HEAD_FILE} was replaced by an older copy",
+                file=HEAD_FILE,
+                order=order,
+            )
+        elif head.last_session == last - 1:
+            self.add(
+                "links",
+                "warning",
+                f"{HEAD_FILE} was not yet updated for session {last} (penctl stopped while "
+                "opening it); the next start updates it",
+                file=HEAD_FILE,
+                order=order,
+            )
+        wanted = head.checkpoint
+        if wanted is None:
+            if self.key_ids:
+                self.add(
+                    "checkpoints",
+                    "warning",
+                    f"{HEAD_FILE} names no checkpoint although the journal has some",
+                    file=HEAD_FILE,
+                    order=order,
+                )
+            return
+        self.dims["checkpoints"].checked += 1
+        found = self.by_seq.get(wanted.seq)
+        if found is None or not (
+            found[0].type == "CHECKPOINT"
+            and found[0].hash == wanted.hash
+            and found[0].session == wanted.session
+            and found[0].data.get("key_id") == wanted.key_id
+        ):
+            file = session_file_name(wanted.session)
+            offset = found[2] if found is not None else len(self.sessions.get(file, b""))
+            self.add(
+                "checkpoints",
+                "fail",
+                f"the checkpoint named in {HEAD_FILE} (record {wanted.seq} of session "
+                f"{wanted.session}, hash {wanted.hash[:12]}…) is not in the journal: records "
+                "were cut or changed",
+                file=file,
+                seq=wanted.seq,
+                offset=offset,
+                order=(wanted.session, offset),
+            )
+            return
+        later = [r for r in self.records if r.type == "CHECKPOINT" and r.seq > wanted.seq]
+        if later:
+            self.add(
+                "checkpoints",
+                "warning",
+                f"{HEAD_FILE} names checkpoint {wanted.seq}; record {later[-1].seq} is newer "
+                "(penctl stopped before updating it; the next start does)",
+                file=HEAD_FILE,
+                order=order,
+            )
+
+    def _kept_aside_files(self, files: list[tuple[int, str]]) -> None:
+        last_file = files[-1][1] if files else None
+        for name in sorted(self.kept):
+            if name in self.noted_kept:
+                continue
+            match = KEPT_ASIDE_FILE.match(name)
+            owner = match.group(1) if match else None
+            pending = owner == last_file and not (self.verdicts and self.verdicts[-1].terminated)
+            self.add(
+                "termination",
+                "incomplete" if pending else "warning",
+                f"kept-aside file {name} is not noted by any RECOVERY record"
+                + ("; the next start of penctl notes it" if pending else ""),
+                file=name,
+            )

@@ -1,0 +1,495 @@
+"""The append-only journal writer: a record is acknowledged only once it is on disk.
+
+Theory of operation. One file per session, one line per record, each line written with one
+`write` and made durable with one `fsync` before `append` returns; the directory is fsynced when a
+file is created. `head.json` (rewritten atomically after a session opens and after each checkpoint)
+names the last session and the last checkpoint, so deleting the newest session file or cutting a
+closed session's tail is detectable. The first write or fsync error latches the writer: every later
+call raises JournalFault and nothing is retried. Opening a journal recovers it: a torn last record
+is copied aside, cut off and noted in a RECOVERY record, and a session left open by a crash is
+closed as faulted with a signed checkpoint. Damage anywhere else is corruption: reported, never cut.
+
+The writer is not thread-safe; the controller's one owner thread calls it (ARCHITECTURE §2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from controller.journal.clock import JournalClock
+from controller.journal.durable import fsync_dir, make_dirs, write_all, write_file_atomic
+from controller.journal.errors import (
+    JournalBusy,
+    JournalCorrupt,
+    JournalError,
+    JournalFault,
+    JournalKeyMismatch,
+    JournalStateError,
+)
+from controller.journal.format import (
+    GENESIS_HASH,
+    HEAD_FILE,
+    KEPT_ASIDE_FILE,
+    LOCK_FILE,
+    SESSION_FILE,
+    FramingError,
+    Head,
+    HeadCheckpoint,
+    Record,
+    SchemaError,
+    build_record,
+    check_schema,
+    kept_aside_name,
+    parse_head,
+    parse_line,
+    record_hash,
+    session_file_name,
+    sha256_hex,
+)
+from controller.journal.paths import resolve_key_dir
+from controller.journal.records import (
+    ACTOR_PATTERN,
+    KeptAside,
+    Outcome,
+    RecordData,
+    Recovery,
+    SessionClose,
+    SessionOpen,
+)
+from controller.journal.scan import SplitFile, split_file
+from controller.journal.signing import CheckpointSigner
+
+_RESERVED = {
+    "SESSION_OPEN": "open_session()",
+    "SESSION_CLOSE": "close_session()",
+    "CHECKPOINT": "checkpoint()",
+    "RECOVERY": "the writer's own recovery",
+}
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    """What opening the journal found and did after a crash; `message` is for the operator."""
+
+    session: int
+    kept_aside: list[KeptAside] = field(default_factory=list)
+    closed_as_faulted: bool = False
+
+    @property
+    def message(self) -> str:
+        torn = sum(item.bytes for item in self.kept_aside)
+        kept = (
+            f" {torn} bytes of an unfinished record were kept aside in "
+            + ", ".join(item.file for item in self.kept_aside)
+            + " and cut from the session file."
+            if self.kept_aside
+            else ""
+        )
+        return (
+            f"Session {self.session} was not closed: penctl stopped during it (crash or power "
+            f"loss).{kept} The session was closed as faulted with a signed checkpoint; every "
+            "acknowledged record is intact. Review it with `penctl audit show` before the next "
+            "treatment."
+        )
+
+
+class JournalWriter:
+    """Open with `JournalWriter.open(directory)`; see the module docstring for the guarantees."""
+
+    def __init__(self, directory: Path, signer: CheckpointSigner, clock: JournalClock, lock: int):
+        self._dir = directory
+        self._signer = signer
+        self._clock = clock
+        self._lock_fd: int | None = lock
+        self._fd: int | None = None
+        self._path: Path | None = None
+        self._session: int | None = None
+        self._last_session = 0
+        self._closing = False
+        self._seq = 0
+        self._hash = GENESIS_HASH
+        self._head: Head | None = None
+        self._fault: JournalFault | None = None
+        self.recovery: RecoveryReport | None = None
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        signer: CheckpointSigner | None = None,
+        key_dir: str | os.PathLike[str] | None = None,
+        clock: JournalClock | None = None,
+    ) -> JournalWriter:
+        """Opens (creating if needed) and recovers a journal directory; holds it until `close()`.
+
+        The signing key comes from `signer`, else from `key_dir` (default: PENCTL_KEY_DIR or the
+        user's data directory), created on first use.
+        """
+        path = Path(directory)
+        signer = signer or CheckpointSigner.load_or_create(resolve_key_dir(key_dir))
+        try:
+            make_dirs(path)
+            lock = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise JournalError(
+                f"cannot open journal directory {path}: {exc.strerror}; nothing was written. "
+                "Make it writable or choose another one (--journal-dir or PENCTL_JOURNAL_DIR)"
+            ) from exc
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock)
+            raise JournalBusy(path) from None
+        writer = cls(path, signer, clock or JournalClock(), lock)
+        try:
+            writer._recover()
+        except BaseException:
+            writer.close()
+            raise
+        return writer
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def directory(self) -> Path:
+        return self._dir
+
+    @property
+    def session(self) -> int | None:
+        """The open session's number, or None between sessions."""
+        return self._session
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    @property
+    def last_hash(self) -> str:
+        return self._hash
+
+    @property
+    def fault(self) -> JournalFault | None:
+        """The latched write failure, if any; once set, every write raises."""
+        return self._fault
+
+    @property
+    def key_id(self) -> str:
+        return self._signer.key_id
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def open_session(self, opening: SessionOpen, actor: str) -> Record:
+        """Creates the next session file and makes SESSION_OPEN durable before returning."""
+        self._check_writable()
+        if self._session is not None:
+            raise JournalStateError(
+                f"session {self._session} is still open; close it before opening another"
+            )
+        if re.fullmatch(ACTOR_PATTERN, actor) is None:
+            raise JournalStateError(f"actor {actor!r} is not a valid actor id; nothing was written")
+        number = self._last_session + 1
+        path = self._dir / session_file_name(number)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise self._latch(path, self._seq + 1, exc) from exc
+        self._fd, self._path, self._session, self._closing = fd, path, number, False
+        try:
+            fsync_dir(self._dir)
+        except OSError as exc:
+            raise self._latch(path, self._seq + 1, exc) from exc
+        record = self._write(opening, actor)
+        self._last_session = number
+        self._write_head()
+        return record
+
+    def append(self, data: RecordData, actor: str) -> Record:
+        """Appends one record to the open session; returns once it is durable (write + fsync)."""
+        self._check_writable()
+        reserved = _RESERVED.get(data.record_type)
+        if reserved is not None:
+            raise JournalStateError(f"{data.record_type} records are written by {reserved}")
+        if self._session is None:
+            raise JournalStateError("no session is open; call open_session() first")
+        if self._closing:
+            raise JournalStateError(f"session {self._session} is closed; open a new session")
+        return self._write(data, actor)
+
+    def checkpoint(self, actor: str = "controller") -> Record:
+        """Signs the hash of the last record and records the signature; head.json follows it."""
+        self._check_writable()
+        if self._session is None:
+            raise JournalStateError("no session is open; checkpoints are written inside sessions")
+        record = self._write(self._signer.sign(self._seq, self._hash), actor)
+        self._write_head(record)
+        return record
+
+    def close_session(self, outcome: Outcome, reason: str, actor: str) -> Record:
+        """SESSION_CLOSE, then a signed CHECKPOINT; returns the checkpoint record."""
+        self._check_writable()
+        if self._session is None:
+            raise JournalStateError("no session is open")
+        if not self._closing:
+            self._write(SessionClose(outcome=outcome, reason=reason), actor)
+            self._closing = True
+        record = self.checkpoint(actor)
+        self._end_session()
+        return record
+
+    def close(self) -> None:
+        """Releases the files and the lock; an open session stays open (recovered on next open)."""
+        self._end_session()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _check_writable(self) -> None:
+        if self._fault is not None:
+            raise JournalFault(self._fault.path, self._seq + 1, None, latched_before=True)
+        if self._lock_fd is None:
+            raise JournalStateError("the journal is closed; open it again")
+
+    def _latch(self, path: Path, seq: int, exc: OSError) -> JournalFault:
+        self._fault = JournalFault(path, seq, exc, latched_before=False)
+        return self._fault
+
+    def _write(self, data: RecordData, actor: str) -> Record:
+        assert self._fd is not None and self._path is not None and self._session is not None
+        try:
+            record, line = build_record(
+                seq=self._seq + 1,
+                session=self._session,
+                wall_ns=self._clock.wall_ns(),
+                mono_ns=self._clock.monotonic_ns(),
+                data=data,
+                actor=actor,
+                prev=self._hash,
+            )
+        except SchemaError as exc:
+            raise JournalStateError(f"record not written, nothing changed: {exc}") from exc
+        try:
+            write_all(self._fd, line)
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise self._latch(self._path, record.seq, exc) from exc
+        self._seq, self._hash = record.seq, record.hash
+        return record
+
+    def _end_session(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self._fd, self._path, self._session, self._closing = None, None, None, False
+
+    def _write_head(self, checkpoint: Record | None = None) -> None:
+        previous = self._head.checkpoint if self._head is not None else None
+        head = Head(
+            last_session=self._last_session,
+            checkpoint=_head_checkpoint(checkpoint) if checkpoint is not None else previous,
+        )
+        try:
+            write_file_atomic(self._dir / HEAD_FILE, head.to_bytes())
+        except OSError as exc:
+            raise self._latch(self._dir / HEAD_FILE, self._seq, exc) from exc
+        self._head = head
+
+    # -- recovery ------------------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        sessions = sorted(
+            int(m.group(1)) for m in map(SESSION_FILE.match, os.listdir(self._dir)) if m
+        )
+        head_path = self._dir / HEAD_FILE
+        if not head_path.exists():
+            if sessions:
+                raise JournalCorrupt(head_path, None, 0, "is missing while session files exist")
+            self._write_head()
+            return
+        try:
+            self._head = parse_head(head_path.read_bytes())
+        except (FramingError, SchemaError) as exc:
+            raise JournalCorrupt(head_path, None, 0, f"is unreadable ({exc})") from exc
+        last = sessions[-1] if sessions else 0
+        named = self._head.last_session
+        if last not in (named, named + 1) or sessions != list(range(1, last + 1)):
+            raise JournalCorrupt(
+                head_path,
+                None,
+                0,
+                f"names session {named} but the session files are {_ranges(sessions)}",
+            )
+        self._last_session = last
+        if self._head.checkpoint is not None and self._head.checkpoint.key_id != self.key_id:
+            raise JournalKeyMismatch(self._dir, self._head.checkpoint.key_id, self.key_id)
+        if last == 0:
+            return
+        self._recover_session(last)
+
+    def _recover_session(self, number: int) -> None:
+        path = self._dir / session_file_name(number)
+        data = path.read_bytes()
+        split = split_file(data)
+        records = _read_chain(path, split)
+        for rec in records:
+            if rec.type == "CHECKPOINT" and rec.data["key_id"] != self.key_id:
+                raise JournalKeyMismatch(self._dir, rec.data["key_id"], self.key_id)
+        closed = any(rec.type == "SESSION_CLOSE" for rec in records)
+        terminated = closed and records[-1].type == "CHECKPOINT"
+        if split.torn_offset is not None:
+            if terminated:
+                raise JournalCorrupt(
+                    path, None, split.torn_offset, "follows the session's closing checkpoint"
+                )
+            self._keep_aside(path, data, split.torn_offset)
+        if records:
+            self._seq, self._hash = records[-1].seq, records[-1].hash
+        elif number > 1:
+            self._seq, self._hash = _last_record(self._dir / session_file_name(number - 1))
+        latest_checkpoint = next((r for r in reversed(records) if r.type == "CHECKPOINT"), None)
+        if not terminated:
+            noted = {
+                item["file"]
+                for rec in records
+                if rec.type == "RECOVERY"
+                for item in rec.data["kept_aside"]
+            }
+            kept = [
+                item for item in _kept_aside_files(self._dir, path.name) if item.file not in noted
+            ]
+            try:
+                self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            except OSError as exc:
+                raise self._latch(path, self._seq + 1, exc) from exc
+            self._path, self._session, self._closing = path, number, closed
+            self._write(
+                Recovery(
+                    last_good_seq=self._seq,
+                    kept_aside=kept,
+                    note="penctl stopped during this session (crash or power loss); "
+                    "recovered on the next start",
+                ),
+                "system",
+            )
+            if not closed:
+                self._write(
+                    SessionClose(
+                        outcome="faulted",
+                        reason="interrupted: penctl stopped before the session was closed; "
+                        "closed on recovery",
+                    ),
+                    "system",
+                )
+            latest_checkpoint = self._write(self._signer.sign(self._seq, self._hash), "system")
+            self._end_session()
+            self.recovery = RecoveryReport(number, kept, closed_as_faulted=not closed)
+        assert self._head is not None
+        if self._head.last_session != number or (
+            latest_checkpoint is not None
+            and self._head.checkpoint != _head_checkpoint(latest_checkpoint)
+        ):
+            self._write_head(latest_checkpoint)
+
+    def _keep_aside(self, path: Path, data: bytes, offset: int) -> None:
+        """Copies the torn tail to its own file (durably), then cuts the session file back."""
+        tail = data[offset:]
+        target = self._dir / kept_aside_name(path.name, offset, sha256_hex(tail))
+        try:
+            if not target.exists():
+                write_file_atomic(target, tail)
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.ftruncate(fd, offset)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise self._latch(path, self._seq + 1, exc) from exc
+
+
+def _head_checkpoint(record: Record) -> HeadCheckpoint:
+    return HeadCheckpoint(
+        session=record.session, seq=record.seq, hash=record.hash, key_id=record.data["key_id"]
+    )
+
+
+def _read_chain(path: Path, split: SplitFile) -> list[Record]:
+    """The records before the torn tail, each checked for framing, schema, hash and order."""
+    records: list[Record] = []
+    for line in split.lines:
+        try:
+            fields = parse_line(line.raw)
+            record = check_schema(fields)
+        except (FramingError, SchemaError) as exc:
+            raise JournalCorrupt(path, None, line.offset, f"is unreadable ({exc})") from exc
+        if record_hash(fields) != record.hash:
+            raise JournalCorrupt(path, record.seq, line.offset, "does not match its hash")
+        if records and (record.seq != records[-1].seq + 1 or record.prev != records[-1].hash):
+            raise JournalCorrupt(
+                path, record.seq, line.offset, f"does not follow record {records[-1].seq}"
+            )
+        records.append(record)
+    return records
+
+
+def _last_record(path: Path) -> tuple[int, str]:
+    data = path.read_bytes()
+    split = split_file(data)
+    if split.torn_offset is not None or not split.lines:
+        raise JournalCorrupt(path, None, split.good_end(), "ends without a complete record")
+    line = split.lines[-1]
+    try:
+        fields = parse_line(line.raw)
+        record = check_schema(fields)
+    except (FramingError, SchemaError) as exc:
+        raise JournalCorrupt(path, None, line.offset, f"is unreadable ({exc})") from exc
+    if record_hash(fields) != record.hash:
+        raise JournalCorrupt(path, record.seq, line.offset, "does not match its hash")
+    return record.seq, record.hash
+
+
+def _kept_aside_files(directory: Path, session_file: str) -> list[KeptAside]:
+    found: list[KeptAside] = []
+    for name in sorted(os.listdir(directory)):
+        match = KEPT_ASIDE_FILE.match(name)
+        if match is None or match.group(1) != session_file:
+            continue
+        content = (directory / name).read_bytes()
+        found.append(
+            KeptAside(
+                file=name,
+                offset=int(match.group(2)),
+                bytes=len(content),
+                sha256=sha256_hex(content),
+            )
+        )
+    return sorted(found, key=lambda item: item.offset)
+
+
+def _ranges(numbers: list[int]) -> str:
+    if not numbers:
+        return "none"
+    if len(numbers) <= 6:
+        return ", ".join(str(n) for n in numbers)
+    return f"{numbers[0]}..{numbers[-1]}"

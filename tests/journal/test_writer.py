@@ -1,0 +1,367 @@
+"""The writer: durable before acknowledged, latched on failure, recovering torn tails (S7)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from controller.journal import (
+    CheckpointSigner,
+    JournalBusy,
+    JournalCorrupt,
+    JournalFault,
+    JournalKeyMismatch,
+    JournalStateError,
+    JournalWriter,
+    NeedleStop,
+    ParamsApplied,
+    SessionClose,
+    SigningKeyError,
+    resolve_journal_dir,
+    resolve_key_dir,
+    verify_path,
+)
+from controller.journal.signing import KEY_FILE, PUBLIC_KEY_FILE
+from tests.journal.helpers import (
+    OPERATOR,
+    ManualClock,
+    fixed_signer,
+    session_open,
+    write_sample_journal,
+)
+
+APPLIED = ParamsApplied(
+    param_version=1, area="forehead", depth_um=500, speed_sps=110, matches_request=True
+)
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def _fd_of(path: Path) -> int:
+    """The descriptor this process holds on `path`, found the way `lsof` would."""
+    target = str(path.resolve())
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{name}") == target:
+                return int(name)
+        except OSError:
+            continue
+    raise AssertionError(f"no open descriptor on {path}")
+
+
+def _open(directory: Path, clock: ManualClock | None = None) -> JournalWriter:
+    return JournalWriter.open(
+        directory, signer=fixed_signer(), clock=(clock or ManualClock()).journal_clock()
+    )
+
+
+def test_s7_each_append_is_one_write_and_one_fsync_before_it_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = _open(tmp_path / "j")
+    writer.open_session(session_open(), OPERATOR)
+    session_fd = _fd_of(tmp_path / "j" / "session-000001.jsonl")
+    calls: list[str] = []
+    real_write, real_fsync = os.write, os.fsync
+
+    def write(fd: int, data: bytes) -> int:
+        if fd == session_fd:
+            calls.append("write")
+        return real_write(fd, data)
+
+    def fsync(fd: int) -> None:
+        if fd == session_fd:
+            calls.append("fsync")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "write", write)
+    monkeypatch.setattr(os, "fsync", fsync)
+    for _ in range(5):
+        record = writer.append(APPLIED, "pen")
+        assert calls[-2:] == ["write", "fsync"]
+        on_disk = _lines(tmp_path / "j" / "session-000001.jsonl")[-1]
+        assert on_disk["seq"] == record.seq and on_disk["hash"] == record.hash
+    assert calls == ["write", "fsync"] * 5
+    writer.close()
+
+
+def test_creating_a_session_file_fsyncs_the_directory_before_acknowledging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = _open(tmp_path / "j")
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        kind = "dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
+        synced.append(f"{kind}:{os.path.basename(os.readlink(f'/proc/self/fd/{fd}'))}")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    writer.open_session(session_open(), OPERATOR)
+    assert synced.index("dir:j") < synced.index("file:session-000001.jsonl")
+    writer.close()
+
+
+def test_a_real_write_failure_latches_the_journal(tmp_path: Path) -> None:
+    """ENOSPC from the kernel: the session file's descriptor is pointed at /dev/full."""
+    directory = tmp_path / "j"
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    acknowledged = writer.append(APPLIED, "pen")
+    full = os.open("/dev/full", os.O_WRONLY)
+    os.dup2(full, _fd_of(directory / "session-000001.jsonl"))
+    os.close(full)
+
+    with pytest.raises(JournalFault) as first:
+        writer.append(APPLIED, "pen")
+    assert isinstance(first.value.cause, OSError) and first.value.cause.errno == errno.ENOSPC
+    assert "latched" in str(first.value) and "stop the treatment" in str(first.value)
+    assert writer.fault is first.value
+    with pytest.raises(JournalFault, match="latched after an earlier write failure"):
+        writer.append(APPLIED, "pen")
+    with pytest.raises(JournalFault):
+        writer.close_session("faulted", "journal failed", OPERATOR)
+    writer.close()
+
+    records = _lines(directory / "session-000001.jsonl")
+    assert records[-1]["hash"] == acknowledged.hash
+    with _open(directory) as reopened:
+        assert reopened.recovery is not None and reopened.recovery.closed_as_faulted
+    report = verify_path(directory)
+    assert report.verdict == "INCOMPLETE"
+    assert acknowledged.hash in {r.hash for r in report.records}
+
+
+def test_a_real_fsync_failure_latches_the_journal(tmp_path: Path) -> None:
+    """EINVAL from the kernel: the descriptor is pointed at a pipe, which cannot be fsynced."""
+    directory = tmp_path / "j"
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, _fd_of(directory / "session-000001.jsonl"))
+    os.close(write_end)
+    with pytest.raises(JournalFault) as caught:
+        writer.append(APPLIED, "pen")
+    assert caught.value.cause is not None and caught.value.cause.errno == errno.EINVAL
+    with pytest.raises(JournalFault, match="latched"):
+        writer.append(APPLIED, "pen")
+    writer.close()
+    os.close(read_end)
+
+
+def test_fsync_is_never_retried_after_an_eio(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fsyncgate: a retried fsync can "succeed" after the kernel dropped the pages."""
+    writer = _open(tmp_path / "j")
+    writer.open_session(session_open(), OPERATOR)
+    attempts: list[int] = []
+
+    def failing_fsync(fd: int) -> None:
+        attempts.append(fd)
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(JournalFault, match="Input/output error"):
+        writer.append(APPLIED, "pen")
+    for _ in range(3):
+        with pytest.raises(JournalFault, match="latched"):
+            writer.append(APPLIED, "pen")
+    assert len(attempts) == 1
+    monkeypatch.undo()
+    writer.close()
+
+
+def test_sessions_chain_into_each_other(tmp_path: Path) -> None:
+    write_sample_journal(tmp_path / "j", sessions=2)
+    first = _lines(tmp_path / "j" / "session-000001.jsonl")
+    second = _lines(tmp_path / "j" / "session-000002.jsonl")
+    assert first[0]["prev"] == "0" * 64
+    assert second[0]["prev"] == first[-1]["hash"]
+    assert second[0]["seq"] == first[-1]["seq"] + 1
+    assert [r["type"] for r in first[-2:]] == ["SESSION_CLOSE", "CHECKPOINT"]
+    head = json.loads((tmp_path / "j" / "head.json").read_bytes())
+    assert head["last_session"] == 2
+    assert head["checkpoint"]["hash"] == second[-1]["hash"]
+
+
+def test_timestamps_come_from_the_injected_clock(tmp_path: Path) -> None:
+    clock = ManualClock()
+    with _open(tmp_path / "j", clock) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        clock.advance(90.5)
+        record = writer.append(APPLIED, "pen")
+    assert record.utc == "2026-03-02T10:01:30.500000Z"
+    assert record.mono_ns == 5_000_000_000 + 90_500_000_000
+
+
+def test_the_signing_key_is_created_once_with_mode_0600(tmp_path: Path) -> None:
+    key_dir = tmp_path / "keys"
+    signer = CheckpointSigner.load_or_create(key_dir)
+    assert stat.S_IMODE((key_dir / KEY_FILE).stat().st_mode) == 0o600
+    assert stat.S_IMODE(key_dir.stat().st_mode) == 0o700
+    assert (key_dir / PUBLIC_KEY_FILE).read_bytes().startswith(b"-----BEGIN PUBLIC KEY-----")
+    assert CheckpointSigner.load_or_create(key_dir).key_id == signer.key_id
+    with JournalWriter.open(tmp_path / "j", key_dir=key_dir) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        checkpoint = writer.close_session("completed", "done", OPERATOR)
+    assert checkpoint.data["public_key"] == signer.public_key_hex
+    assert checkpoint.data["key_id"] == signer.key_id
+
+
+def test_a_signing_key_readable_by_others_is_refused(tmp_path: Path) -> None:
+    key_dir = tmp_path / "keys"
+    CheckpointSigner.load_or_create(key_dir)
+    os.chmod(key_dir / KEY_FILE, 0o644)
+    with pytest.raises(SigningKeyError, match="chmod 600"):
+        CheckpointSigner.load_or_create(key_dir)
+
+
+def test_a_journal_signed_by_another_key_is_not_continued(tmp_path: Path) -> None:
+    write_sample_journal(tmp_path / "j", sessions=1)
+    with pytest.raises(JournalKeyMismatch, match="new journal directory"):
+        JournalWriter.open(tmp_path / "j", signer=fixed_signer(seed=99))
+
+
+def test_one_writer_per_journal_directory(tmp_path: Path) -> None:
+    with _open(tmp_path / "j"), pytest.raises(JournalBusy, match="another penctl process"):
+        _open(tmp_path / "j")
+
+
+def test_misuse_is_refused_without_writing(tmp_path: Path) -> None:
+    with _open(tmp_path / "j") as writer:
+        with pytest.raises(JournalStateError, match="no session is open"):
+            writer.append(APPLIED, "pen")
+        with pytest.raises(JournalStateError, match="not a valid actor"):
+            writer.open_session(session_open(), "op alice")
+        assert not (tmp_path / "j" / "session-000001.jsonl").exists()
+        writer.open_session(session_open(), OPERATOR)
+        with pytest.raises(JournalStateError, match="close_session"):
+            writer.append(SessionClose(outcome="completed", reason="x"), OPERATOR)
+        with pytest.raises(JournalStateError, match="still open"):
+            writer.open_session(session_open(), OPERATOR)
+        with pytest.raises(JournalStateError, match="not written"):
+            writer.append(APPLIED, "")
+        writer.append(NeedleStop(reason="estop", sent_mono_ns=1), OPERATOR)
+
+
+def test_journal_and_key_directories_default_to_the_users_data_directory() -> None:
+    env = {"HOME": "/home/ana"}
+    assert resolve_journal_dir(env=env) == Path("/home/ana/.local/share/penctl/journal")
+    assert resolve_key_dir(env=env) == Path("/home/ana/.local/share/penctl/keys")
+    env["XDG_DATA_HOME"] = "relative/ignored"
+    assert resolve_journal_dir(env=env) == Path("/home/ana/.local/share/penctl/journal")
+    env["XDG_DATA_HOME"] = "/data"
+    assert resolve_journal_dir(env=env) == Path("/data/penctl/journal")
+    env["PENCTL_JOURNAL_DIR"] = "/srv/journal"
+    assert resolve_journal_dir(env=env) == Path("/srv/journal")
+    assert resolve_journal_dir("/mnt/usb/j", env=env) == Path("/mnt/usb/j")
+
+
+def _open_session_with_records(directory: Path, count: int) -> None:
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    for _ in range(count):
+        writer.append(APPLIED, "pen")
+    writer.close()  # the session stays open, as after a crash
+
+
+def test_every_torn_length_of_the_last_record_is_kept_aside_cut_and_noted(
+    tmp_path: Path,
+) -> None:
+    """§9 C.11: every byte offset of the final record recovers exactly the valid prefix."""
+    pristine = tmp_path / "pristine"
+    _open_session_with_records(pristine, 3)
+    data = (pristine / "session-000001.jsonl").read_bytes()
+    last_start = data.rindex(b"\n", 0, len(data) - 1) + 1
+    kept_prefix = _lines(pristine / "session-000001.jsonl")[:-1]
+    for cut in range(last_start + 1, len(data)):
+        directory = tmp_path / f"cut-{cut}"
+        shutil.copytree(pristine, directory)
+        (directory / "session-000001.jsonl").write_bytes(data[:cut])
+        assert verify_path(directory).verdict == "INCOMPLETE"
+        with _open(directory) as writer:
+            report = writer.recovery
+        assert report is not None and len(report.kept_aside) == 1
+        kept = report.kept_aside[0]
+        assert (directory / kept.file).read_bytes() == data[last_start:cut]
+        assert kept.offset == last_start and kept.bytes == cut - last_start
+        records = _lines(directory / "session-000001.jsonl")
+        assert records[: len(kept_prefix)] == kept_prefix
+        assert [r["type"] for r in records[len(kept_prefix) :]] == [
+            "RECOVERY",
+            "SESSION_CLOSE",
+            "CHECKPOINT",
+        ]
+        assert records[len(kept_prefix)]["data"]["kept_aside"][0]["file"] == kept.file
+        result = verify_path(directory)
+        assert result.verdict == "INCOMPLETE" and result.first_failure is None
+        shutil.rmtree(directory)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data + b"\x00" * 4096, id="zero-filled-block-appended"),
+        pytest.param(
+            lambda data: (
+                data[: data.rindex(b"\n", 0, len(data) - 1) + 1] + b"\x00" * 40 + b'"seq":4}\n'
+            ),
+            id="last-line-zeroed-but-newline-landed",
+        ),
+    ],
+)
+def test_power_loss_zero_fill_is_recovered_as_a_torn_tail(tmp_path: Path, damage) -> None:
+    directory = tmp_path / "j"
+    _open_session_with_records(directory, 3)
+    path = directory / "session-000001.jsonl"
+    path.write_bytes(damage(path.read_bytes()))
+    with _open(directory) as writer:
+        assert writer.recovery is not None and writer.recovery.kept_aside
+    assert verify_path(directory).first_failure is None
+
+
+def test_damage_before_the_tail_is_reported_and_never_cut(tmp_path: Path) -> None:
+    directory = tmp_path / "j"
+    _open_session_with_records(directory, 3)
+    path = directory / "session-000001.jsonl"
+    data = bytearray(path.read_bytes())
+    data[data.index(b'"depth_um":500') + 11] = ord("7")
+    path.write_bytes(bytes(data))
+    before = {p.name: p.read_bytes() for p in directory.iterdir()}
+    with pytest.raises(JournalCorrupt, match="does not match its hash") as caught:
+        _open(directory)
+    assert caught.value.seq == 2 and "penctl audit verify" in str(caught.value)
+    assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
+
+
+def test_a_crash_while_opening_a_session_is_recovered(tmp_path: Path) -> None:
+    """Session 2's file holds half a SESSION_OPEN and head.json still names session 1."""
+    directory = tmp_path / "j"
+    write_sample_journal(directory, sessions=1)
+    head = (directory / "head.json").read_bytes()
+    with _open(directory) as writer:
+        writer.open_session(session_open(), OPERATOR)
+    second = directory / "session-000002.jsonl"
+    second.write_bytes(second.read_bytes()[:100])
+    (directory / "head.json").write_bytes(head)
+    assert verify_path(directory).verdict == "INCOMPLETE"
+    with _open(directory) as writer:
+        assert writer.recovery is not None and writer.recovery.session == 2
+        assert "closed as faulted" in writer.recovery.message
+        writer.open_session(session_open(), OPERATOR)
+        writer.close_session("completed", "done", OPERATOR)
+    types = [r["type"] for r in _lines(second)]
+    assert types == ["RECOVERY", "SESSION_CLOSE", "CHECKPOINT"]
+    report = verify_path(directory)
+    assert report.verdict == "INCOMPLETE" and report.first_failure is None
+    assert [s.outcome for s in report.sessions] == ["completed", "faulted", "completed"]
