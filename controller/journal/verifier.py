@@ -308,6 +308,7 @@ class _Verifier:
         self.verdicts: list[SessionVerdict] = []
         self.key_ids: list[str] = []
         self.noted_kept: set[str] = set()
+        self.head: Head | None = None
 
     def add(
         self,
@@ -328,6 +329,8 @@ class _Verifier:
 
     def run(self) -> VerificationReport:
         files = self._ordered_files()
+        if self.kind == "directory":
+            self._read_head()
         expected_seq: int | None = 1 if self.kind == "directory" else None
         prev_hash: str | None = GENESIS_HASH if self.kind == "directory" else None
         previous_number: int | None = None
@@ -413,6 +416,7 @@ class _Verifier:
     ) -> tuple[int | None, str | None]:
         data = self.sessions[name]
         split = split_file(data)
+        start_seq = expected_seq
         verdict = SessionVerdict(number=number, file=name)
         self.verdicts.append(verdict)
         good: list[tuple[Record, int]] = []
@@ -547,7 +551,10 @@ class _Verifier:
             verdict.first_seq, verdict.last_seq = good[0][0].seq, good[-1][0].seq
         self._structure(number, name, types, verdict)
         self._checkpoints(name, number, good)
-        self._termination(number, name, last, split.torn_offset, split.size, good, verdict)
+        next_seq = good[-1][0].seq + 1 if good else start_seq
+        self._termination(
+            number, name, last, split.torn_offset, split.size, good, verdict, next_seq
+        )
         return expected_seq, prev_hash
 
     def _structure(
@@ -625,22 +632,31 @@ class _Verifier:
         size: int,
         good: list[tuple[Record, int]],
         verdict: SessionVerdict,
+        next_seq: int | None,
     ) -> None:
-        result = self.dims["termination"]
-        result.checked += 1
+        """Unterminated sessions and torn tails are a crash's marks: allowed only at the end of
+        the newest session, beyond the last checkpoint head.json vouches for."""
+        self.dims["termination"].checked += 1
         records = [r for r, _ in good]
         close = next((r for r in records if r.type == "SESSION_CLOSE"), None)
         verdict.outcome = close.data.get("outcome") if close is not None else None
         verdict.terminated = (
             close is not None and bool(records) and records[-1].type == "CHECKPOINT"
         )
-        pending = self.kind == "file" or (last and not verdict.terminated)
-        end = {"file": name, "order": (number, size)}
+        vouched = self.head.checkpoint.seq if self.head and self.head.checkpoint else 0
+        cut = next_seq is not None and vouched >= next_seq
+        pending = not verdict.terminated and (self.kind == "file" or (last and not cut))
+        why = (
+            "the session was closed before them"
+            if verdict.terminated
+            else f"{HEAD_FILE} vouches for record {vouched}"
+            if cut
+            else "a later session exists"
+        )
         if torn_offset is not None:
             verdict.torn_bytes = size - torn_offset
             here = {"file": name, "offset": torn_offset, "order": (number, torn_offset)}
-            next_seq = records[-1].seq + 1 if records else None
-            if pending and not verdict.terminated:
+            if pending:
                 self.add(
                     "framing",
                     "incomplete",
@@ -654,13 +670,42 @@ class _Verifier:
                 self.add(
                     "framing",
                     "fail",
-                    f"{size - torn_offset} bytes at the end are not a complete record, and the "
-                    "session "
-                    + ("was closed before them" if verdict.terminated else "is followed by another")
-                    + ": corruption, not a crash",
+                    f"{size - torn_offset} bytes at the end are not a complete record, and "
+                    f"{why}: corruption, not a crash",
                     seq=next_seq,
                     **here,
                 )
+        self._recoveries(number, name, good, verdict)
+        if verdict.terminated:
+            return
+        end = torn_offset if torn_offset is not None else size
+        last_seq = records[-1].seq if records else "-"
+        if pending:
+            self.add(
+                "termination",
+                "incomplete",
+                f"session {number} is not closed (no SESSION_CLOSE and checkpoint at its end): "
+                "it is still running, or penctl stopped during it and has not started since",
+                file=name,
+                seq=next_seq,
+                offset=end,
+                order=(number, end),
+            )
+        else:
+            self.add(
+                "termination",
+                "fail",
+                f"session {number} ends at record {last_seq} without a closing checkpoint, "
+                f"but {why}: its tail was cut",
+                file=name,
+                seq=next_seq,
+                offset=end,
+                order=(number, end),
+            )
+
+    def _recoveries(
+        self, number: int, name: str, good: list[tuple[Record, int]], verdict: SessionVerdict
+    ) -> None:
         for record, offset in good:
             if record.type != "RECOVERY":
                 continue
@@ -694,30 +739,23 @@ class _Verifier:
                         "noted here: it was changed",
                         **here,
                     )
-        if verdict.terminated:
-            return
-        if pending:
-            self.add(
-                "termination",
-                "incomplete",
-                f"session {number} is not closed (no SESSION_CLOSE and checkpoint at its end): "
-                "it is still running, or penctl stopped during it and has not started since",
-                seq=records[-1].seq if records else None,
-                offset=good[-1][1] if good else None,
-                **end,
-            )
-        else:
-            self.add(
-                "termination",
-                "fail",
-                f"session {number} has no closing checkpoint but a later session exists: "
-                "its tail was cut",
-                seq=records[-1].seq + 1 if records else None,
-                offset=size,
-                **end,
-            )
 
     # -- the directory as a whole ------------------------------------------------------------------
+
+    def _read_head(self) -> None:
+        if self.head_bytes is None:
+            return
+        self.dims["framing"].checked += 1
+        try:
+            self.head = parse_head(self.head_bytes)
+        except (FramingError, SchemaError) as exc:
+            self.add(
+                "framing",
+                "fail",
+                f"{HEAD_FILE} is unreadable: {exc}",
+                file=HEAD_FILE,
+                order=(math.inf, 0),
+            )
 
     def _head(self, files: list[tuple[int, str]]) -> None:
         last = files[-1][0] if files else 0
@@ -732,13 +770,8 @@ class _Verifier:
                 order=order,
             )
             return
-        self.dims["framing"].checked += 1
-        try:
-            head: Head = parse_head(self.head_bytes)
-        except (FramingError, SchemaError) as exc:
-            self.add(
-                "framing", "fail", f"{HEAD_FILE} is unreadable: {exc}", file=HEAD_FILE, order=order
-            )
+        head = self.head
+        if head is None:
             return
         self.dims["links"].checked += 1
         if head.last_session > last:
@@ -787,18 +820,15 @@ class _Verifier:
             and found[0].session == wanted.session
             and found[0].data.get("key_id") == wanted.key_id
         ):
-            file = session_file_name(wanted.session)
-            offset = found[2] if found is not None else len(self.sessions.get(file, b""))
             self.add(
                 "checkpoints",
                 "fail",
-                f"the checkpoint named in {HEAD_FILE} (record {wanted.seq} of session "
-                f"{wanted.session}, hash {wanted.hash[:12]}…) is not in the journal: records "
-                "were cut or changed",
-                file=file,
+                f"{HEAD_FILE} names checkpoint record {wanted.seq} of session {wanted.session} "
+                f"(hash {wanted.hash[:12]}…), which is not in {session_file_name(wanted.session)}"
+                f": records were cut or changed, or {HEAD_FILE} was",
+                file=HEAD_FILE,
                 seq=wanted.seq,
-                offset=offset,
-                order=(wanted.session, offset),
+                order=order,
             )
             return
         later = [r for r in self.records if r.type == "CHECKPOINT" and r.seq > wanted.seq]

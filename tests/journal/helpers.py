@@ -225,3 +225,23 @@ def write_sample_journal(directory: Path, sessions: int = 2) -> ManualClock:
             write_treatment(w, clock, patient=f"P-{42 + index:04d}")
             clock.advance(86_400)
     return clock
+
+
+def write_compact_journal(directory: Path) -> None:
+    """Two short sessions: small enough to flip every byte of, and still every kind of link."""
+    clock = ManualClock()
+    with JournalWriter.open(directory, signer=fixed_signer(), clock=clock.journal_clock()) as w:
+        w.open_session(session_open(), OPERATOR)
+        clock.advance(10)
+        w.append(
+            ChecklistAnswer(item_id="no-infection", question="No active infection", answer="yes"),
+            OPERATOR,
+        )
+        _treat(
+            w, clock, version=1, area="forehead", depth_um=500, speed_sps=110, passes=1, pass_s=30
+        )
+        w.close_session("completed", "done", OPERATOR)
+        clock.advance(3600)
+        w.open_session(session_open("P-0043"), OPERATOR)
+        clock.advance(5)
+        w.close_session("aborted", "patient asked to stop", OPERATOR)
