@@ -1,0 +1,1 @@
+"""How a host reaches a simulated pen: in-process (`sim://`), a pty, or TCP (`socket://`)."""

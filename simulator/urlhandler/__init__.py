@@ -1,0 +1,1 @@
+"""pyserial URL handlers: `serial_for_url("sim://...")`; see simulator.transport.inprocess."""
