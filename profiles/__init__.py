@@ -1,11 +1,12 @@
 """Treatment profiles, clinic policy and effective safety limits: pure data and pure functions.
 
 Imports nothing else of penctl's. The controller builds `DeviceLimits` from the pen's IDENTIFY
-message, asks `effective_limits` for an
+message, loads a `Library` (bundled files plus the clinic directory), asks `effective_limits` for an
 area and checks every requested adjustment with `check_request`.
 """
 
 from profiles.hashing import content_hash
+from profiles.issues import Issue
 from profiles.limits import (
     Bound,
     Conflict,
@@ -18,6 +19,19 @@ from profiles.limits import (
     Verdict,
     check_request,
     effective_limits,
+)
+from profiles.loader import (
+    CLINIC_DIR_ENV,
+    Checked,
+    FileKind,
+    Library,
+    LibraryError,
+    Override,
+    ProfileEntry,
+    check_file,
+    check_paths,
+    check_text,
+    load_library,
 )
 from profiles.models import (
     SIMULATED_PEN,
@@ -36,6 +50,7 @@ from profiles.units import format_mm, format_sps, mm_to_um, um_to_mm
 from profiles.vocabulary import CONCERN_LABELS, Area, Concern, Region
 
 __all__ = [
+    "CLINIC_DIR_ENV",
     "CONCERN_LABELS",
     "SIMULATED_PEN",
     "Area",
@@ -43,6 +58,7 @@ __all__ = [
     "AreaSettings",
     "AreaSpec",
     "Bound",
+    "Checked",
     "ClinicPolicy",
     "Concern",
     "Conflict",
@@ -50,21 +66,31 @@ __all__ = [
     "ContraindicationKind",
     "DeviceLimits",
     "EffectiveLimits",
+    "FileKind",
     "Finding",
+    "Issue",
     "Layer",
+    "Library",
+    "LibraryError",
     "LimitsRefusal",
     "NumbingPolicy",
+    "Override",
     "PractitionerLevel",
     "Profile",
+    "ProfileEntry",
     "Quantity",
     "Region",
     "RequestCheck",
     "Verdict",
+    "check_file",
+    "check_paths",
     "check_request",
+    "check_text",
     "content_hash",
     "effective_limits",
     "format_mm",
     "format_sps",
+    "load_library",
     "mm_to_um",
     "um_to_mm",
 ]

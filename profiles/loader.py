@@ -1,0 +1,498 @@
+"""Reading profile, policy and area files, and assembling the library a session uses.
+
+Checking never stops at the first problem: every file yields every issue it has, as `Issue`s with
+file, line, field, value and reason. Loading is all or nothing: one bad file in a clinic directory
+makes `load_library` raise `LibraryError` with all the issues, because falling back to a bundled
+profile the clinic meant to change would pass bad input silently (S9).
+
+File kinds go by name: `policy.toml` or `*.policy.toml` is a clinic policy, `areas.toml` or
+`*.areas.toml` an area catalogue, any other `*.toml` a treatment profile.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from profiles.hashing import content_hash
+from profiles.issues import Issue, issues_from, show_value, toml_issue
+from profiles.limits import EffectiveLimits, LimitsRefusal, effective_limits
+from profiles.models import AreaCatalogue, ClinicPolicy, DeviceLimits, Profile
+from profiles.tomlpos import key_lines, line_of
+from profiles.units import format_mm, mm_text
+from profiles.vocabulary import Area
+
+CLINIC_DIR_ENV = "PENCTL_CLINIC_DIR"
+"""Environment variable naming the clinic's own profile directory (the --clinic-dir option wins)."""
+
+
+class FileKind(StrEnum):
+    PROFILE = "profile"
+    POLICY = "policy"
+    AREAS = "areas"
+
+
+_MODELS: dict[FileKind, type[BaseModel]] = {
+    FileKind.PROFILE: Profile,
+    FileKind.POLICY: ClinicPolicy,
+    FileKind.AREAS: AreaCatalogue,
+}
+
+_EMPTY = {
+    FileKind.PROFILE: "a profile needs name, title, concern, description and at least one "
+    "[areas.NAME] table",
+    FileKind.POLICY: "a policy needs name, soft_depth_max_mm, levels, min_interval_days, "
+    "numbing and contraindications",
+    FileKind.AREAS: "an area catalogue needs one [areas.NAME] table per area",
+}
+
+
+def kind_of(path: str | os.PathLike[str]) -> FileKind:
+    name = Path(path).name
+    if name == "policy.toml" or name.endswith(".policy.toml"):
+        return FileKind.POLICY
+    if name == "areas.toml" or name.endswith(".areas.toml"):
+        return FileKind.AREAS
+    return FileKind.PROFILE
+
+
+def model_for(kind: FileKind) -> type[BaseModel]:
+    return _MODELS[kind]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The outcome of checking one file: the model when valid, else every issue found."""
+
+    file: str
+    kind: FileKind
+    model: BaseModel | None
+    issues: tuple[Issue, ...]
+    data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+
+def check_text(
+    content: bytes | str, file: str, kind: FileKind, areas: AreaCatalogue | None = None
+) -> Checked:
+    """Parse and validate one document; profiles are also checked against `areas` when given."""
+    if isinstance(content, bytes):
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = content[: exc.start].count(b"\n") + 1
+            reason = (
+                f"not UTF-8 text (byte 0x{content[exc.start]:02x} at offset {exc.start}); "
+                "save the file as UTF-8"
+            )
+            return Checked(file, kind, None, (Issue(file, line, "(file)", "(binary)", reason),))
+    else:
+        text = content
+    text = text.removeprefix("\ufeff")
+
+    def failed(*issues: Issue) -> Checked:
+        return Checked(file, kind, None, tuple(issues))
+
+    if not text.strip():
+        return failed(Issue(file, 1, "(file)", "(empty)", f"the file is empty; {_EMPTY[kind]}"))
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        return failed(toml_issue(str(exc), file, text))
+    if not data:
+        return failed(
+            Issue(file, 1, "(file)", "(empty)", f"the file has only comments; {_EMPTY[kind]}")
+        )
+    lines = key_lines(text)
+    model_type = _MODELS[kind]
+    try:
+        model = model_type.model_validate(data)
+    except ValidationError as exc:
+        return failed(*issues_from(exc, model_type, file, lines))
+    issues: list[Issue] = []
+    if isinstance(model, Profile) and areas is not None:
+        issues = _against_catalogue(model, areas, file, lines)
+    return Checked(file, kind, None if issues else model, tuple(issues), data)
+
+
+def _against_catalogue(
+    profile: Profile, areas: AreaCatalogue, file: str, lines: dict[Any, int]
+) -> list[Issue]:
+    """A profile may not promise what an area forbids: it would be cut back without notice."""
+    issues: list[Issue] = []
+    for area, settings in profile.areas.items():
+        spec = areas.spec(area)
+        if settings.depth_max_um > spec.depth_max_um:
+            path = ("areas", area.value, "depth_max_mm")
+            issues.append(
+                Issue(
+                    file,
+                    line_of(lines, path) or 1,
+                    ".".join(path),
+                    mm_text(settings.depth_max_um),
+                    f"above the hard ceiling for the {spec.label}, {format_mm(spec.depth_max_um)}"
+                    " (area catalogue); lower it to at most that",
+                )
+            )
+        if settings.depth_default_um > spec.depth_soft_max_um:
+            path = ("areas", area.value, "depth_default_mm")
+            issues.append(
+                Issue(
+                    file,
+                    line_of(lines, path) or 1,
+                    ".".join(path),
+                    mm_text(settings.depth_default_um),
+                    f"above the soft ceiling for the {spec.label}, "
+                    f"{format_mm(spec.depth_soft_max_um)} (area catalogue): a default must not "
+                    "need a confirmation; lower it",
+                )
+            )
+    return issues
+
+
+def _read(path: Path | Traversable, shown: str, kind: FileKind) -> bytes | Checked:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        reason = "no such file; check the path"
+    except IsADirectoryError:
+        reason = "is a directory where a file was expected"
+    except OSError as exc:
+        reason = f"cannot be read ({exc.strerror or exc}); check its permissions"
+    return Checked(shown, kind, None, (Issue(shown, None, "(file)", show_value(shown), reason),))
+
+
+def check_file(
+    path: str | os.PathLike[str],
+    kind: FileKind | None = None,
+    areas: AreaCatalogue | None = None,
+) -> Checked:
+    """Check one file; profiles are checked against the bundled area catalogue by default."""
+    shown = os.fspath(path)
+    kind = kind or kind_of(shown)
+    content = _read(Path(shown), shown, kind)
+    if isinstance(content, Checked):
+        return content
+    if kind is FileKind.PROFILE and areas is None:
+        areas = _bundled().areas
+    return check_text(content, shown, kind, areas)
+
+
+def _toml_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.suffix == ".toml" and p.is_file())
+
+
+def check_paths(paths: Sequence[str], kind: FileKind | None = None) -> list[Checked]:
+    """Check files and directories (every `*.toml` in them); names must be unique per directory."""
+    results: list[Checked] = []
+    for given in paths:
+        target = Path(given)
+        if target.is_dir():
+            checked = [check_file(p, kind) for p in _toml_files(target)]
+            results += _unique_names(checked)
+        else:
+            results.append(check_file(target, kind))
+    return results
+
+
+def _profile_name_line(result: Checked) -> int:
+    return line_of(key_lines(Path(result.file).read_text("utf-8")), ("name",)) or 1
+
+
+def _unique_names(results: list[Checked]) -> list[Checked]:
+    seen: dict[str, str] = {}
+    out: list[Checked] = []
+    for result in results:
+        if isinstance(result.model, Profile):
+            name = result.model.name
+            if name in seen:
+                issue = Issue(
+                    result.file,
+                    _profile_name_line(result),
+                    "name",
+                    show_value(name),
+                    f"also the name of {seen[name]}; each profile in a directory needs its "
+                    "own name",
+                )
+                result = Checked(result.file, result.kind, None, (issue,), result.data)
+            else:
+                seen[name] = result.file
+        out.append(result)
+    return out
+
+
+# ---- the library --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileEntry:
+    profile: Profile
+    file: str
+    origin: str
+    """"bundled" or "clinic"."""
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Override:
+    """A clinic file that replaced a bundled one of the same name."""
+
+    kind: FileKind
+    name: str
+    file: str
+    replaces: str
+
+    def __str__(self) -> str:
+        return (
+            f"clinic {self.kind.value} {self.name} ({self.file}) overrides the bundled one "
+            f"({self.replaces})"
+        )
+
+
+class LibraryError(Exception):
+    """The library could not be assembled; `issues` lists every problem found."""
+
+    def __init__(self, issues: Iterable[Issue]) -> None:
+        self.issues = tuple(issues)
+        count = len(self.issues)
+        lines = "\n".join(str(issue) for issue in self.issues)
+        super().__init__(
+            f"{lines}\n{count} problem{'s' if count != 1 else ''} found; no profiles were "
+            f"loaded. Fix {'them' if count != 1 else 'it'} (check with `penctl profiles "
+            "validate DIR`) and try again."
+        )
+
+
+@dataclass(frozen=True)
+class Library:
+    """Everything a session needs from profiles: area ceilings, policy and named profiles."""
+
+    areas: AreaCatalogue
+    areas_file: str
+    policy: ClinicPolicy
+    policy_file: str
+    policy_origin: str
+    policy_hash: str
+    profiles: Mapping[str, ProfileEntry]
+    overrides: tuple[Override, ...] = ()
+    clinic_dir: str | None = None
+
+    def entry(self, name: str) -> ProfileEntry | None:
+        return self.profiles.get(name)
+
+    def effective_limits(
+        self,
+        profile: str,
+        area: Area | str,
+        device: DeviceLimits,
+        cartridge_max_um: int | None,
+        level: str | None = None,
+    ) -> EffectiveLimits | LimitsRefusal:
+        """`profiles.effective_limits` by names; unknown names are refusals, not exceptions."""
+        entry = self.profiles.get(profile)
+        problems: list[str] = []
+        if entry is None:
+            problems.append(
+                f"No profile named {profile!r} (known: {', '.join(self.profiles)}); "
+                "choose one from `penctl profiles list`."
+            )
+        try:
+            chosen_area = Area(area)
+        except ValueError:
+            problems.append(f"No area named {area!r} (known: {', '.join(a.value for a in Area)}).")
+        if problems or entry is None:
+            return LimitsRefusal(
+                problems=tuple(problems),
+                message=" ".join(problems)
+                + " Treatment cannot start: nothing was sent to the pen.",
+            )
+        return effective_limits(
+            device=device,
+            cartridge_max_um=cartridge_max_um,
+            area=chosen_area,
+            areas=self.areas,
+            profile=entry.profile,
+            policy=self.policy,
+            level=self.policy.default_level if level is None else level,
+        )
+
+
+def bundled_dir() -> Traversable:
+    return resources.files("profiles").joinpath("library")
+
+
+@dataclass(frozen=True)
+class _Bundled:
+    areas: AreaCatalogue
+    areas_file: str
+    policy: ClinicPolicy
+    policy_file: str
+    profiles: dict[str, ProfileEntry]
+
+
+@functools.cache
+def _bundled() -> _Bundled:
+    """The shipped library, read once: it cannot change while penctl runs."""
+    root = bundled_dir()
+    files = sorted((f for f in root.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
+    areas_file = root.joinpath("areas.toml")
+    area_check = _check_resource(areas_file, FileKind.AREAS, None)
+    if not isinstance(area_check.model, AreaCatalogue):
+        raise LibraryError(area_check.issues)
+    areas = area_check.model
+    issues: list[Issue] = []
+    policy: ClinicPolicy | None = None
+    profiles: list[Checked] = []
+    for resource in files:
+        kind = kind_of(resource.name)
+        if kind is FileKind.AREAS:
+            continue
+        checked = _check_resource(resource, kind, areas)
+        issues += checked.issues
+        if isinstance(checked.model, ClinicPolicy):
+            policy = checked.model
+        elif checked.model is not None:
+            profiles.append(checked)
+    profiles = _unique_names(profiles)
+    issues += [issue for result in profiles for issue in result.issues]
+    if issues or policy is None:
+        raise LibraryError(issues)
+    return _Bundled(
+        areas=areas,
+        areas_file=str(areas_file),
+        policy=policy,
+        policy_file=str(root.joinpath("policy.toml")),
+        profiles={
+            entry.profile.name: entry
+            for entry in (_entry(result, "bundled") for result in profiles)
+        },
+    )
+
+
+def _check_resource(resource: Traversable, kind: FileKind, areas: AreaCatalogue | None) -> Checked:
+    content = _read(resource, str(resource), kind)
+    if isinstance(content, Checked):
+        return content
+    return check_text(content, str(resource), kind, areas)
+
+
+def _entry(result: Checked, origin: str) -> ProfileEntry:
+    assert isinstance(result.model, Profile)
+    return ProfileEntry(result.model, result.file, origin, content_hash(result.model))
+
+
+def resolve_clinic_dir(
+    option: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The clinic directory: the option if given, else $PENCTL_CLINIC_DIR, else none."""
+    if option is not None:
+        return Path(option)
+    value = (os.environ if environ is None else environ).get(CLINIC_DIR_ENV, "")
+    return Path(value) if value else None
+
+
+def load_library(
+    clinic_dir: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Library:
+    """The bundled library with the clinic directory's files on top; raises `LibraryError`."""
+    bundled = _bundled()
+    directory = resolve_clinic_dir(clinic_dir, environ)
+    policy, policy_file, policy_origin = bundled.policy, bundled.policy_file, "bundled"
+    profiles = dict(bundled.profiles)
+    overrides: list[Override] = []
+    if directory is None:
+        return Library(
+            areas=bundled.areas,
+            areas_file=bundled.areas_file,
+            policy=policy,
+            policy_file=policy_file,
+            policy_origin=policy_origin,
+            policy_hash=content_hash(policy),
+            profiles=dict(sorted(profiles.items())),
+        )
+    if not directory.is_dir():
+        how = "--clinic-dir" if clinic_dir is not None else f"${CLINIC_DIR_ENV}"
+        raise LibraryError(
+            [
+                Issue(
+                    str(directory),
+                    None,
+                    "(clinic directory)",
+                    show_value(str(directory)),
+                    f"is not a directory (set by {how}); create it, or point {how} at the "
+                    "clinic's profile directory",
+                )
+            ]
+        )
+    issues: list[Issue] = []
+    clinic_profiles: list[Checked] = []
+    for path in _toml_files(directory):
+        kind = kind_of(path)
+        if kind is FileKind.AREAS:
+            issues.append(
+                Issue(
+                    str(path),
+                    1,
+                    "(file)",
+                    "(area catalogue)",
+                    "area ceilings ship with penctl and cannot be replaced by a clinic; narrow "
+                    "an area in your profiles or with caps in policy.toml, and remove this file",
+                )
+            )
+            continue
+        checked = check_file(path, kind, bundled.areas)
+        issues += checked.issues
+        if isinstance(checked.model, ClinicPolicy):
+            if policy_origin == "clinic":
+                issues.append(
+                    Issue(
+                        str(path),
+                        1,
+                        "(file)",
+                        "(policy)",
+                        f"a second clinic policy (the first is {policy_file}); keep one",
+                    )
+                )
+                continue
+            overrides.append(Override(FileKind.POLICY, "policy", str(path), policy_file))
+            policy, policy_file, policy_origin = checked.model, str(path), "clinic"
+        elif checked.model is not None:
+            clinic_profiles.append(checked)
+    clinic_profiles = _unique_names(clinic_profiles)
+    issues += [issue for result in clinic_profiles for issue in result.issues]
+    if issues:
+        raise LibraryError(issues)
+    for result in clinic_profiles:
+        entry = _entry(result, "clinic")
+        replaced = profiles.get(entry.profile.name)
+        if replaced is not None:
+            overrides.append(
+                Override(FileKind.PROFILE, entry.profile.name, entry.file, replaced.file)
+            )
+        profiles[entry.profile.name] = entry
+    return Library(
+        areas=bundled.areas,
+        areas_file=bundled.areas_file,
+        policy=policy,
+        policy_file=policy_file,
+        policy_origin=policy_origin,
+        policy_hash=content_hash(policy),
+        profiles=dict(sorted(profiles.items())),
+        overrides=tuple(overrides),
+        clinic_dir=str(directory),
+    )

@@ -1,0 +1,212 @@
+"""Effective limits on the bundled library and on hand-built layers: which layer set each bound."""
+
+from __future__ import annotations
+
+import pytest
+
+from profiles import (
+    SIMULATED_PEN,
+    Area,
+    DeviceLimits,
+    EffectiveLimits,
+    Layer,
+    LimitsRefusal,
+    Verdict,
+    check_request,
+    effective_limits,
+    load_library,
+)
+from tests.profiles.factories import catalogue, policy, profile, settings_data
+
+LIBRARY = load_library(environ={})
+
+
+def _limits(
+    name: str, area: str, cartridge_um: int | None = None, level: str | None = None
+) -> EffectiveLimits:
+    result = LIBRARY.effective_limits(name, area, SIMULATED_PEN, cartridge_um, level)
+    assert isinstance(result, EffectiveLimits), result
+    return result
+
+
+def test_s2_cartridge_sets_the_maximum_and_says_so() -> None:
+    limits = _limits("acne-scars", "cheek_left", cartridge_um=750, level="doctor")
+    assert limits.depth_max.value == 750
+    assert limits.depth_max.layer is Layer.CARTRIDGE
+    assert limits.depth_max.sentence == "0.75 mm is this cartridge's maximum (its needle length)"
+
+
+def test_s2_therapist_cap_binds_without_a_cartridge() -> None:
+    limits = _limits("acne-scars", "cheek_left", level="therapist")
+    assert (limits.depth_max.value, limits.depth_max.layer) == (1000, Layer.LEVEL)
+    assert "cap for a therapist" in limits.depth_max.sentence
+    assert Layer.CARTRIDGE not in limits.layers
+
+
+def test_a_tie_names_the_more_fundamental_layer() -> None:
+    """Profile max 2.0 mm equals the cheek's hard ceiling: the area is named."""
+    limits = _limits("acne-scars", "cheek_left", cartridge_um=2500, level="doctor")
+    assert (limits.depth_max.value, limits.depth_max.layer) == (2000, Layer.AREA)
+    assert limits.depth_max.sentence == "2.0 mm is the hard ceiling for the left cheek"
+
+
+def test_device_minimum_binds_below_the_pen_range() -> None:
+    """dark-circles allows 0.2 mm; the simulated pen starts at 0.25 mm."""
+    limits = _limits("dark-circles", "periorbital_left")
+    assert (limits.depth_min.value, limits.depth_min.layer) == (250, Layer.DEVICE)
+    assert limits.depth_min.sentence == "0.25 mm is the pen's shallowest setting"
+
+
+def test_s2_soft_ceiling_comes_from_policy_with_its_reason() -> None:
+    limits = _limits("stretch-marks", "abdomen", cartridge_um=2500, level="doctor")
+    soft = limits.soft_depth_max
+    assert soft is not None and (soft.value, soft.layer) == (1500, Layer.POLICY)
+    assert soft.reason is not None and "not evaluated above 1.5 mm" in soft.reason
+    assert limits.needs_confirmation(1550) and not limits.needs_confirmation(1500)
+    check = check_request(limits, 2000, 100)
+    assert check.verdict is Verdict.NEEDS_CONFIRMATION
+    assert check.findings[0].layer is Layer.POLICY
+    assert "confirm with a reason, or choose 1.5 mm or less" in check.message
+
+
+def test_area_soft_ceiling_below_policy_wins() -> None:
+    limits = _limits("fine-lines-wrinkles", "periorbital_right", level="doctor")
+    assert limits.soft_depth_max is not None
+    assert (limits.soft_depth_max.value, limits.soft_depth_max.layer) == (300, Layer.AREA)
+
+
+def test_no_soft_band_when_the_hard_maximum_is_below_it() -> None:
+    assert _limits("acne-scars", "jawline").soft_depth_max is None
+
+
+def test_s2_empty_intersection_is_a_refusal_naming_both_layers() -> None:
+    result = LIBRARY.effective_limits("stretch-marks", "thighs", SIMULATED_PEN, 500, "doctor")
+    assert isinstance(result, LimitsRefusal)
+    (conflict,) = result.conflicts
+    assert (conflict.low.layer, conflict.high.layer) == (Layer.PROFILE, Layer.CARTRIDGE)
+    assert result.layers == (Layer.PROFILE, Layer.CARTRIDGE)
+    assert "1.0 mm is the minimum depth in profile stretch-marks" in result.message
+    assert "0.5 mm is this cartridge's maximum" in result.message
+    assert "fit a cartridge with longer needles" in result.message
+    assert "nothing was sent to the pen" in result.message
+
+
+def test_level_and_profile_conflict_tells_who_may_treat() -> None:
+    result = effective_limits(
+        device=SIMULATED_PEN,
+        cartridge_max_um=2500,
+        area=Area.HIPS,
+        areas=catalogue(hard_um=2500, soft_um=2000),
+        profile=profile({Area.HIPS: settings_data(depth=(1250, 1500, 2000))}),
+        policy=policy(),
+        level="therapist",
+    )
+    assert isinstance(result, LimitsRefusal)
+    assert result.layers == (Layer.PROFILE, Layer.LEVEL)
+    assert "a practitioner of a higher level must treat this area" in result.message
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("nope", "forehead", None, None), "No profile named 'nope'"),
+        (("acne-scars", "elbow", None, None), "No area named 'elbow'"),
+        (("acne-scars", "scalp", None, None), "does not cover scalp"),
+        (("acne-scars", "cheek_left", None, "intern"), "level 'intern' is not in the clinic"),
+    ],
+)
+def test_unknown_names_are_refusals_not_exceptions(
+    args: tuple[str, str, int | None, str | None], fragment: str
+) -> None:
+    name, area, cartridge, level = args
+    result = LIBRARY.effective_limits(name, area, SIMULATED_PEN, cartridge, level)
+    assert isinstance(result, LimitsRefusal)
+    assert fragment in result.message
+    assert check_request(result, 500, 100).verdict is Verdict.REFUSED
+
+
+COARSE_PEN = DeviceLimits(
+    depth_min_um=250,
+    depth_max_um=2500,
+    depth_step_um=250,
+    speed_min_sps=90,
+    speed_max_sps=150,
+    speed_step_sps=20,
+)
+
+
+def _one_area(**area: object) -> EffectiveLimits | LimitsRefusal:
+    return effective_limits(
+        device=COARSE_PEN,
+        cartridge_max_um=None,
+        area=Area.CHIN,
+        areas=catalogue(hard_um=2000, soft_um=2000),
+        profile=profile({Area.CHIN: settings_data(**area)}),  # type: ignore[arg-type]
+        policy=policy(levels={"doctor": (3000, None)}),
+        level="doctor",
+    )
+
+
+def test_bounds_are_pulled_inwards_onto_the_pen_grid() -> None:
+    limits = _one_area(depth=(300, 300, 1400), speed=(95, 95, 145))
+    assert isinstance(limits, EffectiveLimits)
+    assert (limits.depth_min.value, limits.depth_max.value) == (500, 1250)
+    assert limits.depth_min.layer_value == 300
+    assert "rounded up to 0.5 mm, the nearest step of the pen (0.25 mm steps)" in (
+        limits.depth_min.sentence
+    )
+    assert (limits.speed_min.value, limits.speed_max.value) == (110, 130)
+    assert limits.start_depth_um == 500 and limits.start_speed_sps == 110
+    assert limits.depth_values() == (500, 750, 1000, 1250)
+    assert limits.snap_depth_um(880) == 1000 and limits.snap_depth_um(875) == 750
+    assert limits.snap_speed_sps(500) == 130
+
+
+def test_no_pen_step_inside_the_range_is_a_refusal() -> None:
+    result = _one_area(depth=(300, 300, 450))
+    assert isinstance(result, LimitsRefusal)
+    assert "no step of the pen lies between 0.3 mm and 0.45 mm" in result.message
+
+
+def test_start_values_stay_inside_the_limits_and_below_the_soft_ceiling() -> None:
+    limits = _limits("loss-of-firmness", "neck", cartridge_um=750, level="doctor")
+    assert limits.start_depth_um == 750  # profile default 1.0 mm, cartridge 0.75 mm
+    soft_case = _limits("fine-lines-wrinkles", "neck", level="doctor")
+    assert soft_case.start_depth_um == 1000 and soft_case.soft_depth_max is not None
+
+
+class TestCheckRequest:
+    """S2 at the console: each adjustment is accepted, needs a confirmation or is refused."""
+
+    limits = _limits("acne-scars", "cheek_left", cartridge_um=1000, level="doctor")
+
+    def test_accepted_inside_every_limit(self) -> None:
+        check = check_request(self.limits, 750, 100)
+        assert check.verdict is Verdict.ACCEPTED and check.findings == ()
+        assert check.message.startswith("0.75 mm at 100 strokes/s is within every limit")
+
+    def test_refused_above_the_cartridge_names_it(self) -> None:
+        check = check_request(self.limits, 1250, 100)
+        assert check.verdict is Verdict.REFUSED
+        assert check.stopped_by is not None and check.stopped_by.layer is Layer.CARTRIDGE
+        assert check.message == (
+            "1.25 mm refused: 1.0 mm is this cartridge's maximum (its needle length). "
+            "Nothing was sent to the pen; choose 1.0 mm or less."
+        )
+
+    def test_refused_below_the_profile_minimum(self) -> None:
+        check = check_request(self.limits, 250, 100)
+        assert check.stopped_by is not None and check.stopped_by.layer is Layer.PROFILE
+        assert "choose 0.5 mm or more" in check.message
+
+    def test_off_step_values_are_refused_with_neighbours(self) -> None:
+        check = check_request(self.limits, 730, 100)
+        assert check.verdict is Verdict.REFUSED and check.stopped_by is not None
+        assert check.stopped_by.layer is None
+        assert "the pen moves in 0.05 mm steps" in check.message
+        assert "choose 0.7 mm or 0.75 mm" in check.message
+
+    def test_speed_and_depth_are_both_reported(self) -> None:
+        check = check_request(self.limits, 1500, 140)
+        assert [f.quantity.value for f in check.findings] == ["depth", "speed"]
+        assert "110 strokes/s is the maximum speed in profile acne-scars" in check.message
