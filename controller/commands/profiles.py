@@ -1,0 +1,511 @@
+"""`penctl profiles ...`: list, show, validate and explain treatment profiles and their limits.
+
+Every failure prints what was wrong and what to do next, and exits non-zero without a traceback:
+1 for invalid files, refusals and library problems, 2 for a wrong name or argument,
+3 for a `limits --check` request that needs a confirmation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from profiles import Bound, EffectiveLimits, Library, LimitsRefusal
+
+WIDTH = 100
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+EXIT_NEEDS_CONFIRMATION = 3
+KINDS = ("profile", "policy", "areas")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "profiles",
+        help="treatment profiles, clinic policy and effective safety limits",
+        description="Treatment profiles (bundled, plus a clinic directory given by --clinic-dir "
+        "or $PENCTL_CLINIC_DIR that adds and overrides profiles by name), the clinic policy, "
+        "and the effective limits for an area. See docs/profiles.md.",
+    )
+    parser.set_defaults(handler=lambda _args: _help(parser))
+    commands = parser.add_subparsers(dest="profiles_command", metavar="SUBCOMMAND")
+
+    listing = commands.add_parser("list", help="list the profiles, the policy and any overrides")
+    _clinic_option(listing)
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(handler=_list)
+
+    show = commands.add_parser("show", help="show one profile: every area, range and note")
+    show.add_argument("name", metavar="NAME", help="profile name, e.g. acne-scars")
+    _clinic_option(show)
+    show.add_argument("--json", action="store_true", help="print JSON (code units: µm, s)")
+    show.set_defaults(handler=_show)
+
+    policy = commands.add_parser("policy", help="show the clinic policy in force")
+    _clinic_option(policy)
+    policy.set_defaults(handler=_policy)
+
+    areas = commands.add_parser("areas", help="show every area's hard and soft depth ceiling")
+    areas.set_defaults(handler=_areas)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check profile, policy and area files; print every problem as file:line",
+        description="Check files (or every *.toml in a directory). Prints "
+        "`file:line: field: value: reason` for every problem in every file and exits 1 if "
+        "there is any. policy.toml and *.policy.toml are policies, areas.toml and *.areas.toml "
+        "area catalogues, any other *.toml a profile.",
+    )
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    validate.add_argument("--kind", choices=KINDS, help="treat every file as this kind")
+    validate.set_defaults(handler=_validate)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of a file kind")
+    schema.add_argument("--kind", choices=KINDS, default="profile", help="default: profile")
+    schema.set_defaults(handler=_schema)
+
+    limits = commands.add_parser(
+        "limits",
+        help="effective depth and speed limits for an area, and which layer set each bound",
+        description="Intersect the pen, the cartridge, the area, the clinic policy, the "
+        "practitioner level and the profile; print each bound with the layer that set it. "
+        "Exits 1 when no depth or speed satisfies every layer.",
+    )
+    limits.add_argument("--profile", required=True, metavar="NAME", help="profile name")
+    limits.add_argument("--area", required=True, metavar="AREA", help="area, e.g. cheek_left")
+    limits.add_argument(
+        "--cartridge-max-mm",
+        type=_millimetres,
+        metavar="MM",
+        help="the fitted cartridge's needle length in mm (omit: no cartridge layer)",
+    )
+    limits.add_argument(
+        "--level", metavar="LEVEL", help="practitioner level (default: the policy's default)"
+    )
+    limits.add_argument(
+        "--pen-depth-mm",
+        nargs=3,
+        type=_millimetres,
+        metavar=("MIN", "MAX", "STEP"),
+        help="the pen's depth range and step in mm (default: the simulated pen, 0.25 2.5 0.05)",
+    )
+    limits.add_argument(
+        "--pen-speed-sps",
+        nargs=3,
+        type=_strokes,
+        metavar=("MIN", "MAX", "STEP"),
+        help="the pen's speed range and step in strokes/s (default: 60 150 10)",
+    )
+    limits.add_argument(
+        "--check",
+        nargs=2,
+        metavar=("DEPTH_MM", "SPEED_SPS"),
+        help="also check one requested setting: exit 0 accepted, 3 needs a confirmation, 1 refused",
+    )
+    _clinic_option(limits)
+    limits.add_argument("--json", action="store_true", help="print JSON (code units: µm)")
+    limits.set_defaults(handler=_limits)
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return EXIT_USAGE
+
+
+def _clinic_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--clinic-dir",
+        metavar="DIR",
+        help="clinic profile directory (default: $PENCTL_CLINIC_DIR, else bundled only)",
+    )
+
+
+def _millimetres(text: str) -> int:
+    from profiles.units import UnitError, mm_to_um
+
+    try:
+        return mm_to_um(Decimal(text))
+    except (InvalidOperation, UnitError) as exc:
+        detail = str(exc) if isinstance(exc, UnitError) else "not a number"
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {detail}; give millimetres, e.g. 1.0"
+        ) from None
+
+
+def _strokes(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number of strokes per second, e.g. 120"
+        ) from None
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"penctl profiles: {message}", file=sys.stderr)
+    return code
+
+
+def _library(args: argparse.Namespace) -> Library | int:
+    from profiles import LibraryError, load_library
+
+    try:
+        return load_library(args.clinic_dir)
+    except LibraryError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEM
+
+
+def _wrap(text: str, indent: str) -> str:
+    return textwrap.fill(
+        text,
+        WIDTH,
+        initial_indent=indent,
+        subsequent_indent=" " * len(indent),
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+
+
+# ---- list, show, policy, areas ------------------------------------------------------------------
+
+
+def _list(args: argparse.Namespace) -> int:
+    library = _library(args)
+    if isinstance(library, int):
+        return library
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "profiles": [
+                        {
+                            "name": name,
+                            "title": entry.profile.title,
+                            "concern": entry.profile.concern.value,
+                            "areas": [area.value for area in entry.profile.areas],
+                            "origin": entry.origin,
+                            "file": entry.file,
+                            "content_hash": entry.content_hash,
+                        }
+                        for name, entry in library.profiles.items()
+                    ],
+                    "policy": {
+                        "name": library.policy.name,
+                        "origin": library.policy_origin,
+                        "file": library.policy_file,
+                        "hash": library.policy_hash,
+                    },
+                    "overrides": [str(override) for override in library.overrides],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    rows = [
+        (name, entry.profile.concern_label, str(len(entry.profile.areas)), entry.origin)
+        for name, entry in library.profiles.items()
+    ]
+    header = ("NAME", "CONCERN", "AREAS", "ORIGIN")
+    widths = [max(len(row[i]) for row in [*rows, header]) for i in range(len(header))]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  HASH")
+    for row, entry in zip(rows, library.profiles.values(), strict=True):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        print("  ".join([*cells, entry.content_hash[:19] + "…"]))
+    print(
+        f"\npolicy: {library.policy.name} ({library.policy_origin}, {library.policy_file}) "
+        f"{library.policy_hash[:19]}…"
+    )
+    if library.clinic_dir is not None:
+        print(f"clinic directory: {library.clinic_dir}")
+    for override in library.overrides:
+        print(f"override: {override}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from profiles import format_mm, format_sps
+    from profiles.units import format_minutes
+
+    library = _library(args)
+    if isinstance(library, int):
+        return library
+    entry = library.entry(args.name)
+    if entry is None:
+        return _fail(
+            f"no profile named {args.name!r}; `penctl profiles list` shows the "
+            f"{len(library.profiles)} available"
+        )
+    profile = entry.profile
+    if args.json:
+        document = {
+            "profile": profile.model_dump(mode="json"),
+            "origin": entry.origin,
+            "file": entry.file,
+            "content_hash": entry.content_hash,
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{profile.name}: {profile.title}")
+    print(f"concern: {profile.concern_label} · {entry.origin} ({entry.file})")
+    print(f"content hash: {entry.content_hash}")
+    print(_wrap(profile.description, ""))
+    for area, settings in profile.areas.items():
+        spec = library.areas.spec(area)
+        print(f"\n{spec.label} ({area.value})")
+        print(
+            f"  depth   {format_mm(settings.depth_min_um)} – {format_mm(settings.depth_max_um)}, "
+            f"starts at {format_mm(settings.depth_default_um)}"
+        )
+        if settings.depth_soft_max_um is not None:
+            print(
+                _wrap(
+                    f"deeper than {format_mm(settings.depth_soft_max_um)} needs a confirmation: "
+                    f"{settings.depth_soft_reason}",
+                    "  soft    ",
+                )
+            )
+        print(
+            f"  speed   {format_sps(settings.speed_min_sps)} – "
+            f"{format_sps(settings.speed_max_sps)}, starts at "
+            f"{format_sps(settings.speed_default_sps)}"
+        )
+        print(
+            f"  limits  at most {settings.max_passes} passes and "
+            f"{format_minutes(settings.max_time_s)} on the area"
+        )
+        print(_wrap(settings.notes, "  notes   "))
+        if settings.source:
+            print(_wrap(settings.source, "  source  "))
+    if profile.sources:
+        print("\nsources:")
+        for source in profile.sources:
+            print(_wrap(source, "  - "))
+    return 0
+
+
+def _policy(args: argparse.Namespace) -> int:
+    from profiles import CONCERN_LABELS, format_mm, format_sps
+    from profiles.units import format_minutes
+
+    library = _library(args)
+    if isinstance(library, int):
+        return library
+    policy = library.policy
+    print(f"{policy.name} ({library.policy_origin}, {library.policy_file})")
+    print(f"policy hash: {library.policy_hash}")
+    print(
+        _wrap(
+            f"deeper than {format_mm(policy.soft_depth_max_um)} needs a confirmation: "
+            f"{policy.soft_depth_reason}",
+            "soft ceiling: ",
+        )
+    )
+    if policy.depth_max_um is not None:
+        print(f"clinic depth cap: {format_mm(policy.depth_max_um)}")
+    if policy.speed_max_sps is not None:
+        print(f"clinic speed cap: {format_sps(policy.speed_max_sps)}")
+    print("\npractitioner levels:")
+    for name, level in policy.levels.items():
+        default = " (default)" if name == policy.default_level else ""
+        speed = "" if level.speed_max_sps is None else f", {format_sps(level.speed_max_sps)}"
+        print(f"  {name}{default}: at most {format_mm(level.depth_max_um)}{speed}")
+    print("\nminimum days between sessions:")
+    for concern, days in policy.min_interval_days.items():
+        print(f"  {CONCERN_LABELS[concern]}: {days}")
+    numbing = policy.numbing
+    print(
+        f"\nnumbing cream: {format_minutes(numbing.min_dwell_s)} to "
+        f"{format_minutes(numbing.max_dwell_s)}"
+        + (", removed fully before needling" if numbing.remove_before_needling else "")
+    )
+    for title, items in (("blocking", policy.blocking()), ("caution", policy.cautions())):
+        print(f"\n{title} contraindications:")
+        for key, item in items.items():
+            print(_wrap(f"{item.text} [{key}]", "  - "))
+    return 0
+
+
+def _areas(args: argparse.Namespace) -> int:
+    from profiles import format_mm, load_library
+
+    library = load_library(environ={})
+    print(f"{'AREA':<18}  {'HARD':>7}  {'SOFT':>7}  LABEL")
+    for area, spec in library.areas.areas.items():
+        print(
+            f"{area.value:<18}  {format_mm(spec.depth_max_um):>7}  "
+            f"{format_mm(spec.depth_soft_max_um):>7}  {spec.label}"
+        )
+    print(f"\nfrom {library.areas_file}; sources in the file and in docs/profiles.md")
+    return 0
+
+
+# ---- validate and schema ------------------------------------------------------------------------
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from profiles import FileKind, check_paths
+
+    results = check_paths(args.paths, FileKind(args.kind) if args.kind else None)
+    problems = [issue for result in results for issue in result.issues]
+    for issue in problems:
+        print(issue)
+    bad_files = sum(1 for result in results if not result.ok)
+    if problems:
+        print(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {bad_files} of "
+            f"{len(results)} file{'s' if len(results) != 1 else ''}; nothing was loaded. Fix "
+            "each line above and run `penctl profiles validate` again.",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEM
+    if not results:
+        return _fail("no *.toml files found in the given directories", EXIT_PROBLEM)
+    for result in results:
+        print(f"{result.file}: ok ({result.kind.value})")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from profiles import FileKind
+    from profiles.loader import model_for
+
+    model = model_for(FileKind(args.kind))
+    schema: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **model.model_json_schema(mode="validation", by_alias=True),
+    }
+    print(json.dumps(schema, indent=2, ensure_ascii=False))
+    return 0
+
+
+# ---- limits -------------------------------------------------------------------------------------
+
+
+def _limits(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from profiles import SIMULATED_PEN, DeviceLimits, LimitsRefusal, Verdict, check_request
+
+    library = _library(args)
+    if isinstance(library, int):
+        return library
+    if args.profile not in library.profiles:
+        return _fail(
+            f"no profile named {args.profile!r}; `penctl profiles list` shows the "
+            f"{len(library.profiles)} available"
+        )
+    level = args.level or library.policy.default_level
+    if level not in library.policy.levels:
+        return _fail(
+            f"no practitioner level {level!r} in the clinic policy; use one of "
+            f"{', '.join(library.policy.levels)}"
+        )
+    device_fields = SIMULATED_PEN.model_dump()
+    if args.pen_depth_mm:
+        names = ("depth_min_um", "depth_max_um", "depth_step_um")
+        device_fields.update(zip(names, args.pen_depth_mm, strict=True))
+    if args.pen_speed_sps:
+        names = ("speed_min_sps", "speed_max_sps", "speed_step_sps")
+        device_fields.update(zip(names, args.pen_speed_sps, strict=True))
+    try:
+        device = DeviceLimits(**device_fields)
+    except ValidationError as exc:
+        reasons = "; ".join(error["msg"] for error in exc.errors())
+        return _fail(f"the pen's ranges are not usable: {reasons}")
+    request: tuple[int, int] | None = None
+    if args.check:
+        try:
+            request = (_millimetres(args.check[0]), _strokes(args.check[1]))
+        except argparse.ArgumentTypeError as exc:
+            return _fail(f"--check: {exc}")
+    result = library.effective_limits(args.profile, args.area, device, args.cartridge_max_mm, level)
+    check = None if request is None else check_request(result, *request)
+    entry = library.profiles[args.profile]
+    if args.json:
+        document: dict[str, Any] = {
+            "profile": args.profile,
+            "profile_hash": entry.content_hash,
+            "policy_hash": library.policy_hash,
+            "device": device.model_dump(),
+            "cartridge_max_um": args.cartridge_max_mm,
+            "result": result.model_dump(mode="json"),
+            "refused": isinstance(result, LimitsRefusal),
+        }
+        if check is not None:
+            document["check"] = check.model_dump(mode="json")
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        _print_limits(library, args, device, level, result)
+        if check is not None:
+            print()
+            print(_wrap(check.message, f"check {check.verdict.value}: "))
+    if isinstance(result, LimitsRefusal):
+        return EXIT_PROBLEM
+    if check is not None and check.verdict is Verdict.REFUSED:
+        return EXIT_PROBLEM
+    if check is not None and check.verdict is Verdict.NEEDS_CONFIRMATION:
+        return EXIT_NEEDS_CONFIRMATION
+    return 0
+
+
+def _print_limits(
+    library: Library,
+    args: argparse.Namespace,
+    device: Any,
+    level: str,
+    result: EffectiveLimits | LimitsRefusal,
+) -> None:
+    from profiles import Area, LimitsRefusal, format_mm, format_sps
+
+    entry = library.profiles[args.profile]
+    try:
+        area_label = f"{library.areas.spec(Area(args.area)).label} ({args.area})"
+    except ValueError:
+        area_label = args.area
+    print(
+        f"profile {args.profile} ({entry.origin}, {entry.content_hash[:19]}…) · "
+        f"area {area_label} · level {level}"
+    )
+    print(
+        f"pen: {format_mm(device.depth_min_um)} – {format_mm(device.depth_max_um)} in "
+        f"{format_mm(device.depth_step_um)} steps, {format_sps(device.speed_min_sps)} – "
+        f"{format_sps(device.speed_max_sps)} in {format_sps(device.speed_step_sps)} steps"
+    )
+    cartridge = args.cartridge_max_mm
+    print(
+        "cartridge: "
+        + ("not given (no cartridge layer)" if cartridge is None else f"{format_mm(cartridge)}")
+    )
+    print(f"policy: {library.policy.name} ({library.policy_hash[:19]}…)")
+    print()
+    if isinstance(result, LimitsRefusal):
+        print(_wrap(result.message, "REFUSED: "))
+        return
+    print(
+        f"depth  {format_mm(result.depth_min.value)} – {format_mm(result.depth_max.value)}, "
+        f"starts at {format_mm(result.start_depth_um)}"
+    )
+    _print_bound("min", result.depth_min)
+    _print_bound("max", result.depth_max)
+    if result.soft_depth_max is None:
+        print("  soft  none           no allowed depth needs a confirmation")
+    else:
+        _print_bound("soft", result.soft_depth_max)
+        print(_wrap(f"reason shown: {result.soft_depth_max.reason}", " " * 34))
+    print(
+        f"speed  {format_sps(result.speed_min.value)} – {format_sps(result.speed_max.value)}, "
+        f"starts at {format_sps(result.start_speed_sps)}"
+    )
+    _print_bound("min", result.speed_min)
+    _print_bound("max", result.speed_max)
+
+
+def _print_bound(side: str, bound: Bound) -> None:
+    print(_wrap(bound.sentence, f"  {side:<4}  {bound.shown:<13}  {bound.layer.value:<9}  "))

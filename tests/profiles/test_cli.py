@@ -1,0 +1,277 @@
+"""`penctl profiles ...` as a person uses it: exit codes, messages on the right stream, no
+tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from controller.cli import main
+from profiles import CLINIC_DIR_ENV
+from profiles.loader import bundled_dir
+
+BUNDLED = Path(str(bundled_dir()))
+BROKEN = Path(__file__).parent / "broken"
+PENCTL = Path(sys.executable).parent / "penctl"
+
+
+@pytest.fixture(autouse=True)
+def _no_clinic_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CLINIC_DIR_ENV, raising=False)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["profiles", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_shows_every_profile_and_the_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    assert out.splitlines()[0].split() == ["NAME", "CONCERN", "AREAS", "ORIGIN", "HASH"]
+    for name in ("acne-scars", "hair-growth", "stretch-marks", "dark-circles"):
+        assert name in out
+    assert "policy: penctl default clinic policy (bundled" in out
+
+
+def test_list_reports_clinic_overrides(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "acne.toml").write_text((BUNDLED / "acne-scars.toml").read_text("utf-8"), "utf-8")
+    monkeypatch.setenv(CLINIC_DIR_ENV, str(tmp_path))
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    assert f"clinic directory: {tmp_path}" in out
+    assert f"override: clinic profile acne-scars ({tmp_path / 'acne.toml'}) overrides" in out
+    code, out, _ = run(capsys, "list", "--json")
+    document = json.loads(out)
+    assert len(document["overrides"]) == 1
+    assert {p["name"]: p["origin"] for p in document["profiles"]}["acne-scars"] == "clinic"
+
+
+def test_a_broken_clinic_dir_stops_every_command_with_its_issues(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "bad.toml").write_text("name = 3\n", "utf-8")
+    code, out, err = run(capsys, "list", "--clinic-dir", str(tmp_path))
+    assert code == 1 and out == ""
+    assert f"{tmp_path / 'bad.toml'}:1: name: 3: expected text in quotes" in err
+    assert "no profiles were loaded" in err
+
+
+def test_show_prints_every_area_with_ranges_and_notes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "show", "hair-growth")
+    assert code == 0
+    assert "hair-growth: Hair growth (scalp)" in out
+    assert "depth   0.5 mm – 1.5 mm, starts at 0.6 mm" in out
+    assert "deeper than 1.2 mm needs a confirmation" in out
+    assert "at most 3 passes and 20 min on the area" in out
+    code, out, _ = run(capsys, "show", "hair-growth", "--json")
+    assert json.loads(out)["profile"]["areas"]["scalp"]["depth_default_um"] == 600
+
+
+def test_show_unknown_profile_says_where_to_look(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "show", "acne")
+    assert code == 2 and out == ""
+    assert "no profile named 'acne'; `penctl profiles list` shows the 12 available" in err
+
+
+def test_policy_and_areas_are_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "policy")
+    assert code == 0
+    assert "therapist (default): at most 1.0 mm" in out
+    assert "hair growth (scalp): 7" in out
+    assert "blocking contraindications:" in out and "caution contraindications:" in out
+    code, out, _ = run(capsys, "areas")
+    assert code == 0
+    assert "periorbital_left     0.5 mm   0.3 mm" in out
+
+
+def test_validate_accepts_the_bundled_library(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "validate", str(BUNDLED))
+    assert code == 0 and err == ""
+    assert out.count(": ok (") == 14
+
+
+def test_s9_validate_prints_every_problem_in_every_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "validate", str(BROKEN / "many-problems.toml"), str(BROKEN / "empty.toml")
+    )
+    assert code == 1
+    lines = out.splitlines()
+    assert len(lines) == 6
+    assert lines[0].startswith(f'{BROKEN / "many-problems.toml"}:3: concern: "acne": ')
+    assert lines[-1].startswith(f"{BROKEN / 'empty.toml'}:1: (file): (empty): the file is empty")
+    assert "6 problems in 2 of 2 files; nothing was loaded" in err
+
+
+def test_validate_with_a_forced_kind_and_a_missing_path(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "validate", "--kind", "policy", str(BUNDLED / "acne-scars.toml"))
+    assert code == 1 and "name: " not in out and "unknown key" in out
+    code, out, _ = run(capsys, "validate", "no/such/file.toml")
+    assert code == 1 and out.startswith("no/such/file.toml: (file): ")
+
+
+def test_schema_is_json_schema_with_file_units(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "schema")
+    schema = json.loads(out)
+    assert code == 0 and schema["$schema"].endswith("2020-12/schema")
+    area = schema["$defs"]["AreaSettings"]
+    assert area["additionalProperties"] is False
+    assert area["properties"]["depth_max_mm"]["type"] == "number"
+    assert "depth_max_um" not in area["properties"]
+    assert schema["properties"]["areas"]["propertyNames"] == {"$ref": "#/$defs/Area"}
+    code, out, _ = run(capsys, "schema", "--kind", "policy")
+    assert "min_interval_days" in json.loads(out)["properties"]
+
+
+def test_limits_names_the_layer_behind_each_bound(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "limits", "--profile", "acne-scars", "--area", "cheek_left",
+        "--cartridge-max-mm", "0.75", "--level", "doctor",
+    )  # fmt: skip
+    assert code == 0
+    assert "depth  0.5 mm – 0.75 mm, starts at 0.75 mm" in out
+    assert "max   0.75 mm        cartridge  0.75 mm is this cartridge's maximum" in out
+    assert (
+        "min   0.5 mm         profile    0.5 mm is the minimum depth in profile acne-scars" in out
+    )
+    assert "soft  none" in out
+
+
+def test_limits_shows_the_soft_ceiling_and_its_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "limits", "--profile", "stretch-marks", "--area", "thighs", "--level", "doctor"
+    )
+    assert code == 0
+    assert "soft  1.5 mm         policy     above 1.5 mm needs a confirmation" in out
+    assert "was not evaluated above 1.5 mm" in out
+
+
+def test_s2_limits_refusal_exits_1_naming_both_layers(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "limits", "--profile", "stretch-marks", "--area", "thighs",
+        "--cartridge-max-mm", "0.5",
+    )  # fmt: skip
+    assert code == 1
+    assert "REFUSED: No depth satisfies every limit" in out
+    assert "fit a cartridge with longer needles" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    ("request_", "code", "fragment"),
+    [
+        (("0.75", "100"), 0, "check accepted: 0.75 mm at 100 strokes/s is within every limit"),
+        (("1.25", "100"), 1, "check refused: 1.25 mm refused: 1.0 mm is this cartridge's"),
+        (("0.73", "100"), 1, "the pen moves in 0.05 mm steps"),
+    ],
+)
+def test_limits_check_exit_codes(
+    capsys: pytest.CaptureFixture[str], request_: tuple[str, str], code: int, fragment: str
+) -> None:
+    result, out, _ = run(
+        capsys, "limits", "--profile", "acne-scars", "--area", "cheek_right",
+        "--cartridge-max-mm", "1.0", "--check", *request_,
+    )  # fmt: skip
+    assert result == code
+    assert fragment in " ".join(out.split())
+
+
+def test_limits_check_needing_confirmation_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "limits", "--profile", "loss-of-firmness", "--area", "neck",
+        "--level", "doctor", "--check", "2.0", "100",
+    )  # fmt: skip
+    assert code == 3
+    assert "check needs_confirmation: 2.0 mm needs a confirmation with a reason" in out
+
+
+def test_limits_json_carries_hashes_and_code_units(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "limits", "--profile", "dark-circles", "--area", "periorbital_right",
+        "--json", "--check", "0.5", "90",
+    )  # fmt: skip
+    document = json.loads(out)
+    assert code == 3
+    assert document["profile_hash"].startswith("sha256:")
+    assert document["policy_hash"].startswith("sha256:")
+    assert document["result"]["depth_min"] == {
+        "quantity": "depth",
+        "side": "min",
+        "value": 250,
+        "layer": "device",
+        "layer_value": 250,
+        "sentence": "0.25 mm is the pen's shallowest setting",
+        "reason": None,
+    }
+    assert document["check"]["verdict"] == "needs_confirmation"
+
+
+def test_limits_on_a_coarser_pen_rounds_inwards(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "limits", "--profile", "hair-growth", "--area", "scalp", "--level", "doctor",
+        "--pen-depth-mm", "0.25", "2.5", "0.25", "--pen-speed-sps", "80", "160", "20",
+    )  # fmt: skip
+    assert code == 0
+    assert "depth  0.5 mm – 1.5 mm, starts at 0.5 mm" in out  # default 0.6 mm is off the grid
+    assert "speed  100 strokes/s – 100 strokes/s" in out
+    text = " ".join(out.split())
+    assert (
+        "90 strokes/s is the minimum speed in profile hair-growth for the scalp; rounded up" in text
+    )
+    assert "rounded down to 100 strokes/s, the nearest step of the pen (20 strokes/s steps)" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--profile", "nope", "--area", "scalp"], "no profile named 'nope'"),
+        (["--profile", "hair-growth", "--area", "scalp", "--level", "intern"], "no practitioner"),
+        (
+            ["--profile", "hair-growth", "--area", "scalp", "--pen-depth-mm", "2", "1", "0.05"],
+            "maximum depth below its minimum",
+        ),
+        (["--profile", "hair-growth", "--area", "scalp", "--check", "1 mm", "90"], "--check"),
+    ],
+)
+def test_limits_usage_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
+    code, out, err = run(capsys, "limits", *argv)
+    assert code == 2 and out == ""
+    assert fragment in err and "Traceback" not in err
+
+
+def test_limits_unknown_area_is_a_refusal(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "limits", "--profile", "hair-growth", "--area", "elbow")
+    assert code == 1 and "No area named 'elbow'" in out
+
+
+def test_a_millimetre_argument_that_is_not_a_number_is_an_argparse_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["profiles", "limits", "--profile", "a", "--area", "b", "--cartridge-max-mm", "1mm"])
+    assert caught.value.code == 2
+    assert "'1mm': not a number; give millimetres, e.g. 1.0" in capsys.readouterr().err
+
+
+def test_s9_validate_the_corpus_through_the_installed_command() -> None:
+    """A real process over every broken file: exit 1, one line per problem, no traceback."""
+    done = subprocess.run(
+        [str(PENCTL), "profiles", "validate", str(BROKEN)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr + done.stdout
+    named = {line.split(":", 1)[0] for line in done.stdout.splitlines()}
+    assert named == {str(path) for path in BROKEN.glob("*.toml")}
+    assert "nothing was loaded" in done.stderr
