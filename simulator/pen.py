@@ -27,7 +27,7 @@ from simulator.config import DEFAULT_CARTRIDGE, VIRTUAL_TODAY, CartridgeSpec, Pe
 from simulator.events import COMMAND, SimEvent
 from simulator.firmware import Firmware
 from simulator.link import Direction, LinkFault, LinkPipe
-from simulator.scenario import LINK_ACTIONS, FaultSpec, Scenario
+from simulator.scenario import LINK_ACTIONS, FaultSpec, Scenario, fault_spec
 
 _UNSET: Any = object()
 
@@ -135,6 +135,18 @@ class SimulatedPen:
             self._to_pen.clear()
 
     # ---- the hands on the pen (also what scenario actions call) --------------------------------
+
+    def inject(self, action: str, **params: Any) -> None:
+        """Apply one scenario action now, e.g. `inject("stall", load=1.0)` or
+        `inject("drop", direction="to_host", frames=1)`; checked like a [[fault]] table
+        (ScenarioError names the problem)."""
+        spec = fault_spec(action, **params)
+        with self.lock:
+            if self._closed:
+                return
+            self.firmware.advance_to(self.clock.monotonic_ns())
+            self._fire(spec)
+            self._pump()
 
     def press_button(self) -> None:
         self._act(lambda now: self.firmware.press_button(now))

@@ -208,6 +208,11 @@ def parse_scenario(text: str, source: str = "<scenario>", default_name: str = ""
     return Scenario(name, description, seed, pen, cartridge, faults, source)
 
 
+def fault_spec(action: str, **params: Any) -> FaultSpec:
+    """One fault, checked like a [[fault]] table, to apply at once (SimulatedPen.inject)."""
+    return _fault(0, {"action": action, "at_ms": 0, **params}, _Lines("", "inject"))
+
+
 # ---- sections ----------------------------------------------------------------------------------
 
 

@@ -119,6 +119,8 @@ class SimSerial(SerialBase):
     @property
     def in_waiting(self) -> int:
         self._check()
+        if self._lost:
+            raise SerialException("device disconnected: the simulated pen was unplugged")
         return len(self._rx)
 
     @property
@@ -134,7 +136,7 @@ class SimSerial(SerialBase):
         else:
             self._wait_real(size)
         with self._ready:
-            if self._lost and not self._rx:
+            if self._lost:
                 raise SerialException("device disconnected: the simulated pen was unplugged")
             data = bytes(self._rx[:size])
             del self._rx[:size]

@@ -41,11 +41,14 @@ class Host:
         self.seq = 0
         self.frames: list[Frame] = []
         self.errors: list[DecodeError] = []
+        self._sent_at: dict[int, int] = {}
 
     def send(self, message: Message, seq: int | None = None, flags: int = 0) -> int:
         if seq is None:
             seq = self.seq
             self.seq = (self.seq + 1) % 65536
+        self.poll()
+        self._sent_at[seq] = len(self.frames)
         self.port.write(encode(message, seq, flags))
         return seq
 
@@ -61,11 +64,11 @@ class Host:
         return new
 
     def reply(self, seq: int) -> Ack | Nak:
-        """The ACK or NAK naming host frame `seq` (exactly one, or the test fails)."""
+        """The ACK or NAK naming host frame `seq` since it was last sent (exactly one)."""
         self.poll()
         found = [
             f.message
-            for f in self.frames
+            for f in self.frames[self._sent_at.get(seq, 0) :]
             if (isinstance(f.message, Ack) and f.message.ack_seq == seq)
             or (isinstance(f.message, Nak) and f.message.nak_seq == seq)
         ]
@@ -98,6 +101,12 @@ class Bench:
 
     def advance_ms(self, ms: float) -> None:
         self.clock.advance(round(ms * NS_PER_MS))
+
+    def keep_running_ms(self, ms: int, renew_every_ms: int = 100, lease_ms: int = 300) -> None:
+        """Let time pass as a healthy host does: renewing the lease on schedule."""
+        for _ in range(ms // renew_every_ms):
+            self.advance_ms(renew_every_ms)
+            self.host.send(Lease(lease_ms))
 
     @property
     def fw(self) -> Any:
