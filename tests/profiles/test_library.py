@@ -15,6 +15,7 @@ from profiles import (
     FileKind,
     LibraryError,
     check_paths,
+    check_text,
     content_hash,
     load_library,
 )
@@ -184,3 +185,17 @@ def test_two_clinic_files_with_one_name_are_refused(tmp_path: Path) -> None:
 def test_a_missing_clinic_dir_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LibraryError, match=r"is not a directory \(set by \$PENCTL_CLINIC_DIR\)"):
         load_library(environ={CLINIC_DIR_ENV: str(tmp_path / "nope")})
+
+
+def test_the_documented_example_profile_validates() -> None:
+    """docs/profiles.md shows a clinic profile; it must stay a valid one."""
+    doc = (Path(__file__).parents[2] / "docs" / "profiles.md").read_text("utf-8")
+    blocks = [block.split("```", 1)[0] for block in doc.split("```toml\n")[1:]]
+    assert blocks
+    for block in blocks:
+        checked = check_text(block, "docs/profiles.md", FileKind.PROFILE, LIBRARY.areas)
+        assert checked.ok, [str(issue) for issue in checked.issues]
+
+
+def test_documented_checklist_counts() -> None:
+    assert (len(LIBRARY.policy.blocking()), len(LIBRARY.policy.cautions())) == (12, 7)
