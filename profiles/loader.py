@@ -80,6 +80,7 @@ class Checked:
     model: BaseModel | None
     issues: tuple[Issue, ...]
     data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -126,7 +127,7 @@ def check_text(
     issues: list[Issue] = []
     if isinstance(model, Profile) and areas is not None:
         issues = _against_catalogue(model, areas, file, lines)
-    return Checked(file, kind, None if issues else model, tuple(issues), data)
+    return Checked(file, kind, None if issues else model, tuple(issues), data, lines)
 
 
 def _against_catalogue(
@@ -209,10 +210,6 @@ def check_paths(paths: Sequence[str], kind: FileKind | None = None) -> list[Chec
     return results
 
 
-def _profile_name_line(result: Checked) -> int:
-    return line_of(key_lines(Path(result.file).read_text("utf-8")), ("name",)) or 1
-
-
 def _unique_names(results: list[Checked]) -> list[Checked]:
     seen: dict[str, str] = {}
     out: list[Checked] = []
@@ -222,13 +219,15 @@ def _unique_names(results: list[Checked]) -> list[Checked]:
             if name in seen:
                 issue = Issue(
                     result.file,
-                    _profile_name_line(result),
+                    line_of(result.lines, ("name",)) or 1,
                     "name",
                     show_value(name),
                     f"also the name of {seen[name]}; each profile in a directory needs its "
                     "own name",
                 )
-                result = Checked(result.file, result.kind, None, (issue,), result.data)
+                result = Checked(
+                    result.file, result.kind, None, (issue,), result.data, result.lines
+                )
             else:
                 seen[name] = result.file
         out.append(result)

@@ -325,10 +325,12 @@ class DeviceLimits(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    depth_min_um: int = Field(gt=0)
+    depth_min_um: int = Field(
+        ge=0, description="0 for a pen that retracts fully (SkinPen: 0–2.5 mm)"
+    )
     depth_max_um: int = Field(gt=0)
-    depth_step_um: int = Field(gt=0)
-    speed_min_sps: int = Field(gt=0)
+    depth_step_um: int = Field(gt=0, description="the pen's grid runs from depth_min_um")
+    speed_min_sps: int = Field(ge=0)
     speed_max_sps: int = Field(gt=0)
     speed_step_sps: int = Field(gt=0)
 

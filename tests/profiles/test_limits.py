@@ -210,3 +210,37 @@ class TestCheckRequest:
         check = check_request(self.limits, 1500, 140)
         assert [f.quantity.value for f in check.findings] == ["depth", "speed"]
         assert "110 strokes/s is the maximum speed in profile acne-scars" in check.message
+
+
+SKINPEN_LIKE = DeviceLimits(
+    depth_min_um=0,
+    depth_max_um=2500,
+    depth_step_um=250,
+    speed_min_sps=117,
+    speed_max_sps=117,
+    speed_step_sps=1,
+)
+
+
+def test_a_pen_that_retracts_to_zero_with_quarter_millimetre_steps() -> None:
+    """SkinPen-like: 0–2.5 mm in 0.25 mm steps, one fixed speed (7,000 RPM ≈ 117 strokes/s)."""
+    result = LIBRARY.effective_limits("dark-circles", "periorbital_left", SKINPEN_LIKE, None)
+    assert isinstance(result, LimitsRefusal)  # the profile wants 90–110 strokes/s
+    assert "117 strokes/s is the pen's slowest setting" in result.message
+    limits = LIBRARY.effective_limits("stretch-marks", "abdomen", SKINPEN_LIKE, None, "doctor")
+    assert isinstance(limits, EffectiveLimits)  # 100–130 strokes/s includes 117
+    assert limits.depth_values() == (1000, 1250, 1500, 1750, 2000, 2250, 2500)
+    assert limits.speed_values() == (117,)
+    custom = effective_limits(
+        device=SKINPEN_LIKE,
+        cartridge_max_um=None,
+        area=Area.CHIN,
+        areas=catalogue(),
+        profile=profile({Area.CHIN: settings_data(depth=(200, 300, 700), speed=(100, 110, 120))}),
+        policy=policy(),
+        level="doctor",
+    )
+    assert isinstance(custom, EffectiveLimits)
+    assert custom.depth_values() == (250, 500)
+    assert custom.start_depth_um == 250
+    assert (custom.speed_min.value, custom.speed_max.value) == (117, 117)

@@ -44,11 +44,11 @@ class Case:
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
     depth_step = draw(st.sampled_from([10, 50, 100, 250]))
-    depth_min = draw(st.integers(50, 1000))
+    depth_min = draw(st.integers(0, 1000))
     depth_max = depth_min + draw(st.integers(0, 2500 // depth_step)) * depth_step
     depth_max += draw(st.sampled_from([0, 0, depth_step // 2]))  # sometimes off the grid
     speed_step = draw(st.sampled_from([1, 5, 10, 20]))
-    speed_min = draw(st.integers(10, 150))
+    speed_min = draw(st.integers(0, 150))
     speed_max = speed_min + draw(st.integers(0, 100 // speed_step)) * speed_step
     device = DeviceLimits(
         depth_min_um=depth_min,
