@@ -47,9 +47,11 @@ def cases(draw: st.DrawFn) -> Case:
     depth_min = draw(st.integers(0, 1000))
     depth_max = depth_min + draw(st.integers(0, 2500 // depth_step)) * depth_step
     depth_max += draw(st.sampled_from([0, 0, depth_step // 2]))  # sometimes off the grid
+    depth_max = max(depth_max, depth_step)  # a pen reaches some depth
     speed_step = draw(st.sampled_from([1, 5, 10, 20]))
     speed_min = draw(st.integers(0, 150))
     speed_max = speed_min + draw(st.integers(0, 100 // speed_step)) * speed_step
+    speed_max = max(speed_max, speed_step)
     device = DeviceLimits(
         depth_min_um=depth_min,
         depth_max_um=depth_max,
