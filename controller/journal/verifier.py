@@ -86,6 +86,15 @@ class Finding:
         return ", ".join(parts)
 
 
+@dataclass(frozen=True)
+class Located:
+    """A readable record and where it sits, for the timeline and the reports."""
+
+    record: Record
+    file: str
+    offset: int
+
+
 @dataclass
 class DimensionResult:
     name: str
@@ -152,6 +161,7 @@ class VerificationReport:
     dimensions: dict[str, DimensionResult]
     sessions: list[SessionVerdict]
     records: list[Record]
+    located: list[Located]
     key_ids: list[str]
     pinned_key_id: str | None
     kept_aside: list[str]
@@ -304,6 +314,7 @@ class _Verifier:
         self.pinned = pinned_key_id
         self.dims = {name: DimensionResult(name) for name in DIMENSIONS}
         self.records: list[Record] = []
+        self.located: list[Located] = []
         self.by_seq: dict[int, tuple[Record, str, int]] = {}
         self.verdicts: list[SessionVerdict] = []
         self.key_ids: list[str] = []
@@ -377,6 +388,7 @@ class _Verifier:
             dimensions=self.dims,
             sessions=self.verdicts,
             records=self.records,
+            located=self.located,
             key_ids=self.key_ids,
             pinned_key_id=self.pinned,
             kept_aside=sorted(self.kept),
@@ -523,6 +535,7 @@ class _Verifier:
             good.append((record, line.offset))
             types.append((record.type, name_seq or record.seq, line.offset))
             self.records.append(record)
+            self.located.append(Located(record, name, line.offset))
             self.by_seq.setdefault(record.seq, (record, name, line.offset))
             # clocks: warnings only (a wall clock may be set back; the monotonic one restarts
             # with the process, which only happens across a recovery)

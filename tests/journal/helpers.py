@@ -199,7 +199,7 @@ def write_treatment(writer: JournalWriter, clock: ManualClock, *, patient: str =
     )
     writer.append(
         Correction(
-            refers_to_seq=writer.last_seq - 2,
+            refers_to_seq=writer.last_seq - 1,
             field="message",
             before="the pen reported its lease lapsed; needle stopped",
             after="lease lapsed after a cable fault; needle stopped",

@@ -1,0 +1,174 @@
+"""`penctl audit verify|show|report`: check a session journal, read it, export it for auditors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+_EXIT_CODES = """exit status:
+  0  PASS: every record present, unchanged, in order; every session closed and signed
+  1  FAIL: tampering or corruption (the first failing record is named)
+  3  INCOMPLETE: the chain is intact, but a session is not closed or was recovered after a crash
+  2  usage error (bad PATH, option or file)"""
+
+_PATH_HELP = (
+    "a journal directory or one session-NNNNNN.jsonl file "
+    "(default: $PENCTL_JOURNAL_DIR, else ~/.local/share/penctl/journal)"
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    audit = subparsers.add_parser(
+        "audit",
+        help="verify, read and export session journals (for auditors)",
+        description="Verify a session journal, show its timeline, or export a report.",
+    )
+    actions = audit.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
+
+    verify = actions.add_parser(
+        "verify",
+        help="check framing, chain, links, signatures, sequence, termination and schema",
+        description="Verify a journal and report each dimension separately, naming the first "
+        "failing record by sequence number and byte offset. Nothing is modified.",
+        epilog=_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify.add_argument("path", nargs="?", metavar="PATH", help=_PATH_HELP)
+    verify.add_argument("--json", action="store_true", help="print one JSON object (verdict etc.)")
+    verify.add_argument(
+        "--public-key",
+        metavar="FILE",
+        help="pin the signing key: the controller's journal-ed25519.pub.pem; checkpoints signed "
+        "by any other key fail",
+    )
+    verify.set_defaults(handler=_verify)
+
+    show = actions.add_parser(
+        "show",
+        help="print a readable timeline of the sessions",
+        description="Print each session's timeline: time, actor and what happened, with the "
+        "verification verdict and any finding beside the record it concerns.",
+    )
+    show.add_argument("path", nargs="?", metavar="PATH", help=_PATH_HELP)
+    show.add_argument("--session", type=int, metavar="N", help="only session N")
+    show.set_defaults(handler=_show)
+
+    report = actions.add_parser(
+        "report",
+        help="export a session report as HTML, CSV or JSON",
+        description="Export a report: html is one self-contained page (summary, per-area table, "
+        "depth and speed chart, alarms, operator actions, verdict); csv is the timeline, one row "
+        "per record; json is the verification and the session summaries.",
+    )
+    report.add_argument("path", nargs="?", metavar="PATH", help=_PATH_HELP)
+    report.add_argument("--format", choices=("html", "csv", "json"), required=True)
+    report.add_argument("-o", "--output", metavar="OUT", default="-", help="file ('-': stdout)")
+    report.add_argument("--session", type=int, metavar="N", help="only session N")
+    report.set_defaults(handler=_report)
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _fail(action: str, message: str) -> int:
+    print(f"penctl audit {action}: {message}", file=sys.stderr)
+    return 2
+
+
+def _target(args: argparse.Namespace) -> Path:
+    from controller.journal import resolve_journal_dir
+
+    if args.path:
+        return Path(args.path)
+    default = resolve_journal_dir()
+    if not default.exists():
+        raise _UsageError(
+            f"no PATH given and the configured journal directory {default} does not exist; "
+            "give PATH, or set PENCTL_JOURNAL_DIR to the journal directory"
+        )
+    return default
+
+
+def _read(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from controller.journal.reader import read_journal
+    from controller.journal.signing import load_public_key_id
+
+    pinned = None
+    if getattr(args, "public_key", None):
+        pinned = load_public_key_id(Path(args.public_key))
+    view = read_journal(_target(args), pinned_key_id=pinned)
+    number = getattr(args, "session", None)
+    if number is not None and view.session(number) is None:
+        held = ", ".join(str(s.number) for s in view.sessions) or "none"
+        raise _UsageError(
+            f"session {number} is not in {view.report.path} (it holds sessions: {held}); "
+            "give one of those with --session, or leave --session out"
+        )
+    return view
+
+
+def _run(action: str, args: argparse.Namespace, body) -> int:  # type: ignore[no-untyped-def]
+    from controller.journal import AuditInputError, SigningKeyError
+
+    try:
+        return body(args)
+    except (_UsageError, AuditInputError, SigningKeyError) as exc:
+        return _fail(action, str(exc))
+    except OSError as exc:
+        name = exc.filename or "the journal"
+        return _fail(action, f"cannot read {name}: {exc.strerror}; check the path and try again")
+
+
+def _verify(args: argparse.Namespace) -> int:
+    def body(args: argparse.Namespace) -> int:
+        import json
+
+        from controller.journal.render_text import render_verification
+
+        report = _read(args).report
+        if args.json:
+            print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            print(render_verification(report), end="")
+        return report.exit_code
+
+    return _run("verify", args, body)
+
+
+def _show(args: argparse.Namespace) -> int:
+    def body(args: argparse.Namespace) -> int:
+        from controller.journal.render_text import render_timeline
+
+        print(render_timeline(_read(args), args.session), end="")
+        return 0
+
+    return _run("show", args, body)
+
+
+def _report(args: argparse.Namespace) -> int:
+    def body(args: argparse.Namespace) -> int:
+        from controller.journal.exports import render_csv, render_json
+        from controller.journal.render_html import render_html
+
+        view = _read(args)
+        render = {"html": render_html, "csv": render_csv, "json": render_json}[args.format]
+        text = render(view, args.session)
+        if args.output == "-":
+            sys.stdout.write(text)
+            return 0
+        out = Path(args.output)
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _UsageError(
+                f"cannot write {out}: {exc.strerror}; choose a writable file with -o"
+            ) from exc
+        print(
+            f"wrote the {args.format} report of {view.report.path} to {out} "
+            f"(verification: {view.report.verdict})"
+        )
+        return 0
+
+    return _run("report", args, body)

@@ -1,0 +1,69 @@
+"""Machine-readable exports for `penctl audit report`: JSON (verification plus session summaries)
+and CSV (the timeline, one row per record, for a spreadsheet)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from controller.journal.reader import JournalView
+from controller.journal.summary import summarise
+from controller.journal.timeline import describe, format_depth, parse_utc
+
+CSV_COLUMNS = (
+    "session",
+    "seq",
+    "utc",
+    "elapsed_s",
+    "type",
+    "actor",
+    "area",
+    "depth_mm",
+    "speed_sps",
+    "event",
+    "finding",
+)
+
+
+def render_json(view: JournalView, session: int | None = None) -> str:
+    document = {
+        "verification": view.report.to_dict(),
+        "sessions": [
+            summarise(v).to_dict() for v in view.sessions if session is None or v.number == session
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_csv(view: JournalView, session: int | None = None) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for sv in view.sessions:
+        if session is not None and sv.number != session:
+            continue
+        problems = {(f.file, f.offset): f for f in sv.findings if f.severity != "warning"}
+        start = parse_utc(sv.entries[0].record.utc) if sv.entries else None
+        for entry in sv.entries:
+            record = entry.record
+            data = record.data
+            elapsed = (parse_utc(record.utc) - start).total_seconds() if start else 0.0
+            found = problems.get((entry.file, entry.offset))
+            depth = data.get("depth_um")
+            writer.writerow(
+                (
+                    record.session,
+                    record.seq,
+                    record.utc,
+                    f"{elapsed:.3f}",
+                    record.type,
+                    record.actor,
+                    data.get("area", ""),
+                    format_depth(depth).removesuffix(" mm") if isinstance(depth, int) else "",
+                    data.get("speed_sps", ""),
+                    describe(record),
+                    f"{found.dimension}: {found.message}" if found is not None else "",
+                )
+            )
+    return out.getvalue()
