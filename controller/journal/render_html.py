@@ -188,7 +188,7 @@ def _chart(s: SessionSummary) -> str:
 
     parts = [
         f"<svg viewBox='0 0 {_WIDTH} {height}' width='100%' role='img' "
-        f"xmlns='http://www.w3.org/2000/svg' aria-labelledby='t{s.number} d{s.number}'>",
+        f"aria-labelledby='t{s.number} d{s.number}'>",
         f"<title id='t{s.number}'>Depth and speed over session {s.number}</title>",
         f"<desc id='d{s.number}'>Needle depth (millimetres) and speed (strokes per second) as "
         "confirmed by the pen, against minutes since the session opened; shaded bands are "

@@ -1,0 +1,196 @@
+"""`penctl audit`: exit codes exactly as documented, JSON shape, clear errors (S9, S10)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from controller.cli import main
+from controller.journal import JournalWriter
+from controller.journal.signing import PUBLIC_KEY_FILE, CheckpointSigner
+from tests.journal.helpers import (
+    OPERATOR,
+    ManualClock,
+    fixed_signer,
+    session_open,
+    write_sample_journal,
+)
+
+DIMENSIONS = ["framing", "schema", "sequence", "chain", "links", "checkpoints", "termination"]
+PENCTL = Path(sys.executable).with_name("penctl")
+
+
+@pytest.fixture(scope="module")
+def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("cli") / "journal"
+    write_sample_journal(directory, sessions=2)
+    return directory
+
+
+@pytest.fixture
+def tampered(journal: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "tampered"
+    copy.mkdir()
+    for name in ("session-000001.jsonl", "session-000002.jsonl", "head.json"):
+        (copy / name).write_bytes((journal / name).read_bytes())
+    path = copy / "session-000001.jsonl"
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b'"depth_um":1000', b'"depth_um":1500', 1))
+    return copy
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["audit", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_verify_passes_with_exit_0_and_reports_each_dimension(
+    journal: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "verify", str(journal))
+    assert code == 0
+    for name in DIMENSIONS:
+        assert f"  {name}" in out
+    assert "PASS: every record is present" in out
+
+
+def test_verify_fails_with_exit_1_naming_record_and_byte_offset(
+    tampered: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "verify", str(tampered))
+    offset = (tampered / "session-000001.jsonl").read_bytes().index(b'"depth_um":1500')
+    line_start = (tampered / "session-000001.jsonl").read_bytes().rindex(b"\n", 0, offset) + 1
+    assert code == 1
+    assert f"record 18, session-000001.jsonl byte {line_start}" in out
+    assert "chain        FAIL" in out
+    assert "keep the directory exactly as it is" in out
+
+
+def test_verify_is_incomplete_with_exit_3_for_an_open_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_sample_journal(tmp_path / "j", sessions=1)
+    with JournalWriter.open(
+        tmp_path / "j", signer=fixed_signer(), clock=ManualClock().journal_clock()
+    ) as writer:
+        writer.open_session(session_open(), OPERATOR)
+    code, out, _ = _run(capsys, "verify", str(tmp_path / "j"))
+    assert code == 3
+    assert "termination  INCOMPLETE" in out and "start it once" in out
+
+
+def test_verify_json_is_one_object_with_a_verdict(
+    journal: Path, tampered: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "verify", str(journal), "--json")
+    document = json.loads(out)
+    assert code == 0 and document["verdict"] == "PASS"
+    assert list(document["dimensions"]) == DIMENSIONS
+    assert all(d["status"] == "pass" for d in document["dimensions"].values())
+    assert document["records"] == {"total": 86, "first_seq": 1, "last_seq": 86}
+    code, out, _ = _run(capsys, "verify", str(tampered), "--json")
+    document = json.loads(out)
+    assert code == 1 and document["verdict"] == "FAIL"
+    first = document["first_failure"]
+    assert (first["dimension"], first["seq"], first["file"]) == (
+        "chain",
+        18,
+        "session-000001.jsonl",
+    )
+    assert isinstance(first["offset"], int)
+
+
+def test_verify_against_a_pinned_public_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = tmp_path / "keys"
+    signer = CheckpointSigner.load_or_create(keys)
+    with JournalWriter.open(tmp_path / "j", signer=signer) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        writer.close_session("completed", "done", OPERATOR)
+    code, _, _ = _run(
+        capsys, "verify", str(tmp_path / "j"), "--public-key", str(keys / PUBLIC_KEY_FILE)
+    )
+    assert code == 0
+    other = tmp_path / "other"
+    CheckpointSigner.load_or_create(other)
+    code, out, _ = _run(
+        capsys, "verify", str(tmp_path / "j"), "--public-key", str(other / PUBLIC_KEY_FILE)
+    )
+    assert code == 1 and "not by the pinned key" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["verify", "{missing}"], "does not exist; give a journal directory"),
+        (["verify", "{empty}"], "holds no journal"),
+        (["show", "{journal}", "--session", "9"], "session 9 is not in"),
+        (["report", "{journal}", "--format", "html", "-o", "{missing}/out.html"], "cannot write"),
+        (["verify", "{journal}", "--public-key", "{missing}"], "cannot read public key"),
+        (["verify", "{journal}", "--public-key", "{journal}/head.json"], "is not a PEM"),
+    ],
+)
+def test_bad_input_is_a_clear_usage_error_with_exit_2(
+    argv: list[str],
+    message: str,
+    journal: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "empty").mkdir()
+    values = {"missing": tmp_path / "missing", "empty": tmp_path / "empty", "journal": journal}
+    code, out, err = _run(capsys, *(arg.format(**values) for arg in argv))
+    assert code == 2
+    assert message in err and err.startswith("penctl audit ")
+    assert "Traceback" not in err + out
+
+
+def test_argparse_usage_errors_exit_2(journal: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as missing_format:
+        main(["audit", "report", str(journal)])
+    assert missing_format.value.code == 2
+    with pytest.raises(SystemExit) as no_action:
+        main(["audit"])
+    assert no_action.value.code == 2
+    assert "--format" in capsys.readouterr().err
+
+
+def test_show_prints_a_timeline_in_millimetres(
+    journal: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "show", str(journal), "--session", "1")
+    assert code == 0
+    assert "Session 1 · 2026-03-02 10:00:00Z" in out
+    assert "parameters v1 confirmed by the pen: forehead 0.50 mm, 110 strokes/s" in out
+    assert "pass 1 over cheek left done in 1 min 00 s at 1.00 mm, 120 strokes/s" in out
+    assert "MEDIUM alarm A-17" in out and "F-3 cleared: link cable reseated" in out
+    assert "Session 2" not in out
+
+
+def test_show_marks_the_tampered_record(tampered: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = _run(capsys, "show", str(tampered))
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "cheek left 1.50 mm" in line)
+    assert "!! chain: content does not match its hash" in lines[at + 1]
+
+
+def test_through_a_real_process_with_the_journal_dir_from_the_environment(
+    journal: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, "PENCTL_JOURNAL_DIR": str(journal)}
+    done = subprocess.run(
+        [str(PENCTL), "audit", "verify", "--json"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["input"]["path"] == str(journal)
+    env["PENCTL_JOURNAL_DIR"] = str(tmp_path / "nowhere")
+    done = subprocess.run([str(PENCTL), "audit", "show"], env=env, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "configured journal directory" in done.stderr and "Traceback" not in done.stderr

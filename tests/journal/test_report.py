@@ -1,0 +1,147 @@
+"""`penctl audit report`: a self-contained HTML page an auditor can read, plus CSV and JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from controller.cli import main
+from tests.journal.helpers import write_sample_journal
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("report") / "journal"
+    write_sample_journal(directory, sessions=2)
+    return directory
+
+
+def _report(journal: Path, out: Path, fmt: str, *extra: str) -> str:
+    assert main(["audit", "report", str(journal), "--format", fmt, "-o", str(out), *extra]) == 0
+    return out.read_text(encoding="utf-8")
+
+
+def test_html_report_is_one_self_contained_file(journal: Path, tmp_path: Path) -> None:
+    page = _report(journal, tmp_path / "r.html", "html")
+    assert page.startswith("<!doctype html>")
+    assert "<script" not in page and "<link" not in page and "<img" not in page
+    assert re.findall(r"""(?:src|href)\s*=""", page) == []
+    assert re.findall(r"https?://|url\(", page) == []
+    assert page.count("<style>") == 1 and page.count("<svg") == 2
+    assert page.count("<table") == page.count("</table>")
+
+
+def test_html_report_holds_what_an_auditor_checks(journal: Path, tmp_path: Path) -> None:
+    page = _report(journal, tmp_path / "r.html", "html", "--session", "1")
+    text = re.sub(r"<[^>]+>", " ", page)
+    text = re.sub(r"\s+", " ", text)
+    assert "Session 1 report" in text and "PASS every record is present" in text
+    for facts in ("op:alice", "P-0042", "PEN-SN-00042", "firmware 1.4.2", "LOT-2602-A"):
+        assert facts in text
+    assert "forehead 0.50 mm 110 strokes/s 1 min 30 s 2" in text
+    assert "cheek left 1.00 mm 120 strokes/s 2 min 00 s 2" in text
+    assert "all areas 4 min 20 s 5" in text
+    assert "alarm A-17" in text and "0a0143ff00 0a0143ff01" in text
+    assert "acknowledged by op:alice at 10:04:57Z" in text
+    assert "fault F-3" in text and "cleared by op:alice" in text
+    assert "aftercare sheet AC-MN v2 given (printed)" in text
+    assert "follow-up booked for 2026-04-01" in text
+    assert "correction of record 36" in text
+    assert "Session 2" not in text
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert "depth (mm)" in svg and "speed (strokes/s)" in svg
+    assert svg.count("fill='#dff3e6'") >= 2 * 5  # five needle runs, in both panels
+
+
+def test_html_report_of_a_tampered_journal_says_fail_and_flags_the_record(
+    journal: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "j"
+    shutil.copytree(journal, copy)
+    path = copy / "session-000001.jsonl"
+    path.write_bytes(path.read_bytes().replace(b'"depth_um":1000', b'"depth_um":1500', 1))
+    page = _report(copy, tmp_path / "r.html", "html", "--session", "1")
+    assert "<strong>FAIL</strong>" in page
+    assert "this record failed verification" in page
+    assert "Findings in this session" in page
+
+
+def test_csv_report_is_the_timeline_one_row_per_record(journal: Path, tmp_path: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(_report(journal, tmp_path / "r.csv", "csv"))))
+    assert len(rows) == 86
+    applied = next(r for r in rows if r["type"] == "PARAMS_APPLIED")
+    assert (applied["area"], applied["depth_mm"], applied["speed_sps"]) == (
+        "forehead",
+        "0.50",
+        "110",
+    )
+    assert applied["event"].startswith("parameters v1 confirmed by the pen")
+    assert {r["finding"] for r in rows} == {""}
+
+
+def test_json_report_has_the_verification_and_session_summaries(
+    journal: Path, tmp_path: Path
+) -> None:
+    document = json.loads(_report(journal, tmp_path / "r.json", "json"))
+    assert document["verification"]["verdict"] == "PASS"
+    first = document["sessions"][0]
+    assert first["outcome"] == "completed" and first["opening"]["patient_pseudonym"] == "P-0042"
+    assert [(a["area"], a["passes"]) for a in first["areas"]] == [
+        ("forehead", 2),
+        ("cheek_left", 2),
+        ("cheek_right", 1),
+    ]
+    assert [a["ident"] for a in first["alarms"]] == ["A-17", "F-3"]
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.chromium
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="/usr/bin/chromium is not installed (apt-get install chromium); "
+    "the HTML report is not rendered in this run",
+)
+def test_html_report_renders_in_headless_chromium(journal: Path, tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    _report(journal, page, "html", "--session", "1")
+    shot = tmp_path / "report.png"
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run(
+            [
+                str(CHROMIUM),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                f"--screenshot={shot}",
+                "--window-size=1280,1600",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert shot.exists(), done.stderr[-2000:]
+    assert _png_size(shot) == (1280, 1600)
+    # A blank or error page compresses to a few kilobytes; the report is text, tables and a chart.
+    assert shot.stat().st_size > 60_000
