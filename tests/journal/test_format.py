@@ -169,3 +169,27 @@ def test_stop_reasons_cover_every_reason_the_pen_can_report() -> None:
 def test_record_hash_ignores_only_the_hash_field() -> None:
     fields = {"a": 1, "hash": "x"}
     assert record_hash(fields) == hashlib.sha256(canonical_json({"a": 1})).hexdigest()
+
+
+# DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the 32 key bytes follow.
+_ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_openssl_verifies_a_checkpoint_from_the_documented_bytes(tmp_path: Path) -> None:
+    """An independent implementation (OpenSSL) accepts our signatures: docs/journal.md §4."""
+    write_sample_journal(tmp_path / "j", sessions=1)
+    checkpoint = json.loads((tmp_path / "j" / "session-000001.jsonl").read_bytes().splitlines()[-1])
+    data = checkpoint["data"]
+    message = tmp_path / "msg"
+    text = f"penctl-journal checkpoint v1\nseq {data['covers_seq']}\nhash {data['covers_hash']}\n"
+    message.write_bytes(text.encode())
+    (tmp_path / "sig").write_bytes(bytes.fromhex(data["signature"]))
+    (tmp_path / "pub.der").write_bytes(_ED25519_SPKI_PREFIX + bytes.fromhex(data["public_key"]))
+    command = [
+        "openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(tmp_path / "pub.der"),
+        "-keyform", "DER", "-rawin", "-in", str(message), "-sigfile", str(tmp_path / "sig"),
+    ]  # fmt: skip
+    assert subprocess.run(command, capture_output=True).returncode == 0
+    message.write_bytes(message.read_bytes().replace(b"seq ", b"seq 1"))
+    assert subprocess.run(command, capture_output=True).returncode != 0
