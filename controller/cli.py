@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "controller.commands.identify",
     "controller.commands.protocol",
     "controller.commands.profiles",
+    "controller.commands.audit",
 )
 
 Handler = Callable[[argparse.Namespace], int]
