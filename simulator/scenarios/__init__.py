@@ -1,0 +1,1 @@
+"""The bundled scenario library: `penctl sim --list-scenarios`, `load_scenario("flaky-link")`."""
