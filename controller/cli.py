@@ -13,6 +13,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "controller.commands.run",
     "controller.commands.identify",
     "controller.commands.protocol",
+    "controller.commands.sim",
     "controller.commands.profiles",
     "controller.commands.audit",
 )

@@ -1,0 +1,206 @@
+"""`penctl sim` in its own process, reached through pyserial over a real pty and over TCP.
+
+Each test is a tiny host loop written with the codec, in real time (a few seconds in all)."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import serial
+
+from firmware_bridge.protocol import (
+    Ack,
+    Decoder,
+    Frame,
+    Hello,
+    Identify,
+    Lease,
+    Message,
+    Nak,
+    SetParams,
+    Start,
+    Stop,
+    StopReason,
+    encode,
+)
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="ptys are POSIX only")
+
+TICK_NS = 20_000_000  # PenConfig.tick_ms
+
+
+def _penctl() -> list[str]:
+    script = Path(sys.executable).with_name("penctl")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "controller.cli"]
+
+
+@contextmanager
+def penctl_sim(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    proc = subprocess.Popen(
+        [*_penctl(), "sim", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 20)
+        line = proc.stdout.readline() if ready else ""
+        assert line.startswith("listening: "), (line, proc.stderr.read() if proc.poll() else "")
+        yield proc, line.removeprefix("listening: ").strip()
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+class RealHost:
+    """A host loop over a real pyserial port: write a frame, read until its reply."""
+
+    def __init__(self, port: serial.SerialBase) -> None:
+        self.port = port
+        self.decoder = Decoder()
+        self.seq = 0
+        self.received: list[Message] = []
+
+    def send(self, message: Message) -> tuple[int, int]:
+        """Write one frame; returns its seq and the time.monotonic_ns() just before writing."""
+        seq, self.seq = self.seq, self.seq + 1
+        sent_ns = time.monotonic_ns()
+        self.port.write(encode(message, seq))
+        return seq, sent_ns
+
+    def pump(self) -> None:
+        for item in self.decoder.feed(self.port.read(max(1, self.port.in_waiting))):
+            if isinstance(item, Frame):
+                self.received.append(item.message)
+
+    def request(self, message: Message, timeout_s: float = 2.0) -> Ack | Nak:
+        seq, _ = self.send(message)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.pump()
+            for m in self.received:
+                if (isinstance(m, Ack) and m.ack_seq == seq) or (
+                    isinstance(m, Nak) and m.nak_seq == seq
+                ):
+                    return m
+        raise AssertionError(f"no reply to {message} within {timeout_s} s")
+
+    def identify(self) -> Identify:
+        """Wait out the boot, then HELLO (retried while the pen still boots)."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if isinstance(self.request(Hello(1)), Ack):
+                break
+            time.sleep(0.05)
+        end = time.monotonic() + 1
+        while time.monotonic() < end:
+            self.pump()
+            found = [m for m in self.received if isinstance(m, Identify)]
+            if found:
+                return found[-1]
+        raise AssertionError("no IDENTIFY after the HELLO was acknowledged")
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _wait_for_event(path: Path, name: str, timeout_s: float = 3.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [e for e in _events(path) if e["event"] == name]
+        if found:
+            return found[0]
+        time.sleep(0.01)
+    raise AssertionError(f"no {name} in {_events(path)}")
+
+
+def test_a_session_over_a_real_pty_with_the_simulator_in_its_own_process(tmp_path: Path) -> None:
+    link, events = tmp_path / "pen", tmp_path / "events.jsonl"
+    with penctl_sim("--pty-link", str(link), "--events", str(events), "--seed", "3") as (proc, url):
+        assert url == str(link) and link.is_symlink()
+        port = serial.serial_for_url(url, timeout=0.05)
+        port.reset_input_buffer()
+        host = RealHost(port)
+        identity = host.identify()
+        assert (identity.model, identity.serial_number) == ("PENSIM-1", "SIM-000001")
+        applied = host.request(SetParams(1, 500, 100))
+        assert isinstance(applied, Ack) and (applied.depth_um, applied.speed_sps) == (500, 100)
+        assert isinstance(host.request(Lease(300)), Ack)
+        assert isinstance(host.request(Start(1)), Ack)
+        for _ in range(5):
+            time.sleep(0.1)
+            assert host.request(Lease(300)).pen_state.name == "RUNNING"
+        stopped = host.request(Stop(StopReason.OPERATOR))
+        assert isinstance(stopped, Ack) and stopped.pen_state.name == "READY"
+        _wait_for_event(events, "motor_stopped")
+        port.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
+    assert not link.exists()  # the link goes with the simulator
+    names = [e["event"] for e in _events(events)]
+    assert names[:4] == ["boot", "params_applied", "motor_started", "motor_stopped"]
+    stop = _events(events)[3]
+    assert stop["reason"] == "stop" and stop["host_reason"] == "operator"
+    assert all(isinstance(e["t_ns"], int) for e in _events(events))
+
+
+def test_s5_lease_lapse_over_a_real_pty_stops_within_the_lease_plus_one_tick(
+    tmp_path: Path,
+) -> None:
+    link, events = tmp_path / "pen", tmp_path / "events.jsonl"
+    with penctl_sim("--pty-link", str(link), "--events", str(events)) as (_, url):
+        port = serial.serial_for_url(url, timeout=0.05)
+        host = RealHost(port)
+        host.identify()
+        host.request(SetParams(1, 500, 100))
+        _, granted_ns = host.send(Lease(200))
+        assert isinstance(host.request(Start(1)), Ack)
+        stopped = _wait_for_event(events, "motor_stopped")  # no renewals from here
+        assert stopped["reason"] == "lease_expired"
+        elapsed_ns = stopped["t_ns"] - granted_ns
+        assert 200_000_000 <= elapsed_ns <= 200_000_000 + TICK_NS
+        assert _wait_for_event(events, "fault_raised")["fault"] == "lease_expired"
+        port.close()
+
+
+def test_a_session_over_socket_urls_one_host_at_a_time() -> None:
+    with penctl_sim("--tcp", "127.0.0.1:0") as (proc, url):
+        assert url.startswith("socket://127.0.0.1:")
+        port = serial.serial_for_url(url, timeout=0.05)
+        host = RealHost(port)
+        assert host.identify().protocol_version == 1
+        second = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=2)
+        assert second.recv(16) == b""  # refused while the first host holds the pen
+        second.close()
+        assert isinstance(host.request(SetParams(1, 1000, 120)), Ack)
+        port.close()
+        again = serial.serial_for_url(url, timeout=0.05)  # the next host may connect
+        assert isinstance(RealHost(again).request(Hello(1)), Ack)
+        again.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
