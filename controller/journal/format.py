@@ -73,24 +73,6 @@ class Record:
     prev: str
     hash: str
 
-    def fields(self) -> dict[str, Any]:
-        return {
-            "v": self.v,
-            "seq": self.seq,
-            "session": self.session,
-            "utc": self.utc,
-            "mono_ns": self.mono_ns,
-            "type": self.type,
-            "actor": self.actor,
-            "data": self.data,
-            "prev": self.prev,
-            "hash": self.hash,
-        }
-
-    def model(self) -> RecordData:
-        """The typed view of `data` (raises pydantic's ValidationError if it does not fit)."""
-        return DATA_MODELS[self.type].model_validate(self.data)
-
 
 def record_hash(fields: dict[str, Any]) -> str:
     """The record hash: SHA-256 over the canonical JSON of every field except `hash`."""

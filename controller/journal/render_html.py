@@ -4,6 +4,7 @@ that an auditor opens in any browser or prints."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from html import escape
 
 from controller.journal.reader import JournalView
@@ -66,7 +67,7 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _range(values: list[int], fmt) -> str:  # type: ignore[no-untyped-def]
+def _range(values: list[int], fmt: Callable[[int], str]) -> str:
     if not values:
         return "—"
     low, high = min(values), max(values)

@@ -22,10 +22,6 @@ class SplitFile:
     torn_offset: int | None  # where the torn tail starts, if there is one
     size: int
 
-    @property
-    def torn_bytes(self) -> int:
-        return 0 if self.torn_offset is None else self.size - self.torn_offset
-
     def good_end(self) -> int:
         """The length the file has without its torn tail."""
         return self.size if self.torn_offset is None else self.torn_offset

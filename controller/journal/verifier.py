@@ -253,6 +253,11 @@ def verify_path(
                 )
         elif target.is_file():
             kind = "file"
+            if target.name == HEAD_FILE or KEPT_ASIDE_FILE.match(target.name):
+                raise AuditInputError(
+                    f"{target} is not a session file ({target.name} is part of a journal "
+                    "directory); give the directory, or one session-NNNNNN.jsonl file"
+                )
             sessions[target.name] = target.read_bytes()
         else:
             raise AuditInputError(f"{target} is neither a directory nor a regular file")
@@ -562,6 +567,8 @@ class _Verifier:
         verdict.records = len(good)
         if good:
             verdict.first_seq, verdict.last_seq = good[0][0].seq, good[-1][0].seq
+            if self.kind == "file":
+                verdict.number = good[0][0].session
         self._structure(number, name, types, verdict)
         self._checkpoints(name, number, good)
         next_seq = good[-1][0].seq + 1 if good else start_seq

@@ -131,6 +131,7 @@ def test_verify_against_a_pinned_public_key(
     [
         (["verify", "{missing}"], "does not exist; give a journal directory"),
         (["verify", "{empty}"], "holds no journal"),
+        (["verify", "{journal}/head.json"], "is not a session file"),
         (["show", "{journal}", "--session", "9"], "session 9 is not in"),
         (["report", "{journal}", "--format", "html", "-o", "{missing}/out.html"], "cannot write"),
         (["verify", "{journal}", "--public-key", "{missing}"], "cannot read public key"),

@@ -34,9 +34,9 @@ from controller.journal.format import kept_aside_name, sha256_hex
 from tests.journal.helpers import OPERATOR, fixed_signer, session_open
 
 SEED = 20260302
-JOURNALS = 12
-TRIALS_PER_JOURNAL = 20  # 240 kills in all
-BIG_DUMP_BYTES = 384 * 1024  # raw frames; the line is twice that in hex
+JOURNALS = 24
+TRIALS_PER_JOURNAL = 10  # 240 kills in all
+BIG_DUMP_BYTES = 192 * 1024  # raw frames; the line is twice that in hex
 ACK = struct.Struct("<Q32s")
 MARK = b"B" * ACK.size  # "about to append the big record"
 
@@ -100,13 +100,13 @@ class Aim:
     delay_s: float = 0.004
 
     def next_delay(self, rng: random.Random) -> float:
-        return self.delay_s * rng.uniform(0.85, 1.15)
+        return self.delay_s * rng.uniform(0.95, 1.05)
 
     def learn(self, outcome: str) -> None:
         if outcome == "before":
-            self.delay_s *= 1.2
+            self.delay_s *= 1.08
         elif outcome == "after":
-            self.delay_s /= 1.2
+            self.delay_s /= 1.08
 
 
 def _read_acks(buffer: bytearray, acked: dict[int, str]) -> bool:
@@ -160,7 +160,7 @@ def _trial(directory: Path, rng: random.Random, acked: dict[int, str], aim: Aim)
         while time.perf_counter() < kill_at:
             pass
     else:
-        time.sleep(rng.uniform(0, 0.02))
+        time.sleep(rng.uniform(0, 0.025))
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     count = len(acked)

@@ -276,9 +276,10 @@ def _open_session_with_records(directory: Path, count: int) -> None:
 
 
 def test_every_torn_length_of_the_last_record_is_kept_aside_cut_and_noted(
-    tmp_path: Path,
+    page_cache_dir: Path,
 ) -> None:
     """§9 C.11: every byte offset of the final record recovers exactly the valid prefix."""
+    tmp_path = page_cache_dir
     pristine = tmp_path / "pristine"
     _open_session_with_records(pristine, 3)
     data = (pristine / "session-000001.jsonl").read_bytes()
