@@ -324,11 +324,9 @@ def _alarms(s: SessionSummary) -> str:
         return "<p class='empty'>No alarm or fault was raised.</p>"
     rows = []
     for a in s.alarms:
-        frames = (
-            "<br><span class='mono'>" + _e(" ".join(a.raw_frames))[:400] + "</span>"
-            if a.raw_frames
-            else ""
-        )
+        dump = " ".join(a.raw_frames)
+        shown = dump if len(dump) <= 400 else f"{dump[:400]}… ({len(dump)} characters in all)"
+        frames = f"<br><span class='mono'>{_e(shown)}</span>" if a.raw_frames else ""
         responses = "<br>".join(_e(r) for r in a.responses) or (
             "<span class='finding'>not acknowledged</span>"
         )
