@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from controller.journal.reader import JournalView
 
 _EXIT_CODES = """exit status:
   0  PASS: every record present, unchanged, in order; every session closed and signed
@@ -91,7 +96,7 @@ def _target(args: argparse.Namespace) -> Path:
     return default
 
 
-def _read(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _read(args: argparse.Namespace) -> JournalView:
     from controller.journal.reader import read_journal
     from controller.journal.signing import load_public_key_id
 
@@ -109,7 +114,7 @@ def _read(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return view
 
 
-def _run(action: str, args: argparse.Namespace, body) -> int:  # type: ignore[no-untyped-def]
+def _run(action: str, args: argparse.Namespace, body: Callable[[argparse.Namespace], int]) -> int:
     from controller.journal import AuditInputError, SigningKeyError
 
     try:
