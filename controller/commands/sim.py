@@ -59,7 +59,11 @@ def _run(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(args.scenario) if args.scenario else None
     except ScenarioError as exc:
-        print(f"penctl sim: {exc}. The simulator did not start.", file=sys.stderr)
+        print(
+            f"penctl sim: {exc}. The simulator did not start; correct the scenario and run "
+            "again (docs/simulator.md describes the language).",
+            file=sys.stderr,
+        )
         return 2
     if args.tcp is not None:
         host, sep, port_text = args.tcp.rpartition(":")

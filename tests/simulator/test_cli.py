@@ -30,7 +30,7 @@ def test_a_bad_scenario_file_is_named_with_its_line(
     assert main(["sim", "--scenario", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}:3: fault #1: action = 'explode' is not one of" in err
-    assert "The simulator did not start." in err
+    assert "The simulator did not start; correct the scenario" in err
     assert "Traceback" not in err
 
 

@@ -1,0 +1,53 @@
+"""docs/simulator.md carries the tables generated from the code; the simulator's imports stay
+inside its layer (ARCHITECTURE.md §1)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from simulator.states import render_command_table, render_mermaid
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _generated(name: str) -> str:
+    text = (ROOT / "docs" / "simulator.md").read_text(encoding="utf-8")
+    match = re.search(rf"<!-- generated:{name} -->\n(.*?)\n<!-- /generated:{name} -->", text, re.S)
+    assert match, f"docs/simulator.md has no generated:{name} block"
+    return match.group(1)
+
+
+def test_the_state_diagram_in_the_docs_is_the_one_in_the_code() -> None:
+    assert _generated("states") == f"```mermaid\n{render_mermaid()}\n```"
+
+
+def test_the_command_table_in_the_docs_is_the_one_in_the_code() -> None:
+    assert _generated("commands") == render_command_table()
+
+
+def test_the_simulator_imports_only_the_protocol_of_ours() -> None:
+    ours = ("controller", "firmware_bridge", "profiles", "simulator")
+    for path in (ROOT / "simulator").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] in ours and not name.startswith("simulator"):
+                    assert name.startswith("firmware_bridge.protocol"), f"{path}: imports {name}"
+
+
+def test_the_virtual_clock_comes_alone() -> None:
+    code = (
+        "import sys, simulator.clock; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('simulator', 'firmware_bridge', 'controller', 'profiles')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['simulator', 'simulator.clock']"
