@@ -115,7 +115,7 @@ class Firmware:
         self._deferred: list[Message] | None = None
         self._events: list[SimEvent] = []
         self._power_on()
-        self.cartridge_state = self._read_cartridge(at_boot=True)
+        self.cartridge_state = self._read_cartridge()
 
     # ---- the sans-IO surface -------------------------------------------------------------------
 
@@ -242,7 +242,7 @@ class Firmware:
         if self.cartridge is not None:
             self.pull_cartridge(now_ns)
         self.cartridge = cartridge
-        self.cartridge_state = self._read_cartridge(at_boot=False)
+        self.cartridge_state = self._read_cartridge()
         if self._state is PenState.BOOTING:
             return
         self._wire_event(EventCode.CARTRIDGE_INSERTED, int(self.cartridge_state))
@@ -276,7 +276,7 @@ class Firmware:
         source = self._state
         self._power_on()
         check_transition("reboot", source, PenState.BOOTING)
-        self.cartridge_state = self._read_cartridge(at_boot=True)
+        self.cartridge_state = self._read_cartridge()
 
     def set_stall(self, load: float, now_ns: int) -> None:
         self.advance_to(now_ns)
@@ -644,7 +644,7 @@ class Firmware:
             and depth_um > cartridge.needle_length_um
         )
 
-    def _read_cartridge(self, *, at_boot: bool) -> CartridgeState:
+    def _read_cartridge(self) -> CartridgeState:
         """What the pen makes of the cartridge in its socket. After a power loss it cannot prove
         a used cartridge stayed seated, so a used one reads LOCKED_OUT then too (S8)."""
         cartridge = self.cartridge

@@ -204,3 +204,27 @@ def test_a_session_over_socket_urls_one_host_at_a_time() -> None:
         again.close()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
+
+
+def test_unplug_over_a_real_pty_fails_the_port_and_the_link_comes_back(tmp_path: Path) -> None:
+    scenario = tmp_path / "unplug.toml"
+    scenario.write_text(
+        '[[fault]]\non = "params_applied"\nafter_ms = 100\naction = "unplug"\nfor_ms = 400\n'
+    )
+    link = tmp_path / "pen"
+    with penctl_sim("--pty-link", str(link), "--scenario", str(scenario)) as (_, url):
+        port = serial.serial_for_url(url, timeout=0.05)
+        host = RealHost(port)
+        host.identify()
+        assert isinstance(host.request(SetParams(1, 500, 100)), Ack)
+        deadline = time.monotonic() + 3
+        with pytest.raises(serial.SerialException):  # EIO once the pty is gone
+            while time.monotonic() < deadline:
+                port.read(64)
+        port.close()
+        deadline = time.monotonic() + 3
+        while not link.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        again = serial.serial_for_url(url, timeout=0.05)  # the same link, a new pty
+        assert RealHost(again).request(Hello(1)).pen_state.name == "IDLE"
+        again.close()
