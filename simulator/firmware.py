@@ -336,8 +336,6 @@ class Firmware:
         self._move("boot_complete", PenState.ESTOPPED if estopped else PenState.IDLE)
         self._wire_event(EventCode.BOOT)
         self._emit("boot")
-        if estopped:
-            self._emit("estop_engaged", reason="estop_during_boot")
 
     def _tick(self) -> None:
         model = self.model
@@ -394,10 +392,12 @@ class Firmware:
     def _on_frame(self, frame: Frame) -> None:
         message = frame.message
         kind = message.TYPE
-        self.stats["rx_frames"] += 1
-        if kind not in _HOST_TYPES:
+        if kind not in _HOST_TYPES:  # a pen's message at the pen: protocol.md §5.4
+            self.stats["rx_unknown_type"] += 1
+            self._emit("frame_dropped", direction="to_pen", cause="unknown_type", detail=kind.name)
             self._reply_nak(frame.seq, kind, NakReason.UNKNOWN_TYPE)
             return
+        self.stats["rx_frames"] += 1
         remembered = self._dedup.get(frame.seq)
         if remembered is not None and kind is not MessageType.HELLO:
             self.stats["rx_duplicates"] += 1

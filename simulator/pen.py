@@ -16,6 +16,7 @@ serialises everything, so a real-time host thread and the clock's thread can sha
 
 from __future__ import annotations
 
+import datetime
 import random
 import threading
 from collections import Counter
@@ -356,8 +357,6 @@ class SimulatedPen:
 
 def _default_today(clock: Clock) -> int:
     if isinstance(clock, RealClock):
-        import datetime
-
         today = datetime.date.today()
         return today.year * 10000 + today.month * 100 + today.day
     return VIRTUAL_TODAY

@@ -116,6 +116,8 @@ def test_s9_a_pen_type_frame_at_the_pen_is_naked_unknown_type() -> None:
     b.port.write(encode(telemetry, 50))
     nak = b.host.reply(50)
     assert (nak.nak_type, nak.reason) == (MessageType.TELEMETRY, NakReason.UNKNOWN_TYPE)
+    assert b.fw.stats["rx_unknown_type"] == 1
+    assert b.named("frame_dropped")[-1].data["cause"] == "unknown_type"
 
 
 def test_s9_garbage_and_truncated_frames_get_no_answer() -> None:
