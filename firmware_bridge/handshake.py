@@ -22,12 +22,14 @@ from firmware_bridge.protocol import (
     Identify,
     Nak,
     NakReason,
+    PenState,
     encode,
 )
 from firmware_bridge.protocol.framing import FLAG_RETRANSMIT
 
 REPLY_TIMEOUT_S = 0.1
 RETRANSMISSIONS = 3
+BOOT_WAIT_S = 3.0  # how long a pen that answers BAD_STATE(BOOTING) may take to start
 
 
 class BytePort(Protocol):
@@ -60,19 +62,24 @@ def identify(
     ack: Ack | None = None
     found: Identify | None = None
     cartridge: Cartridge | None = None
-    for attempt in range(RETRANSMISSIONS + 1):
+    boot_deadline = monotonic() + BOOT_WAIT_S
+    tries = 0
+    while tries <= RETRANSMISSIONS:
         # A leading delimiter ends whatever half-frame the pen may be holding.
-        flags = FLAG_RETRANSMIT if attempt else 0
-        port.write(b"\x00" + encode(hello, seq, flags))
+        port.write(b"\x00" + encode(hello, seq, FLAG_RETRANSMIT if tries else 0))
+        tries += 1
         deadline = monotonic() + REPLY_TIMEOUT_S
+        booting = False
         while monotonic() < deadline and cartridge is None:
             for result in decoder.feed(port.read(256)):
                 if not isinstance(result, Frame):
                     continue
                 message = result.message
                 if isinstance(message, Nak) and message.nak_seq == seq:
-                    raise HandshakeError(_nak_text(message))
-                if isinstance(message, Ack) and message.ack_seq == seq:
+                    booting = _booting(message)
+                    if not booting:
+                        raise HandshakeError(_nak_text(message))
+                elif isinstance(message, Ack) and message.ack_seq == seq:
                     ack = message
                 elif isinstance(message, Identify):
                     found = message
@@ -80,12 +87,19 @@ def identify(
                     cartridge = message
         if ack is not None and found is not None:
             return PenIdentity(found, cartridge, _errors(decoder))
+        if booting and monotonic() < boot_deadline:
+            # Still starting up: not a lost link, so the retransmission budget is not spent.
+            tries = 0
     raise HandshakeError(
         f"the pen did not answer HELLO after {RETRANSMISSIONS + 1} tries "
         f"({int((RETRANSMISSIONS + 1) * REPLY_TIMEOUT_S * 1000)} ms); the link counts as lost. "
         f"Received {decoder.stats['frames']} good and {decoder.errors} bad frames. "
         "Check the cable, the port path and the baud rate (115200), and that the pen is on."
     )
+
+
+def _booting(nak: Nak) -> bool:
+    return nak.reason is NakReason.BAD_STATE and nak.detail == PenState.BOOTING
 
 
 def _errors(decoder: Decoder) -> dict[str, int]:
