@@ -33,8 +33,13 @@ def crc16(data: bytes, crc: int = CRC_INIT) -> int:
     return binascii.crc_hqx(data, crc)
 
 
+_CODES = [bytes((length + 1,)) for length in range(254)]
+
+
 def cobs_encode(data: bytes) -> bytes:
     """Canonical COBS (Cheshire & Baker 1999): the result holds no 0x00 byte."""
+    if len(data) < 254:  # every frame of ours: no run can reach 254 bytes, so no 0xFF codes
+        return b"".join([_CODES[len(block)] + block for block in data.split(b"\x00")])
     out = bytearray()
     blocks = data.split(b"\x00")
     last = len(blocks) - 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import struct
 from enum import IntEnum
+from functools import partial
 from operator import itemgetter
 from typing import Any, ClassVar, dataclass_transform
 
@@ -55,8 +56,9 @@ class FieldValueError(ValueError):
 class Message(tuple):  # type: ignore[type-arg]
     """Base of all messages: an immutable tuple of wire values with named, typed fields.
 
-    A tuple rather than a dataclass because the decoder builds tens of thousands a second:
-    `_trusted` skips validation for values the struct and the enum tables already vouched for.
+    A tuple rather than a dataclass because the pen and the host build tens of thousands a second:
+    construction is compiled per type (`_compile_constructor`), and the decoder skips validation
+    for values the struct and the enum tables already vouched for.
     Equality and hashing include the message type, so Hello(1) != Stop(1).
     """
 
@@ -65,6 +67,7 @@ class Message(tuple):  # type: ignore[type-arg]
     STRUCT: ClassVar[struct.Struct]
     FIELDS: ClassVar[tuple[tuple[str, str, type[IntEnum] | None], ...]]
     UNITS: ClassVar[dict[str, str]]
+    HAS_TEXT: ClassVar[bool]
     __match_args__: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -80,26 +83,11 @@ class Message(tuple):  # type: ignore[type-arg]
         cls.UNITS = {name: unit for name, _, _, unit in specs if unit}
         cls.STRUCT = struct.Struct("<" + "".join(fmt for _, fmt, _ in cls.FIELDS))
         cls.__match_args__ = tuple(name for name, _, _ in cls.FIELDS)
+        cls.HAS_TEXT = any(fmt.endswith("s") for _, fmt, _ in cls.FIELDS)
+        cls.__new__ = staticmethod(_compile_constructor(cls))  # type: ignore[assignment]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        names = [name for name, _, _ in cls.FIELDS]
-        if len(args) > len(names):
-            raise TypeError(f"{cls.__name__} takes {len(names)} fields, {len(args)} given")
-        values = dict(zip(names, args, strict=False))
-        for key, value in kwargs.items():
-            if key not in names:
-                raise TypeError(f"{cls.__name__} has no field {key!r}")
-            if key in values:
-                raise TypeError(f"{cls.__name__} got {key!r} twice")
-            values[key] = value
-        missing = [name for name in names if name not in values]
-        if missing:
-            raise TypeError(f"{cls.__name__} is missing {', '.join(missing)}")
-        return tuple.__new__(cls, [_checked(cls, spec, values[spec[0]]) for spec in cls.FIELDS])
-
-    @classmethod
-    def _trusted(cls, values: list[Any]) -> Any:
-        return tuple.__new__(cls, values)
+        raise TypeError(f"{cls.__name__} is abstract: construct a concrete message type")
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and tuple.__eq__(self, other)  # type: ignore[arg-type]
@@ -124,7 +112,7 @@ class Message(tuple):  # type: ignore[type-arg]
         return type(self)(**{**dict(zip(self.__match_args__, self, strict=True)), **changes})
 
     def pack(self) -> bytes:
-        if any(fmt[-1] == "s" for _, fmt, _ in self.FIELDS):
+        if self.HAS_TEXT:
             return self.STRUCT.pack(
                 *(
                     value.encode("ascii") if fmt[-1] == "s" else value
@@ -139,6 +127,48 @@ class Message(tuple):  # type: ignore[type-arg]
             name: value.name if enum is not None else value
             for (name, _, enum), value in zip(self.FIELDS, self, strict=True)
         }
+
+
+def _compile_constructor(cls: type[Message]) -> Any:
+    """A `__new__` with the message's own signature that checks each field in one expression.
+
+    The simulator and the host build a message per telemetry sample and per command, so the
+    common case (an int in range, an enum member, short printable ASCII) is tested inline and only
+    anything else goes to `_checked`, which converts it or raises FieldValueError with the name.
+    """
+    env: dict[str, Any] = {"new": tuple.__new__, "Any": Any}
+    lines = []
+    for index, (name, fmt, enum) in enumerate(cls.FIELDS):
+        env[f"slow{index}"] = partial(_checked, cls, (name, fmt, enum))
+        if enum is not None:
+            env[f"t{index}"] = {int(member): member for member in enum}
+            lines.append(
+                f"    found = t{index}.get({name}) if type({name}) is not bool else None\n"
+                f"    {name} = slow{index}({name}) if found is None else found"
+            )
+        elif fmt.endswith("s"):
+            size = int(fmt[:-1])
+            lines.append(
+                f"    if not (type({name}) is str and len({name}) <= {size} and {name}.isascii()"
+                f" and {name}.isprintable()): {name} = slow{index}({name})"
+            )
+        else:
+            low, high = _RANGES[fmt]
+            lines.append(
+                f"    if not (type({name}) is int and {low} <= {name} <= {high}):"
+                f" {name} = slow{index}({name})"
+            )
+    names = [name for name, _, _ in cls.FIELDS]
+    params = "".join(f", {name}" for name in names)
+    source = (
+        f"def __new__(cls{params}):\n"
+        + "".join(line + "\n" for line in lines)
+        + f"    return new(cls, ({''.join(name + ', ' for name in names)}))\n"
+    )
+    exec(source, env)
+    constructor = env["__new__"]
+    constructor.__qualname__ = f"{cls.__name__}.__new__"
+    return constructor
 
 
 def _checked(cls: type[Message], spec: tuple[str, str, type[IntEnum] | None], value: Any) -> Any:
