@@ -355,6 +355,20 @@ class JournalWriter:
         for rec in records:
             if rec.type == "CHECKPOINT" and rec.data["key_id"] != self.key_id:
                 raise JournalKeyMismatch(self._dir, rec.data["key_id"], self.key_id)
+        vouched = self._head.checkpoint if self._head is not None else None
+        if (
+            vouched is not None
+            and vouched.session == number
+            and not any(r.seq == vouched.seq and r.hash == vouched.hash for r in records)
+        ):
+            # head.json is written only after its checkpoint is durable: a crash cannot lose it
+            raise JournalCorrupt(
+                path,
+                vouched.seq,
+                split.good_end(),
+                f"is missing or changed, though {HEAD_FILE} names it as the last signed "
+                "checkpoint: the session's tail was cut",
+            )
         closed = any(rec.type == "SESSION_CLOSE" for rec in records)
         terminated = closed and records[-1].type == "CHECKPOINT"
         if split.torn_offset is not None:

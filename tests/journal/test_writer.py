@@ -33,6 +33,7 @@ from tests.journal.helpers import (
     ManualClock,
     fixed_signer,
     session_open,
+    write_compact_journal,
     write_sample_journal,
 )
 
@@ -366,3 +367,24 @@ def test_a_crash_while_opening_a_session_is_recovered(tmp_path: Path) -> None:
     report = verify_path(directory)
     assert report.verdict == "INCOMPLETE" and report.first_failure is None
     assert [s.outcome for s in report.sessions] == ["completed", "faulted", "completed"]
+
+
+@pytest.mark.parametrize("cut_at", ["record-boundary", "mid-record"])
+def test_s7_a_cut_tail_that_head_json_vouches_for_is_corruption_not_recovered(
+    tmp_path: Path, cut_at: str
+) -> None:
+    """Recovery must not paper over lost acknowledged records: head.json names the closing
+    checkpoint of session 2, so a session file ending before it was cut, not torn by a crash."""
+    directory = tmp_path / "j"
+    write_compact_journal(directory)
+    second = directory / "session-000002.jsonl"
+    data = second.read_bytes()
+    first_end = data.index(b"\n") + 1
+    second.write_bytes(data[:first_end] if cut_at == "record-boundary" else data[: first_end + 50])
+    assert verify_path(directory).verdict == "FAIL"
+    before = {p.name: p.read_bytes() for p in directory.iterdir()}
+    with pytest.raises(JournalCorrupt, match=r"head\.json") as caught:
+        _open(directory)
+    assert caught.value.seq == 13
+    assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
+    assert verify_path(directory).verdict == "FAIL"
