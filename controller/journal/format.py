@@ -116,6 +116,9 @@ class FramingError(ValueError):
     """A line that is not one canonical JSON object."""
 
 
+_TOO_BIG = "not a record: nested too deeply, or an integer too long to read (over 4300 digits)"
+
+
 def parse_line(raw: bytes) -> dict[str, Any]:
     """Bytes of one line (without its newline) to a dict, insisting on the canonical form."""
     try:
@@ -126,12 +129,17 @@ def parse_line(raw: bytes) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FramingError(f"not JSON ({exc.msg} at column {exc.colno})") from exc
+    except (ValueError, RecursionError) as exc:
+        # Python's own limits: integers over 4300 digits, nesting deeper than the stack
+        raise FramingError(_TOO_BIG) from exc
     if not isinstance(value, dict):
         raise FramingError("not a JSON object")
     try:
         canonical = canonical_json(value)
     except UnicodeEncodeError as exc:
         raise FramingError("holds a lone surrogate escape, which UTF-8 cannot store") from exc
+    except (ValueError, RecursionError) as exc:
+        raise FramingError(_TOO_BIG) from exc
     if canonical != raw:
         raise FramingError("not in canonical form (sorted keys, no spaces, UTF-8)")
     return value

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from controller.journal import VerificationReport, verify_journal, verify_path
+from controller.journal import (
+    JournalCorrupt,
+    JournalWriter,
+    VerificationReport,
+    verify_journal,
+    verify_path,
+)
 from controller.journal.format import canonical_json, record_hash
 from controller.journal.signing import CheckpointSigner
 from tests.journal.helpers import fixed_signer, write_compact_journal, write_sample_journal
@@ -298,3 +304,29 @@ def test_the_report_is_deterministic_for_the_same_input_and_time(
     first = json.dumps(_verify(compact).to_dict(), sort_keys=True)
     assert first == json.dumps(_verify(dict(compact)).to_dict(), sort_keys=True)
     assert json.loads(first)["verified_at"] == "2026-03-05T10:00:00Z"
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="nested-100000-deep"),
+        pytest.param(b'{"seq":' + b"9" * 5000 + b"}", id="integer-of-5000-digits"),
+    ],
+)
+def test_s9_a_line_python_json_cannot_decode_is_a_framing_failure_not_a_crash(
+    compact: dict[str, bytes], tmp_path: Path, hostile: bytes
+) -> None:
+    """json.loads raises RecursionError or a plain ValueError on these, not JSONDecodeError."""
+    offset = len(compact[S2])
+    report = _verify({**compact, S2: compact[S2] + hostile + b"\n"})
+    failure = report.first_failure
+    assert report.verdict == "FAIL" and failure is not None
+    assert (failure.dimension, failure.file, failure.offset) == ("framing", S2, offset)
+    assert failure.seq == 14
+    directory = tmp_path / "j"
+    directory.mkdir()
+    for name, data in compact.items():
+        (directory / name).write_bytes(data)
+    (directory / S2).write_bytes(compact[S2][: compact[S2].index(b"\n") + 1] + hostile + b"\n")
+    with pytest.raises(JournalCorrupt, match="unreadable"):
+        JournalWriter.open(directory, signer=fixed_signer())
