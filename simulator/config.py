@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import math
 from dataclasses import dataclass
 
 
@@ -67,6 +68,7 @@ class PenConfig:
     today_yyyymmdd: int | None = None
 
     def __post_init__(self) -> None:
+        _check_ranges(self)
         _check_positive(
             self,
             "depth_step_um",
@@ -144,6 +146,28 @@ def check_yyyymmdd(name: str, value: int) -> None:
         datetime.date(value // 10000, value // 100 % 100, value % 100)
     except (ValueError, TypeError):
         raise ConfigError(f"{name} = {value!r}: not a date written as YYYYMMDD") from None
+
+
+# Temperatures may be below 0; every other number is a count, a rate or a duration that the wire
+# carries as u16 or the model multiplies, so 0..65535 keeps IDENTIFY and TELEMETRY encodable (S9).
+_TEMPERATURES_C = (-50.0, 200.0)
+_TEMPERATURE_FIELDS = frozenset({"ambient_c", "over_temp_c", "over_temp_clear_c"})
+_PERCENT_FIELDS = frozenset({"battery_start_pct", "battery_critical_pct"})
+
+
+def _check_ranges(config: PenConfig) -> None:
+    for item in dataclasses.fields(config):
+        value = getattr(config, item.name)
+        if item.name == "today_yyyymmdd" or not isinstance(value, int | float):
+            continue
+        if item.name in _TEMPERATURE_FIELDS or item.name == "temp_rise_at_max_c":
+            low, high = _TEMPERATURES_C if item.name in _TEMPERATURE_FIELDS else (0.0, 200.0)
+        elif item.name in _PERCENT_FIELDS:
+            low, high = 0.0, 100.0
+        else:
+            low, high = 0, 0xFFFF
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ConfigError(f"{item.name} = {value!r}: must be between {low:g} and {high:g}")
 
 
 def _check_positive(config: PenConfig, *names: str) -> None:

@@ -1,0 +1,51 @@
+"""Defects found in review of the simulator against docs/protocol.md, each pinned by a test."""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware_bridge.protocol import (
+    Ack,
+    GetStatus,
+)
+from simulator.scenario import ScenarioError, parse_scenario
+from tests.simulator.bench import make_bench
+
+# [pen] values that parse as the right type but that the pen cannot put on the wire or step its
+# model with: each used to crash the simulator at HELLO or at the first TELEMETRY.
+BAD_PEN_VALUES = [
+    ("depth_min_um = -100", "depth_min_um = -100"),
+    ("lease_min_ms = -5", "lease_min_ms = -5"),
+    ("telemetry_period_ms = 70000", "telemetry_period_ms = 70000"),
+    ("depth_step_um = 70000", "depth_step_um = 70000"),
+    ("boot_ms = -100", "boot_ms = -100"),
+    ("electronics_ma = -100000", "electronics_ma = -100000"),
+    ("ambient_c = nan", "ambient_c = nan"),
+    ("ambient_c = inf", "ambient_c = inf"),
+    ("thermal_tau_s = nan", "thermal_tau_s = nan"),
+    ("current_per_sps_ma = nan", "current_per_sps_ma = nan"),
+    ("battery_critical_pct = nan", "battery_critical_pct = nan"),
+    ("ambient_c = 1e308\ntemp_rise_at_max_c = 1e308", "ambient_c = 1e+308"),
+]
+
+
+@pytest.mark.parametrize(("line", "named"), BAD_PEN_VALUES, ids=[n for _, n in BAD_PEN_VALUES])
+def test_s9_pen_values_the_wire_or_the_model_cannot_carry_are_refused(
+    line: str, named: str
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(f"[pen]\n{line}\n", "test.toml")
+    message = str(caught.value)
+    assert message.startswith("test.toml:1: [pen] "), message
+    assert named in message
+
+
+def test_s9_the_largest_accepted_pen_values_still_run_a_session() -> None:
+    scenario = parse_scenario(
+        "[pen]\nbattery_full_mv = 65535\ntelemetry_period_ms = 65535\n"
+        "ambient_c = -50.0\ntemp_rise_at_max_c = 200.0\n",
+        "test.toml",
+    )
+    b = make_bench(scenario).identified()  # IDENTIFY carries the period
+    assert isinstance(b.host.request(GetStatus()), Ack)
+    assert b.host.telemetry()[-1].battery_mv > 50_000
