@@ -57,6 +57,8 @@ def _direction(v: Any) -> str | None:
 
 
 def _types(v: Any) -> str | None:
+    if not v:
+        return "name at least one message type, or leave types out for all of them"
     bad = [t for t in v if not isinstance(t, str) or t.upper() not in _MESSAGE_TYPES]
     return (
         f"unknown message types {bad}; known: {', '.join(sorted(_MESSAGE_TYPES))}" if bad else None
@@ -264,7 +266,13 @@ def _initial_cartridge(table: Any, lines: _Lines) -> CartridgeSpec | None:
             f"{lines.at(None, 0, 'cartridge')}: cartridge must be a table, or false for none"
         )
     values = dict(table)
-    if values.pop("seated", True) is False:
+    seated = values.pop("seated", True)
+    if not isinstance(seated, bool):
+        raise ScenarioError(
+            f"{lines.at('cartridge', 0, 'seated')}: [cartridge] seated = {seated!r}: must be true "
+            "or false"
+        )
+    if not seated:
         return None
     return _cartridge_spec(values, DEFAULT_CARTRIDGE, lines, "cartridge", 0, "[cartridge]")
 
@@ -302,7 +310,7 @@ def _fault(index: int, raw: Any, lines: _Lines) -> FaultSpec:
         raise ScenarioError(
             f"{header}: {label} has no action; give action = one of {', '.join(sorted(ACTIONS))}"
         )
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise ScenarioError(
             f"{lines.at('fault', index, 'action')}: {label}: action = {action!r} is not one of "
             f"{', '.join(sorted(ACTIONS))}"

@@ -49,3 +49,30 @@ def test_s9_the_largest_accepted_pen_values_still_run_a_session() -> None:
     b = make_bench(scenario).identified()  # IDENTIFY carries the period
     assert isinstance(b.host.request(GetStatus()), Ack)
     assert b.host.telemetry()[-1].battery_mv > 50_000
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[[fault]]\nat_ms = 1\naction = ["stall"]\n',
+            "test.toml:3: fault #1: action = ['stall'] is not one of",
+        ),
+        (
+            "[[fault]]\nat_ms = 1\naction = {name = 'stall'}\n",
+            "test.toml:3: fault #1: action = {'name': 'stall'} is not one of",
+        ),
+        (
+            '[[fault]]\nat_ms = 1\naction = "drop"\ntypes = []\n',
+            "test.toml:4: fault #1 (drop): types = []: name at least one message type",
+        ),
+        ('[cartridge]\nseated = "no"\n', "test.toml:2: [cartridge] seated = 'no': must be true"),
+    ],
+    ids=["action list", "action table", "empty types", "seated text"],
+)
+def test_s9_a_value_of_the_wrong_shape_is_refused_not_crashed_on_or_ignored(
+    text: str, message: str
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(text, "test.toml")
+    assert str(caught.value).startswith(message), str(caught.value)
