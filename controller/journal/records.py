@@ -7,9 +7,10 @@ Depths are integer micrometres and speeds integer strokes per second; people see
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 SCHEMA_VERSION = 1
 
@@ -17,10 +18,25 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 Ident = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 HexBytes = Annotated[str, StringConstraints(pattern=r"^(?:[0-9a-f]{2})*$")]
+
+
+def _real_time(text: str) -> str:
+    """The pattern checks the shape; this refuses times that do not exist (`02-30`, `25:00`)."""
+    datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S" if len(text) > 10 else "%Y-%m-%d")
+    return text
+
+
+# [0-9], not \d: the pattern engine's \d also matches other scripts' digits
 UtcText = Annotated[
-    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$")
+    str,
+    StringConstraints(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z$"
+    ),
+    AfterValidator(_real_time),
 ]
-DateText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+DateText = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), AfterValidator(_real_time)
+]
 DepthUm = Annotated[int, Field(ge=0)]
 SpeedSps = Annotated[int, Field(ge=0)]
 Scalar = str | int | bool | None

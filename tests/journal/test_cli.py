@@ -195,3 +195,34 @@ def test_through_a_real_process_with_the_journal_dir_from_the_environment(
     done = subprocess.run([str(PENCTL), "audit", "show"], env=env, capture_output=True, text=True)
     assert done.returncode == 2
     assert "configured journal directory" in done.stderr and "Traceback" not in done.stderr
+
+
+def _rehash_first_record(directory: Path, name: str, **changes: object) -> None:
+    """What anyone can do without the key: change a record and recompute its own hash."""
+    from controller.journal.format import canonical_json, record_hash
+
+    path = directory / name
+    lines = path.read_bytes().splitlines(keepends=True)
+    record = {**json.loads(lines[0]), **changes}
+    record["hash"] = record_hash(record)
+    path.write_bytes(canonical_json(record) + b"\n" + b"".join(lines[1:]))
+
+
+@pytest.mark.parametrize("utc", ["2026-02-30T10:00:00.000000Z", "٢٠٢٦-03-02T10:00:00.000000Z"])
+def test_s9_a_record_with_an_impossible_time_is_a_schema_failure_shown_not_a_crash(
+    tampered: Path, capsys: pytest.CaptureFixture[str], utc: str
+) -> None:
+    _rehash_first_record(tampered, "session-000002.jsonl", utc=utc)
+    code, out, err = _run(capsys, "verify", str(tampered), "--json")
+    schema = json.loads(out)["dimensions"]["schema"]["findings"]
+    assert code == 1 and any(
+        f["file"] == "session-000002.jsonl" and f["offset"] == 0 for f in schema
+    )
+    for action, says in (
+        (["show"], "FAIL"),
+        (["report", "--format", "html"], "FAIL"),
+        (["report", "--format", "csv"], "chain: content does not match its hash"),
+    ):
+        code, out, err = _run(capsys, *action, str(tampered))
+        assert code == 0 and "Traceback" not in err, (action, err)
+        assert says in out
