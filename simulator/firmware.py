@@ -531,7 +531,7 @@ class Firmware:
         if self._state is PenState.RUNNING:
             self.model.coast_down()
             self._move("STOP", PenState.READY)
-            self._motor_stopped(message.reason)
+            self._motor_stopped(message.reason, host_stop=True)
         return self._reply_ack(seq, MessageType.STOP)
 
     def _estop(self, seq: int, message: EStop) -> Message:
@@ -701,11 +701,17 @@ class Firmware:
         else:
             self._send(event)
 
-    def _motor_stopped(self, reason: StopReason, fault: FaultCode | None = None) -> None:
+    def _motor_stopped(
+        self, reason: StopReason, fault: FaultCode | None = None, *, host_stop: bool = False
+    ) -> None:
+        """`host_stop`: the host's STOP, whatever reason it names, is `stop` in the events file,
+        never a thing the pen did itself (an e-stop, a fault, the button)."""
         self._wire_event(EventCode.MOTOR_STOPPED, int(reason))
-        data: dict[str, Any] = {"reason": STOP_REASON_NAMES.get(reason, "stop")}
-        if reason not in STOP_REASON_NAMES:
-            data["host_reason"] = reason.name.lower()
+        data: dict[str, Any]
+        if host_stop:
+            data = {"reason": "stop", "host_reason": reason.name.lower()}
+        else:
+            data = {"reason": STOP_REASON_NAMES[reason]}
         if fault is not None and reason is StopReason.FAULT:
             data["fault"] = fault.name.lower()
         self._emit("motor_stopped", **data)

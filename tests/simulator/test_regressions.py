@@ -6,7 +6,10 @@ import pytest
 
 from firmware_bridge.protocol import (
     Ack,
+    EventCode,
     GetStatus,
+    Stop,
+    StopReason,
 )
 from simulator.scenario import ScenarioError, parse_scenario
 from tests.simulator.bench import make_bench
@@ -76,3 +79,28 @@ def test_s9_a_value_of_the_wrong_shape_is_refused_not_crashed_on_or_ignored(
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(text, "test.toml")
     assert str(caught.value).startswith(message), str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        StopReason.LEASE_EXPIRED,
+        StopReason.BUTTON,
+        StopReason.FAULT,
+        StopReason.CARTRIDGE_REMOVED,
+        StopReason.ESTOP,
+        StopReason.HOST_RESET,
+    ],
+)
+def test_a_host_stop_is_a_stop_in_the_events_file_whatever_reason_it_names(
+    reason: StopReason,
+) -> None:
+    """Issue 4's vocabulary: `stop` is the host's STOP (a coast); `estop`, `fault`, `button`,
+    `lease_expired` are things the pen itself did, and a reader of the file must tell them apart."""
+    b = make_bench().running()
+    assert isinstance(b.host.request(Stop(reason)), Ack)
+    assert b.named("motor_stopped")[-1].data == {
+        "reason": "stop",
+        "host_reason": reason.name.lower(),
+    }
+    assert b.host.events()[-1] is EventCode.MOTOR_STOPPED
