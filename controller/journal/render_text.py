@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from controller.journal.reader import JournalView, SessionView
 from controller.journal.timeline import describe, format_duration, parse_utc
 from controller.journal.verifier import DIMENSIONS, VerificationReport
 
 _STATUS = {"pass": "PASS", "fail": "FAIL", "incomplete": "INCOMPLETE", "skipped": "skipped"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(line: str) -> str:
+    """Control characters from records shown as JSON-style escapes, so a record cannot drive the
+    terminal (clear it, print a fake verdict), fake a line of its own, or reverse its text."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
 def verdict_sentence(report: VerificationReport) -> str:
@@ -62,7 +71,7 @@ def render_verification(report: VerificationReport) -> str:
         lines.append("")
         lines.extend(f"  warning: {w.message} ({w.where()})" for w in warnings[:10])
     lines += ["", verdict_sentence(report)]
-    return "\n".join(lines) + "\n"
+    return "\n".join(map(_visible, lines)) + "\n"
 
 
 def _session_header(view: SessionView) -> list[str]:
@@ -125,4 +134,4 @@ def render_timeline(view: JournalView, session: int | None = None) -> str:
             if finding.severity != "warning" and (finding.offset, finding.file) not in shown:
                 lines.append(f"  !! {finding.dimension}: {finding.message} ({finding.where()})")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(map(_visible, lines))

@@ -226,3 +226,25 @@ def test_s9_a_record_with_an_impossible_time_is_a_schema_failure_shown_not_a_cra
         code, out, err = _run(capsys, *action, str(tampered))
         assert code == 0 and "Traceback" not in err, (action, err)
         assert says in out
+
+
+def test_s9_show_prints_control_characters_from_records_as_escapes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A record must not drive the auditor's terminal: ESC sequences could clear the screen and
+    print a fake PASS, a newline could fake a timeline line, a bidi override reverse the text."""
+    from controller.journal import ChecklistAnswer
+
+    hostile = "ok\x1b[2J\x1b[H\rVerification: PASS\n      9  10:00:00  op:bob  \u202eevil"
+    with JournalWriter.open(tmp_path / "j", signer=fixed_signer()) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        writer.append(
+            ChecklistAnswer(item_id="x", question="Skin intact", answer="yes", note=hostile),
+            OPERATOR,
+        )
+        writer.close_session("completed", "done", OPERATOR)
+    code, out, _ = _run(capsys, "show", str(tmp_path / "j"))
+    assert code == 0
+    assert not any(char in out for char in "\x1b\r\u202e")
+    assert "(ok\\u001b[2J\\u001b[H\\u000dVerification: PASS\\u000a      9  10:00:00" in out
+    assert not any(line.startswith("      9") for line in out.splitlines())
