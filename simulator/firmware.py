@@ -210,9 +210,14 @@ class Firmware:
     # ---- physical actions (the scenario's and the user's hands) --------------------------------
 
     def press_button(self, now_ns: int) -> None:
-        """The pen's own stop button: stops the motor at once, locally; not a fault."""
+        """The pen's own stop button: stops the motor at once, locally; not a fault. A needle
+        still coasting down after a STOP or a HELLO is braked too (its stop was reported then)."""
         self.advance_to(now_ns)
         if self._state is not PenState.RUNNING:
+            if self.model.speed_sps > 0:
+                self.model.brake()
+                self._wire_event(EventCode.BUTTON_STOP)
+                self._emit("button_stop")
             return
         self.model.brake()
         self._move("button", PenState.READY)

@@ -8,6 +8,11 @@ from firmware_bridge.protocol import (
     Ack,
     EventCode,
     GetStatus,
+    Hello,
+    Lease,
+    MotorState,
+    SetParams,
+    Start,
     Stop,
     StopReason,
 )
@@ -104,3 +109,29 @@ def test_a_host_stop_is_a_stop_in_the_events_file_whatever_reason_it_names(
         "host_reason": reason.name.lower(),
     }
     assert b.host.events()[-1] is EventCode.MOTOR_STOPPED
+
+
+def test_s4_the_button_brakes_a_motor_still_coasting_after_a_stop() -> None:
+    """protocol.md §7.7: the button stops the motor at once, also when a STOP (or a HELLO) has
+    only switched it off and the needle is still ramping down."""
+    b = make_bench().running()
+    b.keep_running_ms(500)
+    assert isinstance(b.host.request(Stop(StopReason.OPERATOR)), Ack)
+    b.advance_ms(20)
+    assert b.fw.model.motor_state is MotorState.RAMPING_DOWN
+    b.pen.press_button()
+    assert b.fw.model.speed_sps == 0
+    assert b.fw.model.motor_state is MotorState.STOPPED
+    assert b.host.events()[-1] is EventCode.BUTTON_STOP
+    assert [e.event for e in b.pen.events].count("motor_stopped") == 1  # reported once, by STOP
+
+
+def test_s4_the_button_brakes_a_motor_coasting_after_a_hello() -> None:
+    b = make_bench().running()
+    b.keep_running_ms(500)
+    assert isinstance(b.host.request(Hello(1)), Ack)
+    b.pen.press_button()
+    assert b.fw.model.speed_sps == 0
+    b.host.request(SetParams(2, 1000, 120))
+    b.host.request(Lease(300))
+    assert isinstance(b.host.request(Start(2)), Ack)  # not a fault: the host starts again
