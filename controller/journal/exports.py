@@ -26,6 +26,12 @@ CSV_COLUMNS = (
 )
 
 
+def _inert(text: str) -> str:
+    """A cell a spreadsheet would run as a formula gets a leading `'` (OWASP's CSV injection
+    advice): a journal string must not fetch URLs or compute on the auditor's machine."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def render_json(view: JournalView, session: int | None = None) -> str:
     document = {
         "verification": view.report.to_dict(),
@@ -59,10 +65,10 @@ def render_csv(view: JournalView, session: int | None = None) -> str:
                     f"{elapsed:.3f}",
                     record.type,
                     record.actor,
-                    data.get("area", ""),
+                    _inert(data.get("area") or ""),
                     format_depth(depth).removesuffix(" mm") if isinstance(depth, int) else "",
                     data.get("speed_sps", ""),
-                    describe(record),
+                    _inert(describe(record)),
                     f"{found.dimension}: {found.message}" if found is not None else "",
                 )
             )

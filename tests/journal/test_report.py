@@ -145,3 +145,36 @@ def test_html_report_renders_in_headless_chromium(journal: Path, tmp_path: Path)
     assert _png_size(shot) == (1280, 1600)
     # A blank or error page compresses to a few kilobytes; the report is text, tables and a chart.
     assert shot.stat().st_size > 60_000
+
+
+def test_s9_hostile_strings_are_inert_in_the_html_and_csv_reports(tmp_path: Path) -> None:
+    """HTML is escaped; a CSV cell a spreadsheet would run as a formula (=, +, -, @) is quoted."""
+    from controller.journal import JournalWriter, OperatorAck, ParamsApplied
+    from tests.journal.helpers import OPERATOR, fixed_signer, session_open
+
+    opening = session_open().model_copy(update={"operator_id": "<script>alert(1)</script>"})
+    with JournalWriter.open(tmp_path / "j", signer=fixed_signer()) as writer:
+        writer.open_session(opening, OPERATOR)
+        writer.append(
+            ParamsApplied(
+                param_version=1,
+                area='=HYPERLINK("http://x.test","fix")',
+                depth_um=500,
+                speed_sps=110,
+                matches_request=True,
+            ),
+            "pen",
+        )
+        writer.append(
+            OperatorAck(subject="@SUM(1+1)", action="acknowledged", note="<img src=x onerror=1>"),
+            OPERATOR,
+        )
+        writer.close_session("completed", "done", OPERATOR)
+    page = _report(tmp_path / "j", tmp_path / "r.html", "html")
+    assert "<script" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    rows = list(csv.DictReader(io.StringIO(_report(tmp_path / "j", tmp_path / "r.csv", "csv"))))
+    cells = [value for row in rows for value in row.values()]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+    applied = next(r for r in rows if r["type"] == "PARAMS_APPLIED")
+    assert applied["area"] == '\'=HYPERLINK("http://x.test","fix")'
