@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from controller.journal.durable import fsync_dir, make_dirs, write_all
+from controller.journal.durable import fsync_dir, make_dirs, write_all, write_file_atomic
 from controller.journal.errors import SigningKeyError
 from controller.journal.format import sha256_hex
 from controller.journal.records import Checkpoint
@@ -138,9 +138,7 @@ def _create_key(key_dir: Path) -> None:
         except FileExistsError:
             pass
         else:
-            pub_tmp = key_dir / f".{PUBLIC_KEY_FILE}.tmp"
-            pub_tmp.write_bytes(public_pem)
-            os.replace(pub_tmp, key_dir / PUBLIC_KEY_FILE)
+            write_file_atomic(key_dir / PUBLIC_KEY_FILE, public_pem, mode=0o644)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()

@@ -388,3 +388,27 @@ def test_s7_a_cut_tail_that_head_json_vouches_for_is_corruption_not_recovered(
     assert caught.value.seq == 13
     assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
     assert verify_path(directory).verdict == "FAIL"
+
+
+def test_the_public_key_file_is_fsynced_before_it_is_renamed_into_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Auditors pin verification to this file; after a power cut it must not be empty."""
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(f"fsync:{os.path.basename(os.readlink(f'/proc/self/fd/{fd}'))}")
+        real_fsync(fd)
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        events.append(f"replace:{os.path.basename(src)}->{os.path.basename(dst)}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    CheckpointSigner.load_or_create(tmp_path / "keys")
+    renamed = next(i for i, e in enumerate(events) if e.endswith(f"->{PUBLIC_KEY_FILE}"))
+    source = events[renamed].split(":", 1)[1].split("->")[0]
+    assert f"fsync:{source}" in events[:renamed]
+    assert events[renamed + 1 :] and events[renamed + 1] == "fsync:keys"
