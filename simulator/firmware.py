@@ -66,6 +66,10 @@ from simulator.states import RUN, check_transition, gate
 
 NS_PER_MS = 1_000_000
 DEDUP_DEPTH = 32
+# Always executed, never answered from the duplicate memory: doing them twice is harmless, and a
+# restarted host reusing an old seq must never get an old reply instead of a stop (S4).
+_NEVER_DUPLICATE = frozenset({MessageType.HELLO, MessageType.STOP, MessageType.ESTOP})
+_STOPS = {int(MessageType.STOP): Stop, int(MessageType.ESTOP): EStop}
 _HOST_TYPES = frozenset(t for t in MessageType if t < 0x40)
 
 # Why the motor stopped, in the events-file vocabulary.
@@ -279,7 +283,10 @@ class Firmware:
         if was_running:
             self._emit("motor_stopped", reason="reboot")
         source = self._state
+        estop_latched = FaultCode.ESTOP in self._latched
         self._power_on()
+        if estop_latched:  # kept in non-volatile memory: only the operator releases it (S4)
+            self._latched.append(FaultCode.ESTOP)
         check_transition("reboot", source, PenState.BOOTING)
         self.cartridge_state = self._read_cartridge()
 
@@ -318,7 +325,7 @@ class Firmware:
         self._version_floor = 0
         self._latched: list[FaultCode] = []
         self._lease_deadline_ns = self._now
-        self._dedup: OrderedDict[int, Message] = OrderedDict()
+        self._dedup: OrderedDict[int, tuple[Message, Message]] = OrderedDict()
         self._decoder = Decoder()
         self._streaming = False
         self._next_telemetry_ns = 0
@@ -386,6 +393,11 @@ class Firmware:
         self._emit("frame_dropped", direction="to_pen", cause=error.kind.value, detail=error.detail)
         if error.seq is None or error.msg_type is None:
             return
+        stop = _STOPS.get(error.msg_type)
+        if stop is not None and error.kind in (ErrorKind.WRONG_VERSION, ErrorKind.BAD_FIELD):
+            # protocol.md §5.4: once the CRC vouches for it, a stop is a stop (S4).
+            self._on_frame(Frame(error.seq, stop(StopReason.UNSPECIFIED)))
+            return
         if error.kind is ErrorKind.UNKNOWN_TYPE:
             reason, detail = NakReason.UNKNOWN_TYPE, 0
         elif error.kind is ErrorKind.WRONG_VERSION:
@@ -404,9 +416,9 @@ class Firmware:
             return
         self.stats["rx_frames"] += 1
         remembered = self._dedup.get(frame.seq)
-        if remembered is not None and kind is not MessageType.HELLO:
+        if remembered is not None and remembered[0] == message:
             self.stats["rx_duplicates"] += 1
-            self._send(remembered)
+            self._send(remembered[1])
             self._emit(COMMAND, type=kind.name, seq=frame.seq, result="duplicate")
             return
         verdict = gate(kind, self._state, self._identified)
@@ -425,8 +437,8 @@ class Firmware:
                 NakReason.BAD_STATE: int(self._state),
             }.get(verdict, 0)
             reply = self._reply_nak(frame.seq, kind, verdict, detail)
-        if kind is not MessageType.HELLO:
-            self._dedup[frame.seq] = reply
+        if kind not in _NEVER_DUPLICATE:
+            self._dedup[frame.seq] = (message, reply)
             self._dedup.move_to_end(frame.seq)
             if len(self._dedup) > DEDUP_DEPTH:
                 self._dedup.popitem(last=False)
@@ -451,6 +463,7 @@ class Firmware:
             self._discard_params()
             self._move("HELLO", PenState.IDLE)
         self._version_floor = 0
+        self._lease_deadline_ns = self._now  # a new host grants its own lease
         self._dedup.clear()
         self._identified = True
         self._streaming = True

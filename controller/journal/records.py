@@ -46,6 +46,7 @@ MACHINE_ACTORS = frozenset({"controller", "pen", "system"})
 ACTOR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"
 
 StopReason = Literal[
+    "unspecified",
     "operator",
     "area_complete",
     "session_end",

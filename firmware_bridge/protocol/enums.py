@@ -77,6 +77,7 @@ class EventCode(IntEnum):
 
 
 class StopReason(IntEnum):
+    UNSPECIFIED = 0  # a STOP or ESTOP whose reason could not be read is still executed (S4)
     OPERATOR = 1
     AREA_COMPLETE = 2
     SESSION_END = 3
