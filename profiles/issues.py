@@ -87,7 +87,7 @@ def _child(annotation: Any, part: str | int) -> Any:
     for candidate in _unwrap(annotation):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             for name, info in candidate.model_fields.items():
-                if part in (info.alias, name) and (info.alias is None or part == info.alias):
+                if part == (info.alias or name):
                     return info.annotation
         origin = typing.get_origin(candidate)
         if origin is dict:
