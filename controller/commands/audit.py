@@ -98,12 +98,12 @@ def _target(args: argparse.Namespace) -> Path:
 
 def _read(args: argparse.Namespace) -> JournalView:
     from controller.journal.reader import read_journal
-    from controller.journal.signing import load_public_key_id
+    from controller.journal.signing import load_public_key
 
     pinned = None
     if getattr(args, "public_key", None):
-        pinned = load_public_key_id(Path(args.public_key))
-    view = read_journal(_target(args), pinned_key_id=pinned)
+        pinned = load_public_key(Path(args.public_key))
+    view = read_journal(_target(args), pinned_public_key=pinned)
     number = getattr(args, "session", None)
     if number is not None and view.session(number) is None:
         held = ", ".join(str(s.number) for s in view.sessions) or "none"

@@ -47,10 +47,10 @@ def read_journal(
     path: str | os.PathLike[str],
     *,
     now: datetime | None = None,
-    pinned_key_id: str | None = None,
+    pinned_public_key: str | None = None,
 ) -> JournalView:
     """A journal directory or one session file, verified and grouped by session."""
-    report = verify_path(path, now=now, pinned_key_id=pinned_key_id)
+    report = verify_path(path, now=now, pinned_public_key=pinned_public_key)
     views = {verdict.file: SessionView(verdict) for verdict in report.sessions}
     for entry in report.located:
         views[entry.file].entries.append(entry)

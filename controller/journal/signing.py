@@ -88,8 +88,9 @@ def verify_checkpoint(checkpoint: Checkpoint) -> str | None:
     return None
 
 
-def load_public_key_id(path: Path) -> str:
-    """The key_id of a public (or private) key file in PEM, for pinning a verification to it."""
+def load_public_key(path: Path) -> str:
+    """The raw public key (64 hex digits) of a public or private key file in PEM, for pinning a
+    verification to it: the whole key, since a 64-bit key_id can be matched on purpose."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -110,7 +111,7 @@ def load_public_key_id(path: Path) -> str:
         public = private.public_key()
     if not isinstance(public, Ed25519PublicKey):
         raise SigningKeyError(f"{path} holds a key that is not Ed25519; journals use Ed25519")
-    return key_id(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
 
 def _create_key(key_dir: Path) -> None:

@@ -37,7 +37,7 @@ from controller.journal.format import (
 )
 from controller.journal.records import AFTER_CLOSE, Checkpoint
 from controller.journal.scan import split_file
-from controller.journal.signing import verify_checkpoint
+from controller.journal.signing import key_id, verify_checkpoint
 
 REPORT_VERSION = "1"
 Severity = Literal["fail", "incomplete", "warning"]
@@ -225,7 +225,7 @@ def verify_path(
     path: str | os.PathLike[str],
     *,
     now: datetime | None = None,
-    pinned_key_id: str | None = None,
+    pinned_public_key: str | None = None,
 ) -> VerificationReport:
     """Reads a journal directory (or one session file) and verifies it."""
     target = Path(path)
@@ -272,7 +272,7 @@ def verify_path(
         kind=kind,
         path=str(target),
         now=now or datetime.now(UTC),
-        pinned_key_id=pinned_key_id,
+        pinned_public_key=pinned_public_key,
     )
 
 
@@ -284,10 +284,13 @@ def verify_journal(
     kind: Literal["directory", "file"],
     path: str,
     now: datetime,
-    pinned_key_id: str | None = None,
+    pinned_public_key: str | None = None,
 ) -> VerificationReport:
-    """The I/O-free core: file names to bytes in, a report out."""
-    return _Verifier(sessions, head, kept_aside, kind, path, now, pinned_key_id).run()
+    """The I/O-free core: file names to bytes in, a report out.
+
+    `pinned_public_key` (64 hex digits) is compared in full with each checkpoint's public key.
+    """
+    return _Verifier(sessions, head, kept_aside, kind, path, now, pinned_public_key).run()
 
 
 def _version() -> str:
@@ -308,7 +311,7 @@ class _Verifier:
         kind: Literal["directory", "file"],
         path: str,
         now: datetime,
-        pinned_key_id: str | None,
+        pinned_public_key: str | None,
     ):
         self.sessions = sessions
         self.head_bytes = head
@@ -316,7 +319,8 @@ class _Verifier:
         self.kind = kind
         self.path = path
         self.now = now
-        self.pinned = pinned_key_id
+        self.pinned = pinned_public_key.lower() if pinned_public_key is not None else None
+        self.pinned_id = key_id(bytes.fromhex(self.pinned)) if self.pinned is not None else None
         self.dims = {name: DimensionResult(name) for name in DIMENSIONS}
         self.records: list[Record] = []
         self.located: list[Located] = []
@@ -395,7 +399,7 @@ class _Verifier:
             records=self.records,
             located=self.located,
             key_ids=self.key_ids,
-            pinned_key_id=self.pinned,
+            pinned_key_id=self.pinned_id,
             kept_aside=sorted(self.kept),
         )
 
@@ -633,11 +637,17 @@ class _Verifier:
                     f"{self.key_ids[0]}: a journal is signed with one key",
                     **here,
                 )
-            if self.pinned is not None and checkpoint.key_id != self.pinned:
+            if self.pinned is not None and checkpoint.public_key != self.pinned:
+                same_id = (
+                    " (the same key_id, but a different public key)"
+                    if checkpoint.key_id == self.pinned_id
+                    else ""
+                )
                 self.add(
                     "checkpoints",
                     "fail",
-                    f"signed by key {checkpoint.key_id}, not by the pinned key {self.pinned}",
+                    f"signed by key {checkpoint.key_id}, not by the pinned key "
+                    f"{self.pinned_id}{same_id}",
                     **here,
                 )
             if checkpoint.key_id not in self.key_ids:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from controller.cli import main
-from controller.journal import JournalWriter
+from controller.journal import JournalWriter, signing
 from controller.journal.signing import PUBLIC_KEY_FILE, CheckpointSigner
 from tests.journal.helpers import (
     OPERATOR,
@@ -114,16 +114,34 @@ def test_verify_against_a_pinned_public_key(
     with JournalWriter.open(tmp_path / "j", signer=signer) as writer:
         writer.open_session(session_open(), OPERATOR)
         writer.close_session("completed", "done", OPERATOR)
-    code, _, _ = _run(
-        capsys, "verify", str(tmp_path / "j"), "--public-key", str(keys / PUBLIC_KEY_FILE)
+    code, out, _ = _run(
+        capsys, "verify", str(tmp_path / "j"), "--json", "--public-key", str(keys / PUBLIC_KEY_FILE)
     )
-    assert code == 0
+    assert code == 0 and json.loads(out)["pinned_key"] == signer.key_id
     other = tmp_path / "other"
     CheckpointSigner.load_or_create(other)
     code, out, _ = _run(
         capsys, "verify", str(tmp_path / "j"), "--public-key", str(other / PUBLIC_KEY_FILE)
     )
     assert code == 1 and "not by the pinned key" in out
+
+
+def test_the_pinned_key_is_compared_in_full_not_by_its_64_bit_key_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """key_id is 64 bits of SHA-256, short enough to collide on purpose; a journal signed by
+    another key whose key_id equals the pinned key's must still fail `--public-key`."""
+    monkeypatch.setattr(signing, "key_id", lambda raw: "c0111de5c0111de5")
+    with JournalWriter.open(tmp_path / "j", signer=fixed_signer(seed=99)) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        writer.close_session("completed", "done", OPERATOR)
+    genuine = tmp_path / "keys"
+    CheckpointSigner.load_or_create(genuine)
+    code, out, _ = _run(
+        capsys, "verify", str(tmp_path / "j"), "--public-key", str(genuine / PUBLIC_KEY_FILE)
+    )
+    assert code == 1
+    assert "not by the pinned key" in out and "c0111de5c0111de5" in out
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def _verify(files: dict[str, bytes], pinned: str | None = None) -> VerificationR
         kind="directory",
         path="journal",
         now=NOW,
-        pinned_key_id=pinned,
+        pinned_public_key=pinned,
     )
 
 
@@ -243,7 +243,7 @@ def test_a_journal_re_signed_with_another_key_fails_against_the_pinned_key(
     pinning the controller's public key (`--public-key`) is what exposes it."""
     forged = _resign_all(compact, fixed_signer(seed=99))
     assert _verify(forged).verdict == "PASS"
-    genuine_key = fixed_signer().key_id
+    genuine_key = fixed_signer().public_key_hex
     report = _verify(forged, pinned=genuine_key)
     assert report.verdict == "FAIL"
     assert "not by the pinned key" in report.dimensions["checkpoints"].findings[0].message
