@@ -115,11 +115,11 @@ def _read(args: argparse.Namespace) -> JournalView:
 
 
 def _run(action: str, args: argparse.Namespace, body: Callable[[argparse.Namespace], int]) -> int:
-    from controller.journal import AuditInputError, SigningKeyError
+    from controller.journal import AuditInputError, JournalError
 
     try:
         return body(args)
-    except (_UsageError, AuditInputError, SigningKeyError) as exc:
+    except (_UsageError, AuditInputError, JournalError) as exc:
         return _fail(action, str(exc))
     except OSError as exc:
         name = exc.filename or "the journal"

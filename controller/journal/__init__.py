@@ -12,6 +12,7 @@ from controller.journal.errors import (
     JournalFault,
     JournalKeyMismatch,
     JournalStateError,
+    JournalUnreadable,
     SigningKeyError,
 )
 from controller.journal.format import Record
@@ -71,6 +72,7 @@ __all__ = [
     "JournalFault",
     "JournalKeyMismatch",
     "JournalStateError",
+    "JournalUnreadable",
     "JournalWriter",
     "NeedleStart",
     "NeedleStop",

@@ -72,6 +72,19 @@ class JournalKeyMismatch(JournalError):
         )
 
 
+class JournalUnreadable(JournalError):
+    """The journal directory or one of its files could not be listed or read."""
+
+    def __init__(self, path: Path, cause: OSError, done: str):
+        self.path = path
+        self.cause = cause
+        super().__init__(
+            f"cannot read the journal at {path}: {cause.strerror or cause}; {done}. Check that "
+            "it exists, that this user may read it (`ls -l`) and that its disk is mounted and "
+            "healthy, then try again"
+        )
+
+
 class JournalStateError(JournalError):
     """The caller asked for something the journal's state does not allow (a programming error)."""
 

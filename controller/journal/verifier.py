@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from controller.journal.errors import JournalUnreadable
 from controller.journal.format import (
     GENESIS_HASH,
     HEAD_FILE,
@@ -261,10 +262,12 @@ def verify_path(
             sessions[target.name] = target.read_bytes()
         else:
             raise AuditInputError(f"{target} is neither a directory nor a regular file")
-    except PermissionError as exc:
-        raise AuditInputError(f"cannot read {exc.filename or target}: permission denied") from exc
     except IsADirectoryError as exc:
         raise AuditInputError(f"{exc.filename} is a directory, not a session file") from exc
+    except OSError as exc:
+        raise JournalUnreadable(
+            Path(exc.filename) if exc.filename else target, exc, "nothing was verified or changed"
+        ) from exc
     return verify_journal(
         sessions,
         head=head,

@@ -31,6 +31,7 @@ from controller.journal.errors import (
     JournalFault,
     JournalKeyMismatch,
     JournalStateError,
+    JournalUnreadable,
 )
 from controller.journal.format import (
     GENESIS_HASH,
@@ -152,6 +153,13 @@ class JournalWriter:
         writer = cls(path, signer, clock or JournalClock(), lock)
         try:
             writer._recover()
+        except OSError as exc:
+            writer.close()
+            raise JournalUnreadable(
+                Path(exc.filename) if exc.filename else path,
+                exc,
+                "the journal was not opened and no session can start",
+            ) from exc
         except BaseException:
             writer.close()
             raise

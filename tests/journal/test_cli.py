@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -169,6 +170,19 @@ def test_bad_input_is_a_clear_usage_error_with_exit_2(
     assert code == 2
     assert message in err and err.startswith("penctl audit ")
     assert "Traceback" not in err + out
+
+
+def test_s10_a_journal_that_cannot_be_listed_is_exit_2_with_path_cause_and_next_step(
+    journal: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def listdir_fails(path: object) -> list[str]:
+        raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+
+    monkeypatch.setattr("controller.journal.verifier.os.listdir", listdir_fails)
+    code, out, err = _run(capsys, "verify", str(journal))
+    assert code == 2 and out == ""
+    assert f"cannot read the journal at {journal}: Input/output error" in err
+    assert "nothing was verified or changed" in err and "Traceback" not in err
 
 
 def test_argparse_usage_errors_exit_2(journal: Path, capsys: pytest.CaptureFixture[str]) -> None:

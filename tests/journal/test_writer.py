@@ -18,6 +18,7 @@ from controller.journal import (
     JournalFault,
     JournalKeyMismatch,
     JournalStateError,
+    JournalUnreadable,
     JournalWriter,
     NeedleStop,
     ParamsApplied,
@@ -236,6 +237,32 @@ def test_a_journal_signed_by_another_key_is_not_continued(tmp_path: Path) -> Non
 def test_one_writer_per_journal_directory(tmp_path: Path) -> None:
     with _open(tmp_path / "j"), pytest.raises(JournalBusy, match="another penctl process"):
         _open(tmp_path / "j")
+
+
+def test_s10_a_journal_that_cannot_be_read_is_a_journal_error_naming_path_and_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening must not surface a raw OSError: the controller handles JournalError (S10)."""
+    write_sample_journal(tmp_path / "j", sessions=1)
+    newest = tmp_path / "j" / "session-000001.jsonl"
+    newest.unlink()
+    newest.mkdir()
+    with pytest.raises(JournalUnreadable) as not_a_file:
+        _open(tmp_path / "j")
+    message = str(not_a_file.value)
+    assert str(newest) in message and "Is a directory" in message
+    assert "no session can start" in message and "check" in message.lower()
+
+    def listdir_fails(path: object) -> list[str]:
+        raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+
+    monkeypatch.setattr("controller.journal.writer.os.listdir", listdir_fails)
+    with pytest.raises(JournalUnreadable, match=r"Input/output error") as unlisted:
+        _open(tmp_path / "k")
+    assert str(tmp_path / "k") in str(unlisted.value)
+    monkeypatch.undo()
+    with _open(tmp_path / "k") as writer:
+        assert writer.session is None
 
 
 def test_misuse_is_refused_without_writing(tmp_path: Path) -> None:
