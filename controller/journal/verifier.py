@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -237,17 +238,27 @@ def verify_path(
     sessions: dict[str, bytes] = {}
     kept: dict[str, bytes] = {}
     head: bytes | None = None
+    not_regular: dict[str, str] = {}
     try:
         if target.is_dir():
             kind: Literal["directory", "file"] = "directory"
             for name in sorted(os.listdir(target)):
-                if SESSION_FILE.match(name):
-                    sessions[name] = (target / name).read_bytes()
-                elif KEPT_ASIDE_FILE.match(name):
-                    kept[name] = (target / name).read_bytes()
-            if (target / HEAD_FILE).exists():
-                head = (target / HEAD_FILE).read_bytes()
-            if not sessions and head is None:
+                if not (
+                    SESSION_FILE.match(name) or KEPT_ASIDE_FILE.match(name) or name == HEAD_FILE
+                ):
+                    continue
+                try:
+                    data = _read_regular(target / name)
+                except _NotRegular as exc:
+                    not_regular[name] = exc.what
+                    continue
+                if name == HEAD_FILE:
+                    head = data
+                elif SESSION_FILE.match(name):
+                    sessions[name] = data
+                else:
+                    kept[name] = data
+            if not sessions and head is None and not not_regular:
                 raise AuditInputError(
                     f"{target} holds no journal (no session-NNNNNN.jsonl files and no "
                     f"{HEAD_FILE}); give the journal directory, e.g. the one in PENCTL_JOURNAL_DIR"
@@ -261,7 +272,10 @@ def verify_path(
                 )
             sessions[target.name] = target.read_bytes()
         else:
-            raise AuditInputError(f"{target} is neither a directory nor a regular file")
+            raise AuditInputError(
+                f"{target} is not a regular file or a directory; give a journal directory or "
+                "one session-NNNNNN.jsonl file"
+            )
     except IsADirectoryError as exc:
         raise AuditInputError(f"{exc.filename} is a directory, not a session file") from exc
     except OSError as exc:
@@ -276,7 +290,47 @@ def verify_path(
         path=str(target),
         now=now or datetime.now(UTC),
         pinned_public_key=pinned_public_key,
+        not_regular=not_regular,
     )
+
+
+class _NotRegular(Exception):
+    def __init__(self, what: str):
+        self.what = what
+
+
+def _file_kind(mode: int) -> str | None:
+    """None for a regular file, else what the file is instead."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
+    return next((what for test, what in kinds if test(mode)), "not a regular file")
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file. Anything else raises `_NotRegular` without being opened (a
+    FIFO blocks the open until a writer appears, a device may act on it); the descriptor is
+    checked again in case the file was swapped in between."""
+    what = _file_kind(os.stat(path).st_mode)
+    if what is not None:
+        raise _NotRegular(what)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        what = _file_kind(os.fstat(fd).st_mode)
+        if what is not None:
+            raise _NotRegular(what)
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def verify_journal(
@@ -288,12 +342,17 @@ def verify_journal(
     path: str,
     now: datetime,
     pinned_public_key: str | None = None,
+    not_regular: Mapping[str, str] | None = None,
 ) -> VerificationReport:
     """The I/O-free core: file names to bytes in, a report out.
 
     `pinned_public_key` (64 hex digits) is compared in full with each checkpoint's public key.
+    `not_regular` names journal files that were not read because they are not regular files
+    (name to what they are, e.g. "a FIFO"); each is a framing failure.
     """
-    return _Verifier(sessions, head, kept_aside, kind, path, now, pinned_public_key).run()
+    verifier = _Verifier(sessions, head, kept_aside, kind, path, now, pinned_public_key)
+    verifier.not_regular = dict(not_regular or {})
+    return verifier.run()
 
 
 def _version() -> str:
@@ -332,6 +391,7 @@ class _Verifier:
         self.key_ids: list[str] = []
         self.noted_kept: set[str] = set()
         self.head: Head | None = None
+        self.not_regular: dict[str, str] = {}
 
     def add(
         self,
@@ -351,6 +411,9 @@ class _Verifier:
     # -- the run ---------------------------------------------------------------------------------
 
     def run(self) -> VerificationReport:
+        for name, what in self.not_regular.items():
+            if not SESSION_FILE.match(name):
+                self._refuse_not_regular(name, what, order=(math.inf, 0))
         files = self._ordered_files()
         if self.kind == "directory":
             self._read_head()
@@ -406,9 +469,25 @@ class _Verifier:
             kept_aside=sorted(self.kept),
         )
 
+    def _refuse_not_regular(
+        self, name: str, what: str, *, seq: int | None = None, order: tuple[float, int]
+    ) -> None:
+        self.dims["framing"].checked += 1
+        self.add(
+            "framing",
+            "fail",
+            f"{name} is {what}, not a regular file; it was not opened. A journal holds only "
+            "regular files: find out what replaced this one, and verify a copy of the journal "
+            "taken from a backup",
+            file=name,
+            seq=seq,
+            order=order,
+        )
+
     def _ordered_files(self) -> list[tuple[int, str]]:
         ordered: list[tuple[int, str]] = []
-        for name in self.sessions:
+        names = [*self.sessions, *(n for n in self.not_regular if SESSION_FILE.match(n))]
+        for name in names:
             match = SESSION_FILE.match(name)
             ordered.append((int(match.group(1)) if match else 0, name))
         return sorted(ordered)
@@ -438,11 +517,16 @@ class _Verifier:
         expected_seq: int | None,
         prev_hash: str | None,
     ) -> tuple[int | None, str | None]:
+        verdict = SessionVerdict(number=number, file=name)
+        self.verdicts.append(verdict)
+        if name in self.not_regular:
+            self._refuse_not_regular(
+                name, self.not_regular[name], seq=expected_seq, order=(number, -1)
+            )
+            return None, None
         data = self.sessions[name]
         split = split_file(data)
         start_seq = expected_seq
-        verdict = SessionVerdict(number=number, file=name)
-        self.verdicts.append(verdict)
         good: list[tuple[Record, int]] = []
         types: list[tuple[str, int, int]] = []  # (type, seq, offset) of readable records
         last_mono: int | None = None
@@ -794,6 +878,8 @@ class _Verifier:
         last = files[-1][0] if files else 0
         order = (math.inf, 0)
         if self.head_bytes is None:
+            if HEAD_FILE in self.not_regular:
+                return
             self.add(
                 "links",
                 "fail",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -227,6 +228,40 @@ def test_through_a_real_process_with_the_journal_dir_from_the_environment(
     done = subprocess.run([str(PENCTL), "audit", "show"], env=env, capture_output=True, text=True)
     assert done.returncode == 2
     assert "configured journal directory" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_fifo_in_place_of_a_journal_file_is_refused_not_opened(
+    journal: Path, tmp_path: Path
+) -> None:
+    """Opening a FIFO for reading blocks until a writer appears: verify must never hang on one."""
+    copy = tmp_path / "j"
+    shutil.copytree(journal, copy)
+    for name in ("session-000002.jsonl", "head.json"):
+        (copy / name).unlink()
+        os.mkfifo(copy / name)
+    os.mkfifo(copy / "session-000002.jsonl.torn-40-0123456789ab")
+    done = subprocess.run(
+        [str(PENCTL), "audit", "verify", str(copy), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 1, done.stderr
+    framing = json.loads(done.stdout)["dimensions"]["framing"]["findings"]
+    refused = {f["file"]: f["message"] for f in framing}
+    for name in (
+        "session-000002.jsonl",
+        "head.json",
+        "session-000002.jsonl.torn-40-0123456789ab",
+    ):
+        assert "is a FIFO, not a regular file; it was not opened" in refused[name]
+    done = subprocess.run(
+        [str(PENCTL), "audit", "verify", str(copy / "head.json")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and "not a regular file" in done.stderr
 
 
 def _rehash_first_record(directory: Path, name: str, **changes: object) -> None:
