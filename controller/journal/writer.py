@@ -205,6 +205,7 @@ class JournalWriter:
         if re.fullmatch(ACTOR_PATTERN, actor) is None:
             raise JournalStateError(f"actor {actor!r} is not a valid actor id; nothing was written")
         number = self._last_session + 1
+        record, line = self._build(opening, actor, number)
         path = self._dir / session_file_name(number)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
@@ -215,7 +216,7 @@ class JournalWriter:
             fsync_dir(self._dir)
         except OSError as exc:
             raise self._latch(path, self._seq + 1, exc) from exc
-        record = self._write(opening, actor)
+        self._commit(record, line)
         self._last_session = number
         self._write_head()
         return record
@@ -284,11 +285,17 @@ class JournalWriter:
         return self._fault
 
     def _write(self, data: RecordData, actor: str) -> Record:
-        assert self._fd is not None and self._path is not None and self._session is not None
+        assert self._session is not None
+        record, line = self._build(data, actor, self._session)
+        self._commit(record, line)
+        return record
+
+    def _build(self, data: RecordData, actor: str, session: int) -> tuple[Record, bytes]:
+        """The next record and its line, validated; nothing is touched on disk."""
         try:
-            record, line = build_record(
+            return build_record(
                 seq=self._seq + 1,
-                session=self._session,
+                session=session,
                 wall_ns=self._clock.wall_ns(),
                 mono_ns=self._clock.monotonic_ns(),
                 data=data,
@@ -297,13 +304,15 @@ class JournalWriter:
             )
         except SchemaError as exc:
             raise JournalStateError(f"record not written, nothing changed: {exc}") from exc
+
+    def _commit(self, record: Record, line: bytes) -> None:
+        assert self._fd is not None and self._path is not None
         try:
             write_all(self._fd, line)
             os.fsync(self._fd)
         except OSError as exc:
             raise self._latch(self._path, record.seq, exc) from exc
         self._seq, self._hash = record.seq, record.hash
-        return record
 
     def _end_session(self) -> None:
         if self._fd is not None:

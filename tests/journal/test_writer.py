@@ -282,6 +282,26 @@ def test_misuse_is_refused_without_writing(tmp_path: Path) -> None:
         writer.append(NeedleStop(reason="estop", sent_mono_ns=1), OPERATOR)
 
 
+def test_a_session_open_record_that_cannot_be_built_leaves_no_file_and_no_open_session(
+    tmp_path: Path,
+) -> None:
+    """The record is built and validated before its file is created: a refused SESSION_OPEN
+    must not leave an empty session file, nor a writer that believes a session is open."""
+    clock = ManualClock(mono=-1)
+    with JournalWriter.open(
+        tmp_path / "j", signer=fixed_signer(), clock=clock.journal_clock()
+    ) as writer:
+        with pytest.raises(JournalStateError, match="mono_ns"):
+            writer.open_session(session_open(), OPERATOR)
+        assert not (tmp_path / "j" / "session-000001.jsonl").exists()
+        assert writer.session is None
+        clock.mono = 5_000_000_000
+        opened = writer.open_session(session_open(), OPERATOR)
+        assert (opened.session, opened.seq) == (1, 1)
+        writer.close_session("completed", "done", OPERATOR)
+    assert verify_path(tmp_path / "j").verdict == "PASS"
+
+
 def test_journal_and_key_directories_default_to_the_users_data_directory() -> None:
     env = {"HOME": "/home/ana"}
     assert resolve_journal_dir(env=env) == Path("/home/ana/.local/share/penctl/journal")
