@@ -270,6 +270,12 @@ def verify_path(
                     f"{target} is not a session file ({target.name} is part of a journal "
                     "directory); give the directory, or one session-NNNNNN.jsonl file"
                 )
+            if not SESSION_FILE.match(target.name):
+                raise AuditInputError(
+                    f"{target} is not a session file: penctl expects a journal directory or one "
+                    "session-NNNNNN.jsonl file, named as penctl wrote it; give one of those "
+                    "(a session file received under another name: copy it to that name first)"
+                )
             sessions[target.name] = target.read_bytes()
         else:
             raise AuditInputError(

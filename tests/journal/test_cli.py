@@ -152,6 +152,11 @@ def test_the_pinned_key_is_compared_in_full_not_by_its_64_bit_key_id(
         (["verify", "{missing}"], "does not exist; give a journal directory"),
         (["verify", "{empty}"], "holds no journal"),
         (["verify", "{journal}/head.json"], "is not a session file"),
+        (
+            ["verify", "{stray}"],
+            "is not a session file: penctl expects a journal directory or one "
+            "session-NNNNNN.jsonl file",
+        ),
         (["show", "{journal}", "--session", "9"], "session 9 is not in"),
         (["report", "{journal}", "--format", "html", "-o", "{missing}/out.html"], "cannot write"),
         (["verify", "{journal}", "--public-key", "{missing}"], "cannot read public key"),
@@ -166,7 +171,13 @@ def test_bad_input_is_a_clear_usage_error_with_exit_2(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     (tmp_path / "empty").mkdir()
-    values = {"missing": tmp_path / "missing", "empty": tmp_path / "empty", "journal": journal}
+    (tmp_path / "notes.txt").touch()
+    values = {
+        "missing": tmp_path / "missing",
+        "empty": tmp_path / "empty",
+        "journal": journal,
+        "stray": tmp_path / "notes.txt",
+    }
     code, out, err = _run(capsys, *(arg.format(**values) for arg in argv))
     assert code == 2
     assert message in err and err.startswith("penctl audit ")
