@@ -155,17 +155,39 @@ _TEMPERATURE_FIELDS = frozenset({"ambient_c", "over_temp_c", "over_temp_clear_c"
 _PERCENT_FIELDS = frozenset({"battery_start_pct", "battery_critical_pct"})
 
 
+def value_range(name: str) -> tuple[float, float]:
+    """The inclusive range a numeric `[pen]` value must lie in (and it must be finite)."""
+    if name in _TEMPERATURE_FIELDS:
+        return _TEMPERATURES_C
+    if name == "temp_rise_at_max_c":
+        return 0.0, 200.0
+    if name in _PERCENT_FIELDS:
+        return 0.0, 100.0
+    return 0, 0xFFFF
+
+
+def render_range_table() -> str:
+    """The ranges of every numeric `[pen]` value, as docs/simulator.md shows them."""
+    groups: dict[tuple[float, float, str], list[str]] = {}
+    for item in dataclasses.fields(PenConfig):
+        if item.type not in ("int", "float"):
+            continue
+        unit = " °C" if item.name.endswith("_c") else " %" if item.name.endswith("_pct") else ""
+        groups.setdefault((*value_range(item.name), unit), []).append(f"`{item.name}`")
+    rows = ["| `[pen]` values | accepted (inclusive, finite) |", "|---|---|"]
+    rows += [
+        f"| {', '.join(names)} | {low:g} to {high:g}{unit} |"
+        for (low, high, unit), names in groups.items()
+    ]
+    return "\n".join(rows)
+
+
 def _check_ranges(config: PenConfig) -> None:
     for item in dataclasses.fields(config):
         value = getattr(config, item.name)
         if item.name == "today_yyyymmdd" or not isinstance(value, int | float):
             continue
-        if item.name in _TEMPERATURE_FIELDS or item.name == "temp_rise_at_max_c":
-            low, high = _TEMPERATURES_C if item.name in _TEMPERATURE_FIELDS else (0.0, 200.0)
-        elif item.name in _PERCENT_FIELDS:
-            low, high = 0.0, 100.0
-        else:
-            low, high = 0, 0xFFFF
+        low, high = value_range(item.name)
         if not (math.isfinite(value) and low <= value <= high):
             raise ConfigError(f"{item.name} = {value!r}: must be between {low:g} and {high:g}")
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from simulator.config import render_range_table
 from simulator.states import render_command_table, render_mermaid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +28,11 @@ def test_the_state_diagram_in_the_docs_is_the_one_in_the_code() -> None:
 
 def test_the_command_table_in_the_docs_is_the_one_in_the_code() -> None:
     assert _generated("commands") == render_command_table()
+
+
+def test_the_pen_value_ranges_in_the_docs_are_the_ones_the_simulator_enforces() -> None:
+    """S9: a scenario author reads what `[pen]` accepts; the table is rendered from the check."""
+    assert _generated("pen-ranges") == render_range_table()
 
 
 def test_the_simulator_imports_only_the_protocol_of_ours() -> None:
