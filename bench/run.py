@@ -17,15 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from firmware_bridge.protocol import (
-    CartridgeState,
-    Decoder,
-    FaultCode,
-    MotorState,
-    PenState,
-    Telemetry,
-    encode,
-)
+from firmware_bridge.protocol import Decoder, Telemetry, encode
+from firmware_bridge.protocol.vectors import TELEMETRY_RUNNING
 
 FRAMES = 20_000
 REPEATS = 7
@@ -35,21 +28,7 @@ BITS_PER_BYTE = 10  # 8N1: start + 8 data + stop
 
 
 def _telemetry(counter: int) -> Telemetry:
-    return Telemetry(
-        counter=counter,
-        pen_state=PenState.RUNNING,
-        motor_state=MotorState.AT_SPEED,
-        depth_um=498,
-        speed_sps=100,
-        motor_current_ma=410,
-        temperature_cdeg=3150,
-        battery_mv=3920,
-        battery_pct=87,
-        cartridge_state=CartridgeState.IN_USE,
-        active_fault=FaultCode.NONE,
-        lease_remaining_ms=240,
-        param_version=1,
-    )
+    return TELEMETRY_RUNNING.replace(counter=counter)
 
 
 def _rate(work: Callable[[], int]) -> float:

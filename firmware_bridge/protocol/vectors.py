@@ -72,6 +72,22 @@ IDENTIFY = Identify(
     cartridge_state=CartridgeState.FRESH,
 )
 
+TELEMETRY_RUNNING = Telemetry(
+    counter=1234,
+    pen_state=PenState.RUNNING,
+    motor_state=MotorState.AT_SPEED,
+    depth_um=498,
+    speed_sps=100,
+    motor_current_ma=410,
+    temperature_cdeg=3150,
+    battery_mv=3920,
+    battery_pct=87,
+    cartridge_state=CartridgeState.IN_USE,
+    active_fault=FaultCode.NONE,
+    lease_remaining_ms=240,
+    param_version=1,
+)
+
 VALID: list[tuple[str, Message, int, int]] = [
     ("hello (identify request)", Hello(PROTOCOL_VERSION), 0, 0),
     ("identify: simulated pen, fresh cartridge", IDENTIFY, 0, 0),
@@ -110,21 +126,7 @@ VALID: list[tuple[str, Message, int, int]] = [
     ("get_status (empty payload)", GetStatus(), 8, 0),
     (
         "telemetry: running at 0.5 mm, 100 strokes/s",
-        Telemetry(
-            counter=1234,
-            pen_state=PenState.RUNNING,
-            motor_state=MotorState.AT_SPEED,
-            depth_um=498,
-            speed_sps=100,
-            motor_current_ma=410,
-            temperature_cdeg=3150,
-            battery_mv=3920,
-            battery_pct=87,
-            cartridge_state=CartridgeState.IN_USE,
-            active_fault=FaultCode.NONE,
-            lease_remaining_ms=240,
-            param_version=1,
-        ),
+        TELEMETRY_RUNNING,
         40,
         0,
     ),
