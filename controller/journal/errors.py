@@ -40,14 +40,16 @@ class JournalFault(JournalError):
 class JournalCorrupt(JournalError):
     """Damage before the tail of the last session file: reported, never cut."""
 
-    def __init__(self, path: Path, seq: int | None, offset: int, problem: str):
+    def __init__(self, path: Path, seq: int | None, offset: int | None, problem: str):
+        """`offset` None: the problem is the file itself, not a record in it."""
         self.path = path
         self.seq = seq
         self.offset = offset
         self.problem = problem
         where = f"record {seq}" if seq is not None else "a record"
+        what = str(path) if offset is None else f"{where} at byte {offset} of {path}"
         super().__init__(
-            f"journal damaged: {where} at byte {offset} of {path} {problem}. Nothing was changed "
+            f"journal damaged: {what} {problem}. Nothing was changed "
             f"and no session can start; run `penctl audit verify {path.parent}` for the full "
             "account and keep the directory as it is for investigation"
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ from controller.journal.format import (
     sha256_hex,
 )
 from controller.journal.records import AFTER_CLOSE, Checkpoint
+from controller.journal.regular import NotRegularFile, read_regular
 from controller.journal.scan import split_file
 from controller.journal.signing import key_id, verify_checkpoint
 
@@ -248,8 +248,8 @@ def verify_path(
                 ):
                     continue
                 try:
-                    data = _read_regular(target / name)
-                except _NotRegular as exc:
+                    data = read_regular(target / name)
+                except NotRegularFile as exc:
                     not_regular[name] = exc.what
                     continue
                 if name == HEAD_FILE:
@@ -298,45 +298,6 @@ def verify_path(
         pinned_public_key=pinned_public_key,
         not_regular=not_regular,
     )
-
-
-class _NotRegular(Exception):
-    def __init__(self, what: str):
-        self.what = what
-
-
-def _file_kind(mode: int) -> str | None:
-    """None for a regular file, else what the file is instead."""
-    if stat.S_ISREG(mode):
-        return None
-    kinds = (
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    )
-    return next((what for test, what in kinds if test(mode)), "not a regular file")
-
-
-def _read_regular(path: Path) -> bytes:
-    """The bytes of a regular file. Anything else raises `_NotRegular` without being opened (a
-    FIFO blocks the open until a writer appears, a device may act on it); the descriptor is
-    checked again in case the file was swapped in between."""
-    what = _file_kind(os.stat(path).st_mode)
-    if what is not None:
-        raise _NotRegular(what)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        what = _file_kind(os.fstat(fd).st_mode)
-        if what is not None:
-            raise _NotRegular(what)
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def verify_journal(

@@ -63,6 +63,7 @@ from controller.journal.records import (
     SessionClose,
     SessionOpen,
 )
+from controller.journal.regular import NotRegularFile, read_regular
 from controller.journal.scan import SplitFile, split_file
 from controller.journal.signing import CheckpointSigner
 
@@ -345,7 +346,7 @@ class JournalWriter:
             self._write_head()
             return
         try:
-            self._head = parse_head(head_path.read_bytes())
+            self._head = parse_head(_read_journal_file(head_path))
         except (FramingError, SchemaError) as exc:
             raise JournalCorrupt(head_path, None, 0, f"is unreadable ({exc})") from exc
         last = sessions[-1] if sessions else 0
@@ -366,7 +367,7 @@ class JournalWriter:
 
     def _recover_session(self, number: int) -> None:
         path = self._dir / session_file_name(number)
-        data = path.read_bytes()
+        data = _read_journal_file(path)
         split = split_file(data)
         records = _read_chain(path, split)
         for rec in records:
@@ -459,6 +460,20 @@ class JournalWriter:
             raise self._latch(path, self._seq + 1, exc) from exc
 
 
+def _read_journal_file(path: Path) -> bytes:
+    """Never opens a FIFO, socket, device or directory: it could block recovery for ever."""
+    try:
+        return read_regular(path)
+    except NotRegularFile as exc:
+        raise JournalCorrupt(
+            path,
+            None,
+            None,
+            f"is {exc.what}, not a regular file; it was not opened. A journal holds only regular "
+            "files: find out what replaced this one",
+        ) from None
+
+
 def _head_checkpoint(record: Record) -> HeadCheckpoint:
     return HeadCheckpoint(
         session=record.session, seq=record.seq, hash=record.hash, key_id=record.data["key_id"]
@@ -485,7 +500,7 @@ def _read_chain(path: Path, split: SplitFile) -> list[Record]:
 
 
 def _last_record(path: Path) -> tuple[int, str]:
-    data = path.read_bytes()
+    data = _read_journal_file(path)
     split = split_file(data)
     if split.torn_offset is not None or not split.lines:
         raise JournalCorrupt(path, None, split.good_end(), "ends without a complete record")
@@ -506,7 +521,7 @@ def _kept_aside_files(directory: Path, session_file: str) -> list[KeptAside]:
         match = KEPT_ASIDE_FILE.match(name)
         if match is None or match.group(1) != session_file:
             continue
-        content = (directory / name).read_bytes()
+        content = _read_journal_file(directory / name)
         found.append(
             KeptAside(
                 file=name,

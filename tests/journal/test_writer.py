@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import shutil
+import signal
 import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -245,12 +248,19 @@ def test_s10_a_journal_that_cannot_be_read_is_a_journal_error_naming_path_and_ca
     """Opening must not surface a raw OSError: the controller handles JournalError (S10)."""
     write_sample_journal(tmp_path / "j", sessions=1)
     newest = tmp_path / "j" / "session-000001.jsonl"
-    newest.unlink()
-    newest.mkdir()
-    with pytest.raises(JournalUnreadable) as not_a_file:
+    real_read = os.read
+
+    def read_fails(fd: int, size: int) -> bytes:
+        if os.readlink(f"/proc/self/fd/{fd}") == str(newest):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_read(fd, size)
+
+    monkeypatch.setattr("controller.journal.regular.os.read", read_fails)
+    with pytest.raises(JournalUnreadable) as unread:
         _open(tmp_path / "j")
-    message = str(not_a_file.value)
-    assert str(newest) in message and "Is a directory" in message
+    monkeypatch.undo()
+    message = str(unread.value)
+    assert str(newest) in message and "Input/output error" in message
     assert "no session can start" in message and "check" in message.lower()
 
     def listdir_fails(path: object) -> list[str]:
@@ -263,6 +273,53 @@ def test_s10_a_journal_that_cannot_be_read_is_a_journal_error_naming_path_and_ca
     monkeypatch.undo()
     with _open(tmp_path / "k") as writer:
         assert writer.session is None
+
+
+@contextlib.contextmanager
+def _hang_guard(seconds: int = 10) -> Iterator[None]:
+    """Turns a call blocked on a FIFO into a test failure instead of a hung suite."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise AssertionError(f"still blocked after {seconds} s: a FIFO was opened")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "what"),
+    [
+        ("session-000001.jsonl", os.mkfifo, "a FIFO"),
+        ("head.json", os.mkfifo, "a FIFO"),
+        ("session-000001.jsonl", os.mkdir, "a directory"),
+        ("session-000001.jsonl.torn-40-0123456789ab", os.mkfifo, "a FIFO"),
+    ],
+)
+def test_s10_a_fifo_or_directory_in_place_of_a_journal_file_is_refused_not_opened(
+    tmp_path: Path, name: str, make: Callable[[Path], None], what: str
+) -> None:
+    """Opening a FIFO for reading blocks until a writer appears: recovery must refuse it, as the
+    verifier does, with a journal error naming the file, what it is and what to do."""
+    directory = tmp_path / "j"
+    _open_session_with_records(directory, 2)
+    path = directory / name
+    path.unlink(missing_ok=True)
+    make(path)
+    before = sorted(p.name for p in directory.iterdir())
+    with _hang_guard(), pytest.raises(JournalCorrupt) as caught:
+        _open(directory)
+    message = str(caught.value)
+    assert str(path) in message and f"is {what}, not a regular file" in message
+    assert "no session can start" in message and "penctl audit verify" in message
+    assert "byte" not in message
+    assert sorted(p.name for p in directory.iterdir()) == before
+    with _hang_guard():
+        assert verify_path(directory).verdict == "FAIL"
 
 
 def test_misuse_is_refused_without_writing(tmp_path: Path) -> None:
