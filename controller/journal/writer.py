@@ -370,10 +370,11 @@ class JournalWriter:
         data = _read_journal_file(path)
         split = split_file(data)
         records = _read_chain(path, split)
-        for rec in records:
-            if rec.type == "CHECKPOINT" and rec.data["key_id"] != self.key_id:
-                raise JournalKeyMismatch(self._dir, rec.data["key_id"], self.key_id)
         vouched = self._head.checkpoint if self._head is not None else None
+        earlier = [] if vouched is None or vouched.session == number else [self._vouched(vouched)]
+        for rec in [*earlier, *records]:
+            if rec.type == "CHECKPOINT":
+                self._check_key(rec)
         if (
             vouched is not None
             and vouched.session == number
@@ -442,6 +443,39 @@ class JournalWriter:
             and self._head.checkpoint != _head_checkpoint(latest_checkpoint)
         ):
             self._write_head(latest_checkpoint)
+
+    def _check_key(self, checkpoint: Record) -> None:
+        """The whole public key, not the key_id: 64 bits can be matched by trying enough keys."""
+        theirs = checkpoint.data["public_key"]
+        if theirs != self._signer.public_key_hex:
+            raise JournalKeyMismatch(
+                self._dir,
+                f"{checkpoint.data['key_id']} (public key {theirs})",
+                f"{self.key_id} (public key {self._signer.public_key_hex})",
+            )
+
+    def _vouched(self, vouched: HeadCheckpoint) -> Record:
+        """The checkpoint head.json names in an earlier session file, found by seq and hash."""
+        path = self._dir / session_file_name(vouched.session)
+        split = split_file(_read_journal_file(path))
+        for line in split.lines:
+            try:
+                fields = parse_line(line.raw)
+                record = check_schema(fields)
+            except (FramingError, SchemaError):
+                continue
+            if (
+                (record.seq, record.hash) == (vouched.seq, vouched.hash)
+                and record.type == "CHECKPOINT"
+                and record_hash(fields) == record.hash
+            ):
+                return record
+        raise JournalCorrupt(
+            path,
+            vouched.seq,
+            split.good_end(),
+            f"is missing or changed, though {HEAD_FILE} names it as the last signed checkpoint",
+        )
 
     def _keep_aside(self, path: Path, data: bytes, offset: int) -> None:
         """Copies the torn tail to its own file (durably), then cuts the session file back."""

@@ -29,6 +29,7 @@ from controller.journal import (
     SigningKeyError,
     resolve_journal_dir,
     resolve_key_dir,
+    signing,
     verify_path,
 )
 from controller.journal.signing import KEY_FILE, PUBLIC_KEY_FILE
@@ -235,6 +236,28 @@ def test_a_journal_signed_by_another_key_is_not_continued(tmp_path: Path) -> Non
     write_sample_journal(tmp_path / "j", sessions=1)
     with pytest.raises(JournalKeyMismatch, match="new journal directory"):
         JournalWriter.open(tmp_path / "j", signer=fixed_signer(seed=99))
+
+
+@pytest.mark.parametrize("newest", ["closed", "opened-then-crashed"])
+def test_a_journal_signed_by_another_key_with_the_same_key_id_is_not_continued(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newest: str
+) -> None:
+    """key_id is 64 bits of SHA-256, short enough to collide on purpose: the writer compares the
+    whole public key of the journal's checkpoints (and of the one head.json names) with its own."""
+    monkeypatch.setattr(signing, "key_id", lambda raw: "c0111de5c0111de5")
+    directory = tmp_path / "j"
+    write_sample_journal(directory, sessions=1)
+    if newest == "opened-then-crashed":
+        with _open(directory) as writer:
+            writer.open_session(session_open(), OPERATOR)
+    before = {p.name: p.read_bytes() for p in directory.iterdir()}
+    other = fixed_signer(seed=99)
+    assert other.key_id == fixed_signer().key_id
+    with pytest.raises(JournalKeyMismatch, match="new journal directory") as caught:
+        JournalWriter.open(directory, signer=other, clock=ManualClock().journal_clock())
+    assert other.public_key_hex in str(caught.value)
+    assert fixed_signer().public_key_hex in str(caught.value)
+    assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
 
 
 def test_one_writer_per_journal_directory(tmp_path: Path) -> None:
