@@ -51,6 +51,9 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_WALL_NS_END = 253_402_300_800 * 1_000_000_000  # 10000-01-01T00:00:00Z
+
+
 def utc_text(wall_ns: int) -> str:
     """Nanoseconds since the epoch as ISO 8601 UTC with microseconds and a `Z`."""
     seconds, ns = divmod(wall_ns, 1_000_000_000)
@@ -90,6 +93,11 @@ def build_record(
     prev: str,
 ) -> tuple[Record, bytes]:
     """A new record and its line (canonical JSON plus `\\n`), ready for one write."""
+    if not 0 <= wall_ns < _WALL_NS_END:
+        raise SchemaError(
+            f"the wall clock reads {wall_ns} ns since 1970-01-01, outside the years 1970 to 9999 "
+            "a record's utc can hold; set the system clock (or the clock given to the journal)"
+        )
     fields: dict[str, Any] = {
         "v": SCHEMA_VERSION,
         "seq": seq,

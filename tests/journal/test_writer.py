@@ -35,6 +35,7 @@ from controller.journal import (
 from controller.journal.signing import KEY_FILE, PUBLIC_KEY_FILE
 from tests.journal.helpers import (
     OPERATOR,
+    START_WALL_NS,
     ManualClock,
     fixed_signer,
     session_open,
@@ -380,6 +381,40 @@ def test_a_session_open_record_that_cannot_be_built_leaves_no_file_and_no_open_s
         assert (opened.session, opened.seq) == (1, 1)
         writer.close_session("completed", "done", OPERATOR)
     assert verify_path(tmp_path / "j").verdict == "PASS"
+
+
+@pytest.mark.parametrize(
+    "wall_ns",
+    [
+        pytest.param(253_402_300_800 * 1_000_000_000, id="year-10000"),
+        pytest.param(10**30, id="beyond-time_t"),
+        pytest.param(-1, id="just-before-1970"),
+        pytest.param(-(10**30), id="far-negative"),
+    ],
+)
+def test_s10_a_wall_clock_outside_1970_to_9999_is_refused_and_nothing_is_written(
+    tmp_path: Path, wall_ns: int
+) -> None:
+    """A broken clock must surface as a journal error, not a raw ValueError or OverflowError."""
+    clock = ManualClock()
+    directory = tmp_path / "j"
+    with _open(directory, clock) as writer:
+        clock.wall = wall_ns
+        with pytest.raises(JournalStateError, match="wall clock") as caught:
+            writer.open_session(session_open(), OPERATOR)
+        assert "nothing changed" in str(caught.value) and "system clock" in str(caught.value)
+        assert writer.session is None and not (directory / "session-000001.jsonl").exists()
+        clock.wall = START_WALL_NS
+        writer.open_session(session_open(), OPERATOR)
+        before = (directory / "session-000001.jsonl").read_bytes()
+        clock.wall = wall_ns
+        with pytest.raises(JournalStateError, match="wall clock"):
+            writer.append(APPLIED, "pen")
+        assert (directory / "session-000001.jsonl").read_bytes() == before
+        clock.wall = START_WALL_NS
+        writer.append(APPLIED, "pen")
+        writer.close_session("completed", "done", OPERATOR)
+    assert verify_path(directory).verdict == "PASS"
 
 
 def test_journal_and_key_directories_default_to_the_users_data_directory() -> None:
