@@ -8,6 +8,7 @@ Every failure prints what was wrong and what to do next, and exits non-zero with
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 import textwrap
@@ -151,6 +152,36 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+def _profile_name(library: Library, name: str) -> str:
+    """Profile names use hyphens; `acne_scars` is taken as `acne-scars`."""
+    hyphenated = name.replace("_", "-")
+    return hyphenated if name not in library.profiles and hyphenated in library.profiles else name
+
+
+def _area_name(name: str) -> str:
+    """Area names use underscores; `cheek-left` is taken as `cheek_left`."""
+    from profiles import Area
+
+    underscored = name.replace("-", "_")
+    known = {area.value for area in Area}
+    return underscored if name not in known and underscored in known else name
+
+
+def _closest(typed: str, known: list[str]) -> str | None:
+    """The known name closest to a mistyped one, if any is close."""
+    close = difflib.get_close_matches(typed, known, n=1)
+    return close[0] if close else None
+
+
+def _unknown_profile(library: Library, name: str) -> int:
+    close = _closest(name.replace("_", "-"), list(library.profiles))
+    hint = f" (did you mean {close!r}?)" if close else ""
+    return _fail(
+        f"no profile named {name!r}{hint}; `penctl profiles list` shows the "
+        f"{len(library.profiles)} available"
+    )
+
+
 def _library(args: argparse.Namespace) -> Library | int:
     from profiles import LibraryError, load_library
 
@@ -236,12 +267,9 @@ def _show(args: argparse.Namespace) -> int:
     library = _library(args)
     if isinstance(library, int):
         return library
-    entry = library.entry(args.name)
+    entry = library.entry(_profile_name(library, args.name))
     if entry is None:
-        return _fail(
-            f"no profile named {args.name!r}; `penctl profiles list` shows the "
-            f"{len(library.profiles)} available"
-        )
+        return _unknown_profile(library, args.name)
     profile = entry.profile
     if args.json:
         document = {
@@ -396,11 +424,10 @@ def _limits(args: argparse.Namespace) -> int:
     library = _library(args)
     if isinstance(library, int):
         return library
+    args.profile = _profile_name(library, args.profile)
     if args.profile not in library.profiles:
-        return _fail(
-            f"no profile named {args.profile!r}; `penctl profiles list` shows the "
-            f"{len(library.profiles)} available"
-        )
+        return _unknown_profile(library, args.profile)
+    args.area = _area_name(args.area)
     level = args.level or library.policy.default_level
     if level not in library.policy.levels:
         return _fail(
@@ -426,6 +453,8 @@ def _limits(args: argparse.Namespace) -> int:
         except argparse.ArgumentTypeError as exc:
             return _fail(f"--check: {exc}")
     result = library.effective_limits(args.profile, args.area, device, args.cartridge_max_mm, level)
+    if isinstance(result, LimitsRefusal):
+        result = _suggest_area(result, args.area)
     check = None if request is None else check_request(result, *request)
     entry = library.profiles[args.profile]
     if args.json:
@@ -453,6 +482,23 @@ def _limits(args: argparse.Namespace) -> int:
     if check is not None and check.verdict is Verdict.NEEDS_CONFIRMATION:
         return EXIT_NEEDS_CONFIRMATION
     return 0
+
+
+def _suggest_area(refusal: LimitsRefusal, area: str) -> LimitsRefusal:
+    """Adds the closest known area to the library's "No area named ..." problem."""
+    from profiles import Area
+
+    close = _closest(area.replace("-", "_"), [a.value for a in Area])
+    problem = next((p for p in refusal.problems if p.startswith(f"No area named {area!r}")), None)
+    if close is None or problem is None:
+        return refusal
+    amended = f"{problem} Did you mean {close!r}?"
+    return refusal.model_copy(
+        update={
+            "problems": tuple(amended if p == problem else p for p in refusal.problems),
+            "message": refusal.message.replace(problem, amended, 1),
+        }
+    )
 
 
 def _print_limits(

@@ -252,6 +252,43 @@ def test_limits_unknown_area_is_a_refusal(capsys: pytest.CaptureFixture[str]) ->
     assert code == 1 and "No area named 'elbow'" in out
 
 
+def test_limits_accepts_names_typed_with_the_other_separator(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Areas are written with underscores and profiles with hyphens; either spelling is the name."""
+    expected = run(
+        capsys, "limits", "--profile", "acne-scars", "--area", "cheek_left", "--json"
+    )  # fmt: skip
+    typed = run(
+        capsys, "limits", "--profile", "acne_scars", "--area", "cheek-left", "--json"
+    )  # fmt: skip
+    assert typed == expected and expected[0] == 0
+    assert json.loads(typed[1])["profile"] == "acne-scars"
+    code, out, _ = run(capsys, "limits", "--profile", "acne_scars", "--area", "cheek-left")
+    assert code == 0 and "profile acne-scars" in out and "(cheek_left)" in out
+
+
+def test_show_accepts_a_profile_name_typed_with_underscores(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run(capsys, "show", "acne_scars") == run(capsys, "show", "acne-scars")
+
+
+def test_an_unknown_name_suggests_the_closest_known_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "limits", "--profile", "hair-growth", "--area", "cheeck-left")
+    assert code == 1
+    assert "No area named 'cheeck-left'" in out and "Did you mean 'cheek_left'?" in out
+    code, out, err = run(capsys, "limits", "--profile", "acne-scras", "--area", "cheek_left")
+    assert code == 2 and out == ""
+    assert "no profile named 'acne-scras'" in err and "did you mean 'acne-scars'?" in err
+    code, out, err = run(capsys, "show", "stretch_mark")
+    assert code == 2 and "did you mean 'stretch-marks'?" in err
+    code, out, _ = run(capsys, "limits", "--profile", "hair-growth", "--area", "elbow")
+    assert code == 1 and "did you mean" not in out.lower()
+
+
 def test_a_millimetre_argument_that_is_not_a_number_is_an_argparse_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
