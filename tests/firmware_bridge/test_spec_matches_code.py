@@ -50,6 +50,8 @@ def test_payload_table_matches_the_message_declaration(cls: type[Message]) -> No
         for row in _rows(section)
     ]
     assert documented == expected
+    units = {row[1]: row[3] for row in _rows(section) if row[3] not in enums.__dict__}
+    assert units == {name: cls.UNITS.get(name, "") for name, _, enum in cls.FIELDS if not enum}
     if not cls.FIELDS:
         assert "No payload (length 0)" in section
 
