@@ -7,11 +7,10 @@ rule: 100 ms per try, 3 retransmissions with the RETRANSMIT flag, then the link 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from firmware_bridge.clock import NS_PER_MS, RealClock, TimeSource
 from firmware_bridge.protocol import (
     PROTOCOL_VERSION,
     Ack,
@@ -27,9 +26,9 @@ from firmware_bridge.protocol import (
 )
 from firmware_bridge.protocol.framing import FLAG_RETRANSMIT
 
-REPLY_TIMEOUT_S = 0.1
+REPLY_TIMEOUT_NS = 100 * NS_PER_MS
 RETRANSMISSIONS = 3
-BOOT_WAIT_S = 3.0  # how long a pen that answers BAD_STATE(BOOTING) may take to start
+BOOT_WAIT_NS = 3_000 * NS_PER_MS  # how long a pen that answers BAD_STATE(BOOTING) may take to start
 
 
 class BytePort(Protocol):
@@ -55,22 +54,23 @@ def identify(
     port: BytePort,
     *,
     seq: int = 0,
-    monotonic: Callable[[], float] = time.monotonic,
+    clock: TimeSource | None = None,
 ) -> PenIdentity:
+    monotonic_ns = (clock or RealClock()).monotonic_ns
     decoder = Decoder()
     hello = Hello(PROTOCOL_VERSION)
     ack: Ack | None = None
     found: Identify | None = None
     cartridge: Cartridge | None = None
-    boot_deadline = monotonic() + BOOT_WAIT_S
+    boot_deadline = monotonic_ns() + BOOT_WAIT_NS
     tries = 0
     while tries <= RETRANSMISSIONS:
         # A leading delimiter ends whatever half-frame the pen may be holding.
         port.write(b"\x00" + encode(hello, seq, FLAG_RETRANSMIT if tries else 0))
         tries += 1
-        deadline = monotonic() + REPLY_TIMEOUT_S
+        deadline = monotonic_ns() + REPLY_TIMEOUT_NS
         booting = False
-        while monotonic() < deadline and cartridge is None:
+        while monotonic_ns() < deadline and cartridge is None:
             for result in decoder.feed(port.read(256)):
                 if not isinstance(result, Frame):
                     continue
@@ -87,12 +87,12 @@ def identify(
                     cartridge = message
         if ack is not None and found is not None:
             return PenIdentity(found, cartridge, _errors(decoder))
-        if booting and monotonic() < boot_deadline:
+        if booting and monotonic_ns() < boot_deadline:
             # Still starting up: not a lost link, so the retransmission budget is not spent.
             tries = 0
     raise HandshakeError(
         f"the pen did not answer HELLO after {RETRANSMISSIONS + 1} tries "
-        f"({int((RETRANSMISSIONS + 1) * REPLY_TIMEOUT_S * 1000)} ms); the link counts as lost. "
+        f"({(RETRANSMISSIONS + 1) * REPLY_TIMEOUT_NS // NS_PER_MS} ms); the link counts as lost. "
         f"Received {decoder.stats['frames']} good and {decoder.errors} bad frames. "
         "Check the cable, the port path and the baud rate (115200), and that the pen is on."
     )

@@ -1,9 +1,9 @@
-"""The pen's firmware, simulated. Uses firmware_bridge's protocol codec and nothing else of ours.
+"""The pen's firmware, simulated. Uses firmware_bridge's protocol codec and clock, nothing else.
 
 Where things are (docs/simulator.md has the whole story):
 
-- `simulator.clock`: `VirtualClock` and `RealClock` (self-contained: import it alone to share
-  virtual time with the simulator);
+- time comes from `firmware_bridge.clock` (`VirtualClock`, `RealClock`), the one clock every
+  layer shares, so a simulated pen and its host can run on one virtual timeline;
 - `simulator.firmware`: the sans-IO firmware core; `simulator.states`: its tables;
   `simulator.model`: the physics; `simulator.config`: capabilities and constants;
 - `simulator.pen.SimulatedPen`: the core on a clock, wired to a transport, with a scenario;
@@ -11,8 +11,7 @@ Where things are (docs/simulator.md has the whole story):
 - `simulator.transport.inprocess` (a pyserial port, `sim://`), `.pty`, `.tcp`, and
   `simulator.server` (the real-time loop behind `penctl sim`).
 
-The names below are importable from `simulator` directly; they load on first use, so importing
-`simulator.clock` alone stays light.
+The names below are importable from `simulator` directly; they load on first use.
 """
 
 from __future__ import annotations
@@ -21,9 +20,9 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "VirtualClock": "simulator.clock",
-    "RealClock": "simulator.clock",
-    "NS_PER_MS": "simulator.clock",
+    "VirtualClock": "firmware_bridge.clock",
+    "RealClock": "firmware_bridge.clock",
+    "NS_PER_MS": "firmware_bridge.clock",
     "SimulatedPen": "simulator.pen",
     "PenConfig": "simulator.config",
     "CartridgeSpec": "simulator.config",

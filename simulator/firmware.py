@@ -28,7 +28,9 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from firmware_bridge.clock import NS_PER_MS
 from firmware_bridge.protocol import (
+    HOST_COMMANDS,
     PROTOCOL_VERSION,
     Ack,
     Cartridge,
@@ -64,23 +66,12 @@ from simulator.events import COMMAND, SimEvent
 from simulator.model import PhysicalModel
 from simulator.states import RUN, check_transition, gate
 
-NS_PER_MS = 1_000_000
 DEDUP_DEPTH = 32
 # Always executed, never answered from the duplicate memory: doing them twice is harmless, and a
 # restarted host reusing an old seq must never get an old reply instead of a stop (S4).
 _NEVER_DUPLICATE = frozenset({MessageType.HELLO, MessageType.STOP, MessageType.ESTOP})
 _STOPS = {int(MessageType.STOP): Stop, int(MessageType.ESTOP): EStop}
-_HOST_TYPES = frozenset(t for t in MessageType if t < 0x40)
-
-# Why the motor stopped, in the events-file vocabulary.
-STOP_REASON_NAMES: dict[StopReason, str] = {
-    StopReason.LEASE_EXPIRED: "lease_expired",
-    StopReason.BUTTON: "button",
-    StopReason.FAULT: "fault",
-    StopReason.CARTRIDGE_REMOVED: "cartridge_removed",
-    StopReason.ESTOP: "estop",
-    StopReason.HOST_RESET: "host_reset",
-}
+_HOST_TYPES = frozenset(HOST_COMMANDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -727,9 +718,9 @@ class Firmware:
         self._wire_event(EventCode.MOTOR_STOPPED, int(reason))
         data: dict[str, Any]
         if host_stop:
-            data = {"reason": "stop", "host_reason": reason.name.lower()}
+            data = {"reason": "stop", "host_reason": reason.label}
         else:
-            data = {"reason": STOP_REASON_NAMES[reason]}
+            data = {"reason": reason.label}
         if fault is not None and reason is StopReason.FAULT:
             data["fault"] = fault.name.lower()
         self._emit("motor_stopped", **data)

@@ -16,26 +16,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from firmware_bridge.clock import NS_PER_MS, Clock, TimerHandle
+from firmware_bridge.protocol import MessageType
 from firmware_bridge.protocol.framing import HEADER_SIZE, cobs_decode
-from simulator.clock import Clock, TimerHandle
-
-NS_PER_MS = 1_000_000
-_TYPE_NAMES = {
-    0x01: "HELLO",
-    0x02: "SET_PARAMS",
-    0x03: "START",
-    0x04: "STOP",
-    0x05: "ESTOP",
-    0x06: "CLEAR_FAULT",
-    0x07: "LEASE",
-    0x08: "GET_STATUS",
-    0x41: "IDENTIFY",
-    0x42: "CARTRIDGE",
-    0x43: "TELEMETRY",
-    0x44: "EVENT",
-    0x45: "ACK",
-    0x46: "NAK",
-}
 
 
 class Direction(StrEnum):
@@ -168,7 +151,10 @@ def _frame_type(frame: bytes) -> str:
     body = cobs_decode(frame[:-1])
     if body is None or len(body) < HEADER_SIZE:
         return "?"
-    return _TYPE_NAMES.get(body[1], "?")
+    try:
+        return MessageType(body[1]).name
+    except ValueError:
+        return "?"
 
 
 def _corrupt(frame: bytes, rng: random.Random) -> bytes:

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from simulator.clock import NS_PER_MS, Clock, RealClock, TimerHandle
+from firmware_bridge.clock import NS_PER_MS, Clock, RealClock, TimerHandle
 from simulator.config import DEFAULT_CARTRIDGE, VIRTUAL_TODAY, CartridgeSpec, PenConfig
 from simulator.events import COMMAND, SimEvent
 from simulator.firmware import Firmware

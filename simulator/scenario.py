@@ -17,9 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from firmware_bridge.protocol import HOST_COMMANDS
 from simulator.config import DEFAULT_CARTRIDGE, CartridgeSpec, ConfigError, PenConfig
 from simulator.events import EVENT_NAMES
-from simulator.states import HOST_COMMANDS
 
 
 class ScenarioError(ValueError):

@@ -13,7 +13,7 @@ import select
 import time
 from typing import Protocol
 
-from simulator.clock import NS_PER_S, RealClock
+from firmware_bridge.clock import NS_PER_S, RealClock
 
 
 class ServedPort(Protocol):

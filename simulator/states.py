@@ -17,20 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from firmware_bridge.protocol import MessageType, NakReason, PenState
+from firmware_bridge.protocol import HOST_COMMANDS, MessageType, NakReason, PenState
 
 S = PenState
 IDENTIFIED_STATES = (S.IDLE, S.READY, S.RUNNING, S.FAULTED, S.ESTOPPED)
-HOST_COMMANDS = (
-    MessageType.HELLO,
-    MessageType.SET_PARAMS,
-    MessageType.START,
-    MessageType.STOP,
-    MessageType.ESTOP,
-    MessageType.CLEAR_FAULT,
-    MessageType.LEASE,
-    MessageType.GET_STATUS,
-)
 ALWAYS_ACCEPTED = frozenset({MessageType.STOP, MessageType.ESTOP})
 
 

@@ -1,7 +1,7 @@
 """The layering of ARCHITECTURE.md §1, checked on the source: imports point down the picture only.
 
 controller -> firmware_bridge, profiles, simulator; firmware_bridge and profiles import nothing
-else of ours; simulator imports only firmware_bridge.protocol.
+else of ours; simulator imports only firmware_bridge.protocol and firmware_bridge.clock.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ ALLOWED = {
     "controller": {"controller", "firmware_bridge", "profiles", "simulator"},
     "firmware_bridge": {"firmware_bridge"},
     "profiles": {"profiles"},
-    "simulator": {"simulator", "firmware_bridge.protocol"},
+    "simulator": {"simulator", "firmware_bridge.protocol", "firmware_bridge.clock"},
 }
 
 

@@ -81,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace, scenario: object, tcp: tuple[str, int] | None) -> int:
     import signal
 
-    from simulator.clock import RealClock
+    from firmware_bridge.clock import RealClock
     from simulator.events import EventLog
     from simulator.pen import SimulatedPen
     from simulator.scenario import Scenario

@@ -4,7 +4,6 @@ The controller uses `JournalWriter` and the record models; auditors use `verify_
 renderers behind `penctl audit`. The format is specified in docs/journal.md.
 """
 
-from controller.journal.clock import JournalClock
 from controller.journal.errors import (
     JournalBusy,
     JournalCorrupt,
@@ -66,7 +65,6 @@ __all__ = [
     "Finding",
     "FollowUp",
     "JournalBusy",
-    "JournalClock",
     "JournalCorrupt",
     "JournalError",
     "JournalFault",

@@ -12,6 +12,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from firmware_bridge.protocol.enums import StopReason as WireStopReason
+
 SCHEMA_VERSION = 1
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
@@ -45,21 +47,8 @@ Scalar = str | int | bool | None
 MACHINE_ACTORS = frozenset({"controller", "pen", "system"})
 ACTOR_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"
 
-StopReason = Literal[
-    "unspecified",
-    "operator",
-    "area_complete",
-    "session_end",
-    "host_fault",
-    "link_loss",
-    "lease_expired",
-    "button",
-    "fault",
-    "cartridge_removed",
-    "estop",
-    "time_limit",
-    "host_reset",
-]
+# The wire's StopReason table, by label ("link_loss"): declared once, in the protocol.
+StopReason = Literal[tuple(reason.label for reason in WireStopReason)]  # type: ignore[valid-type]
 Outcome = Literal["completed", "aborted", "faulted"]
 
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from controller.journal.clock import JournalClock
 from controller.journal.durable import fsync_dir, make_dirs, write_all, write_file_atomic
 from controller.journal.errors import (
     JournalBusy,
@@ -66,6 +65,7 @@ from controller.journal.records import (
 from controller.journal.regular import NotRegularFile, read_regular
 from controller.journal.scan import SplitFile, split_file
 from controller.journal.signing import CheckpointSigner
+from firmware_bridge.clock import RealClock, TimeSource
 
 _RESERVED = {
     "SESSION_OPEN": "open_session()",
@@ -104,7 +104,7 @@ class RecoveryReport:
 class JournalWriter:
     """Open with `JournalWriter.open(directory)`; see the module docstring for the guarantees."""
 
-    def __init__(self, directory: Path, signer: CheckpointSigner, clock: JournalClock, lock: int):
+    def __init__(self, directory: Path, signer: CheckpointSigner, clock: TimeSource, lock: int):
         self._dir = directory
         self._signer = signer
         self._clock = clock
@@ -129,7 +129,7 @@ class JournalWriter:
         *,
         signer: CheckpointSigner | None = None,
         key_dir: str | os.PathLike[str] | None = None,
-        clock: JournalClock | None = None,
+        clock: TimeSource | None = None,
     ) -> JournalWriter:
         """Opens (creating if needed) and recovers a journal directory; holds it until `close()`.
 
@@ -151,7 +151,7 @@ class JournalWriter:
         except BlockingIOError:
             os.close(lock)
             raise JournalBusy(path) from None
-        writer = cls(path, signer, clock or JournalClock(), lock)
+        writer = cls(path, signer, clock or RealClock(), lock)
         try:
             writer._recover()
         except OSError as exc:

@@ -9,6 +9,7 @@ from firmware_bridge.protocol.codec import (
     encode,
 )
 from firmware_bridge.protocol.enums import (
+    HOST_COMMANDS,
     CartridgeState,
     EventCode,
     FaultCode,
@@ -41,6 +42,7 @@ from firmware_bridge.protocol.messages import (
 )
 
 __all__ = [
+    "HOST_COMMANDS",
     "MESSAGES",
     "PROTOCOL_VERSION",
     "Ack",

@@ -23,6 +23,16 @@ class MessageType(IntEnum):
     ACK = 0x45
     NAK = 0x46
 
+    @property
+    def from_host(self) -> bool:
+        """Host-to-pen types are 0x01-0x3F, pen-to-host 0x40-0x7F (protocol.md §4)."""
+        return self < 0x40
+
+
+# The commands a host sends, in table order: the simulator's state table, its scenario triggers
+# and the host's link all take this one list.
+HOST_COMMANDS: tuple[MessageType, ...] = tuple(t for t in MessageType if t.from_host)
+
 
 class PenState(IntEnum):
     BOOTING = 0
@@ -90,6 +100,11 @@ class StopReason(IntEnum):
     ESTOP = 10
     TIME_LIMIT = 11
     HOST_RESET = 12  # a HELLO arrived while running: the host restarted
+
+    @property
+    def label(self) -> str:
+        """The reason's name in journals and the simulator's events file: `link_loss`."""
+        return self.name.lower()
 
 
 class NakReason(IntEnum):

@@ -22,7 +22,7 @@ from typing import Any
 import serial
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
-from simulator.clock import NS_PER_S, RealClock, VirtualClock
+from firmware_bridge.clock import NS_PER_S, RealClock, VirtualClock
 from simulator.pen import SimulatedPen
 
 # A blocking read (timeout=None) on a virtual clock gives up after this much virtual time.

@@ -9,15 +9,11 @@ import sys
 import pytest
 
 from controller.cli import main
+from firmware_bridge.clock import NS_PER_MS, VirtualClock
 from firmware_bridge.handshake import HandshakeError, identify
 from firmware_bridge.protocol import CartridgeState
-from simulator.clock import NS_PER_MS, VirtualClock
 from simulator.pen import SimulatedPen
 from simulator.transport.inprocess import open_port
-
-
-def _virtual(clock: VirtualClock):
-    return lambda: clock.monotonic_ns() / 1e9
 
 
 def test_identify_waits_out_the_boot_and_reports_the_pen() -> None:
@@ -25,7 +21,7 @@ def test_identify_waits_out_the_boot_and_reports_the_pen() -> None:
     clock = VirtualClock()
     pen = SimulatedPen(clock)
     port = open_port(pen, timeout=0.02)
-    identity = identify(port, monotonic=_virtual(clock))
+    identity = identify(port, clock=clock)
     assert identity.identify.model == "PENSIM-1"
     assert identity.identify.serial_number == "SIM-000001"
     assert (identity.identify.depth_min_um, identity.identify.depth_max_um) == (250, 2500)
@@ -44,7 +40,7 @@ def test_a_silent_pen_is_link_loss_after_four_tries() -> None:
     port = open_port(pen, timeout=0.02)
     started = clock.monotonic_ns()
     with pytest.raises(HandshakeError, match=r"did not answer HELLO after 4 tries \(400 ms\)"):
-        identify(port, monotonic=_virtual(clock))
+        identify(port, clock=clock)
     assert 400 * NS_PER_MS <= clock.monotonic_ns() - started < 500 * NS_PER_MS
 
 

@@ -17,7 +17,6 @@ from controller.journal import (
     Correction,
     Fault,
     FollowUp,
-    JournalClock,
     JournalWriter,
     NeedleStart,
     NeedleStop,
@@ -47,8 +46,11 @@ class ManualClock:
         self.wall += step
         self.mono += step
 
-    def journal_clock(self) -> JournalClock:
-        return JournalClock(wall_ns=lambda: self.wall, monotonic_ns=lambda: self.mono)
+    def wall_ns(self) -> int:
+        return self.wall
+
+    def monotonic_ns(self) -> int:
+        return self.mono
 
 
 def fixed_signer(seed: int = 7) -> CheckpointSigner:
@@ -220,7 +222,7 @@ def write_treatment(writer: JournalWriter, clock: ManualClock, *, patient: str =
 def write_sample_journal(directory: Path, sessions: int = 2) -> ManualClock:
     """`sessions` treatments a day apart, fixed key and clock: byte-identical output."""
     clock = ManualClock()
-    with JournalWriter.open(directory, signer=fixed_signer(), clock=clock.journal_clock()) as w:
+    with JournalWriter.open(directory, signer=fixed_signer(), clock=clock) as w:
         for index in range(sessions):
             write_treatment(w, clock, patient=f"P-{42 + index:04d}")
             clock.advance(86_400)
@@ -230,7 +232,7 @@ def write_sample_journal(directory: Path, sessions: int = 2) -> ManualClock:
 def write_compact_journal(directory: Path) -> None:
     """Two short sessions: small enough to flip every byte of, and still every kind of link."""
     clock = ManualClock()
-    with JournalWriter.open(directory, signer=fixed_signer(), clock=clock.journal_clock()) as w:
+    with JournalWriter.open(directory, signer=fixed_signer(), clock=clock) as w:
         w.open_session(session_open(), OPERATOR)
         clock.advance(10)
         w.append(

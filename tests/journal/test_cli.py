@@ -78,9 +78,7 @@ def test_verify_is_incomplete_with_exit_3_for_an_open_session(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_sample_journal(tmp_path / "j", sessions=1)
-    with JournalWriter.open(
-        tmp_path / "j", signer=fixed_signer(), clock=ManualClock().journal_clock()
-    ) as writer:
+    with JournalWriter.open(tmp_path / "j", signer=fixed_signer(), clock=ManualClock()) as writer:
         writer.open_session(session_open(), OPERATOR)
     code, out, _ = _run(capsys, "verify", str(tmp_path / "j"))
     assert code == 3

@@ -278,9 +278,7 @@ def test_an_open_session_is_incomplete_not_failed(tmp_path: Path) -> None:
     from tests.journal.helpers import OPERATOR, ManualClock, session_open
 
     write_sample_journal(tmp_path / "j", sessions=1)
-    with JournalWriter.open(
-        tmp_path / "j", signer=fixed_signer(), clock=ManualClock().journal_clock()
-    ) as writer:
+    with JournalWriter.open(tmp_path / "j", signer=fixed_signer(), clock=ManualClock()) as writer:
         writer.open_session(session_open(), OPERATOR)
     report = verify_path(tmp_path / "j")
     assert report.verdict == "INCOMPLETE" and report.exit_code == 3

@@ -65,9 +65,7 @@ def _fd_of(path: Path) -> int:
 
 
 def _open(directory: Path, clock: ManualClock | None = None) -> JournalWriter:
-    return JournalWriter.open(
-        directory, signer=fixed_signer(), clock=(clock or ManualClock()).journal_clock()
-    )
+    return JournalWriter.open(directory, signer=fixed_signer(), clock=(clock or ManualClock()))
 
 
 def test_s7_each_append_is_one_write_and_one_fsync_before_it_returns(
@@ -255,7 +253,7 @@ def test_a_journal_signed_by_another_key_with_the_same_key_id_is_not_continued(
     other = fixed_signer(seed=99)
     assert other.key_id == fixed_signer().key_id
     with pytest.raises(JournalKeyMismatch, match="new journal directory") as caught:
-        JournalWriter.open(directory, signer=other, clock=ManualClock().journal_clock())
+        JournalWriter.open(directory, signer=other, clock=ManualClock())
     assert other.public_key_hex in str(caught.value)
     assert fixed_signer().public_key_hex in str(caught.value)
     assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
@@ -369,9 +367,7 @@ def test_a_session_open_record_that_cannot_be_built_leaves_no_file_and_no_open_s
     """The record is built and validated before its file is created: a refused SESSION_OPEN
     must not leave an empty session file, nor a writer that believes a session is open."""
     clock = ManualClock(mono=-1)
-    with JournalWriter.open(
-        tmp_path / "j", signer=fixed_signer(), clock=clock.journal_clock()
-    ) as writer:
+    with JournalWriter.open(tmp_path / "j", signer=fixed_signer(), clock=clock) as writer:
         with pytest.raises(JournalStateError, match="mono_ns"):
             writer.open_session(session_open(), OPERATOR)
         assert not (tmp_path / "j" / "session-000001.jsonl").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from firmware_bridge.clock import NS_PER_MS, VirtualClock
 from firmware_bridge.protocol import (
     Ack,
     Cartridge,
@@ -22,7 +23,6 @@ from firmware_bridge.protocol import (
     Telemetry,
     encode,
 )
-from simulator.clock import NS_PER_MS, VirtualClock
 from simulator.config import PenConfig
 from simulator.events import SimEvent
 from simulator.pen import SimulatedPen

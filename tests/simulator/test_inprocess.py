@@ -6,8 +6,8 @@ import pytest
 import serial
 from serial.serialutil import PortNotOpenError, SerialException
 
+from firmware_bridge.clock import NS_PER_MS, VirtualClock
 from firmware_bridge.protocol import Ack, Decoder, Frame, Hello, encode
-from simulator.clock import NS_PER_MS, VirtualClock
 from simulator.pen import SimulatedPen
 from simulator.transport.inprocess import (
     SimSerial,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from firmware_bridge.clock import NS_PER_MS
 from firmware_bridge.protocol import (
     Ack,
     CartridgeState,
@@ -21,7 +22,6 @@ from firmware_bridge.protocol import (
     Stop,
     StopReason,
 )
-from simulator.clock import NS_PER_MS
 from simulator.config import CartridgeSpec
 from tests.simulator.bench import make_bench
 

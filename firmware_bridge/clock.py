@@ -1,7 +1,10 @@
-"""Clocks: where time comes from, and how work is scheduled on it.
+"""The one clock: where time comes from for every layer, and how work is scheduled on it.
 
-This module imports nothing else of ours on purpose: the controller imports `VirtualClock` to put
-itself and the simulator on one timeline in tests, without pulling in the rest of the simulator.
+Time is integer nanoseconds everywhere. `monotonic_ns()` orders events and never goes backwards;
+`wall_ns()` is nanoseconds since the Unix epoch (UTC), for the journal's timestamps and nothing
+else. This module lives in the lowest layer and imports nothing else of ours, so the simulator,
+the pen link, the controller and the journal can share one clock object, and in tests one
+virtual timeline.
 
 Theory of operation: everything time-driven schedules a callback with `call_at(when_ns, fn)`.
 A `VirtualClock` runs those callbacks only when its owner calls `advance`/`run_until`, in time
@@ -22,6 +25,9 @@ from typing import Protocol
 
 NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
+# Where a VirtualClock's wall time starts unless told otherwise: 2026-01-01T00:00:00Z, a fixed
+# instant so that virtual-time journals are byte-identical from run to run.
+VIRTUAL_EPOCH_WALL_NS = 1_767_225_600 * NS_PER_S
 
 
 class TimerHandle:
@@ -38,10 +44,16 @@ class TimerHandle:
         self.cancelled = True
 
 
-class Clock(Protocol):
-    """What the simulator (and anything sharing its time) needs from a clock."""
+class TimeSource(Protocol):
+    """The two readings, for what only reads the time (the journal's timestamps)."""
 
     def monotonic_ns(self) -> int: ...
+
+    def wall_ns(self) -> int: ...
+
+
+class Clock(TimeSource, Protocol):
+    """What every layer that schedules work needs: the two readings and a way to be called back."""
 
     def call_at(self, when_ns: int, callback: Callable[[], None]) -> TimerHandle: ...
 
@@ -85,13 +97,19 @@ class VirtualClock:
     callback is refused (it would reorder time).
     """
 
-    def __init__(self, start_ns: int = 0) -> None:
+    def __init__(self, start_ns: int = 0, *, wall_start_ns: int = VIRTUAL_EPOCH_WALL_NS) -> None:
+        self._start_ns = start_ns
+        self._wall_start_ns = wall_start_ns
         self._now_ns = start_ns
         self._queue = _TimerQueue()
         self._running = False
 
     def monotonic_ns(self) -> int:
         return self._now_ns
+
+    def wall_ns(self) -> int:
+        """Wall time moves with virtual time, from `wall_start_ns` at `start_ns`."""
+        return self._wall_start_ns + (self._now_ns - self._start_ns)
 
     @property
     def running(self) -> bool:
@@ -144,6 +162,9 @@ class RealClock:
 
     def monotonic_ns(self) -> int:
         return time.monotonic_ns()
+
+    def wall_ns(self) -> int:
+        return time.time_ns()
 
     def call_at(self, when_ns: int, callback: Callable[[], None]) -> TimerHandle:
         handle = TimerHandle(when_ns, callback)
