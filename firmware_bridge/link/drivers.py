@@ -1,0 +1,300 @@
+"""Two drivers for one LinkCore: a real-time one (one I/O thread) and a virtual-time one (none).
+
+Both do the same three things: call the core with the time, write what it returns to the port (the
+stop first, the trace after), and hand its outputs to the client. They differ only in who waits.
+
+- `ThreadedDriver`: one I/O thread only reads the port (short timeouts) and wakes the core at its
+  deadlines, as pyserial's `threaded.ReaderThread` does. Commands come from any thread under one
+  lock; a STOP is encoded and written from the caller's thread at once, never waiting for the I/O
+  thread. A failing port (SerialException, EIO, EOF) becomes link loss, never an exception
+  escaping a thread.
+- `VirtualDriver`: no threads. Time moves only in `run_until`/`wait`, which step the shared
+  virtual clock from one due callback to the next and read the port after each step, so bytes are
+  taken at the virtual instant they arrived and a run repeats exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+import serial
+
+from firmware_bridge.clock import NS_PER_S, Clock, TimerHandle
+from firmware_bridge.link.core import LinkCore
+from firmware_bridge.link.outputs import LinkOutput
+from firmware_bridge.link.trace import TraceWriter
+
+R = TypeVar("R")
+OutputHandler = Callable[[list[LinkOutput]], None]
+POLL_S = 0.005  # the I/O thread's read timeout: how late a retransmit or silence check may be
+_PORT_ERRORS = (serial.SerialException, OSError, TypeError, AttributeError, ValueError)
+
+
+class Port(Protocol):
+    """What a driver needs of a pyserial port."""
+
+    timeout: float | None
+
+    @property
+    def in_waiting(self) -> int: ...
+
+    def read(self, size: int = 1, /) -> bytes: ...
+
+    def write(self, data: bytes, /) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
+class SteppingClock(Clock, Protocol):
+    """A clock whose time moves only when told: `firmware_bridge.clock.VirtualClock`."""
+
+    @property
+    def running(self) -> bool: ...
+
+    def next_due_ns(self) -> int | None: ...
+
+    def run_until(self, t_ns: int) -> int: ...
+
+
+class _Driver:
+    def __init__(
+        self,
+        core: LinkCore,
+        port: Port,
+        clock: Clock,
+        on_outputs: OutputHandler,
+        trace: TraceWriter | None,
+    ) -> None:
+        self.core = core
+        self.clock = clock
+        self._port: Port | None = port
+        self._on_outputs = on_outputs
+        self._trace = trace
+
+    def _flush(self) -> None:
+        """Write, trace, then hand up: in that order, so nothing delays the bytes."""
+        data = self.core.data_to_send()
+        if data:
+            port = self._port
+            try:
+                if port is None:
+                    raise serial.SerialException("the port is closed")
+                port.write(data)
+            except _PORT_ERRORS as exc:
+                self.core.port_failed(f"writing to the port failed ({exc})", self.now_ns())
+        if self._trace is not None:
+            self._trace.write(self.core.take_traced())
+        outputs = self.core.take_outputs()
+        if outputs:
+            self._on_outputs(outputs)
+
+    def now_ns(self) -> int:
+        return self.clock.monotonic_ns()
+
+    def _read(self, port: Port) -> bytes | Exception:
+        """Whatever the port holds now (waiting up to its timeout), or why it failed."""
+        try:
+            return port.read(port.in_waiting or 1)
+        except _PORT_ERRORS as exc:
+            return exc
+
+    def _take(self, data: bytes | Exception) -> None:
+        """Feed the core what was read at this instant, and wake it if it is due."""
+        now = self.now_ns()
+        if isinstance(data, Exception):
+            self.core.port_failed(f"the port failed ({data})", now)
+        elif data:
+            self.core.receive(data, now)
+        deadline = self.core.next_deadline_ns()
+        if deadline is not None and now >= deadline:
+            self.core.advance(now)
+        self._flush()
+
+
+class ThreadedDriver(_Driver):
+    """Real time: one I/O thread reads; any thread may send under the one lock."""
+
+    def __init__(
+        self,
+        core: LinkCore,
+        port: Port,
+        clock: Clock,
+        on_outputs: OutputHandler,
+        trace: TraceWriter | None = None,
+    ) -> None:
+        super().__init__(core, port, clock, on_outputs, trace)
+        self._lock = threading.RLock()
+        self._settled = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._start(port)
+
+    def call(self, fn: Callable[[LinkCore, int], R]) -> R:
+        with self._lock:
+            result = fn(self.core, self.now_ns())
+            self._flush()
+        return result
+
+    def wait(self, predicate: Callable[[], bool], timeout_ns: int) -> bool:
+        deadline = self.now_ns() + timeout_ns
+        with self._settled:
+            while not predicate():
+                remaining = deadline - self.now_ns()
+                if remaining <= 0:
+                    return False
+                self._settled.wait(remaining / NS_PER_S)
+        return True
+
+    def replace_port(self, port: Port | None) -> None:
+        """Stop the I/O thread and close the old port; start again on `port` (None: stay shut)."""
+        self._halt()
+        if port is not None:
+            self._start(port)
+
+    def close(self) -> None:
+        self._halt()
+
+    def _flush(self) -> None:
+        super()._flush()
+        self._settled.notify_all()
+
+    def _start(self, port: Port) -> None:
+        port.timeout = POLL_S
+        self._port = port
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(port, self._stop), name="penctl-link-io", daemon=True
+        )
+        self._thread.start()
+
+    def _halt(self) -> None:
+        self._stop.set()
+        thread, port = self._thread, self._port
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2)
+        self._thread = None
+        with self._lock:
+            self._port = None
+        if port is not None:
+            with contextlib.suppress(_PORT_ERRORS):
+                port.close()
+
+    def _run(self, port: Port, stop: threading.Event) -> None:
+        """The I/O thread: read, feed the core with the arrival time, wake it when due."""
+        while not stop.is_set():
+            data = self._read(port)
+            with self._lock:
+                if stop.is_set():
+                    return
+                self._take(data)
+            if isinstance(data, Exception):
+                return
+
+
+class VirtualDriver(_Driver):
+    """Virtual time on a SteppingClock, no threads: deterministic for a given seed."""
+
+    def __init__(
+        self,
+        core: LinkCore,
+        port: Port,
+        clock: SteppingClock,
+        on_outputs: OutputHandler,
+        trace: TraceWriter | None = None,
+    ) -> None:
+        super().__init__(core, port, clock, on_outputs, trace)
+        self._stepping = clock
+        self._timer: TimerHandle | None = None
+        self._timer_at: int | None = None
+        port.timeout = 0
+
+    def call(self, fn: Callable[[LinkCore, int], R]) -> R:
+        result = fn(self.core, self.now_ns())
+        self._flush()
+        if not self._stepping.running:
+            self.pump()
+        return result
+
+    def wait(self, predicate: Callable[[], bool], timeout_ns: int) -> bool:
+        """Step virtual time until `predicate` holds or `timeout_ns` has passed in virtual time."""
+        clock = self._stepping
+        if clock.running:
+            raise RuntimeError("a blocking link call from inside a clock callback would deadlock")
+        deadline = clock.monotonic_ns() + timeout_ns
+        self.pump()
+        while not predicate():
+            if clock.monotonic_ns() >= deadline:
+                return False
+            self.run_until(deadline, stop_when=predicate)
+        return True
+
+    def run_until(self, t_ns: int, stop_when: Callable[[], bool] | None = None) -> None:
+        """Move virtual time to `t_ns` one due callback at a time, reading the port after each."""
+        clock = self._stepping
+        while True:
+            due = clock.next_due_ns()
+            if due is None or due > t_ns:
+                clock.run_until(t_ns)
+                self.pump()
+                return
+            clock.run_until(due)
+            self.pump()
+            if stop_when is not None and stop_when():
+                return
+
+    def pump(self) -> None:
+        """Take what the port holds at this instant, and wake the core if it is due.
+
+        An in-process pen answers inside our write, so this reads again until the port is empty.
+        """
+        while True:
+            port = self._port
+            data = b"" if port is None else self._read_now(port)
+            self._take(data)
+            if isinstance(data, Exception):
+                self.replace_port(None)
+            if not data or isinstance(data, Exception):
+                return
+
+    def _read_now(self, port: Port) -> bytes | Exception:
+        try:
+            waiting = port.in_waiting
+        except _PORT_ERRORS as exc:
+            return exc
+        return self._read(port) if waiting else b""
+
+    def replace_port(self, port: Port | None) -> None:
+        old, self._port = self._port, port
+        if old is not None:
+            with contextlib.suppress(_PORT_ERRORS):
+                old.close()
+        if port is not None:
+            port.timeout = 0
+
+    def close(self) -> None:
+        self.replace_port(None)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _flush(self) -> None:
+        super()._flush()
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Keep one clock callback at the core's next deadline, so others' steps wake it too."""
+        deadline = self.core.next_deadline_ns()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = None if deadline is None else self._stepping.call_at(deadline, self._due)
+
+    def _due(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self.pump()
