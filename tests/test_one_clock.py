@@ -1,4 +1,4 @@
-"""One clock for every layer: a simulated pen, the identify handshake and the journal share one
+"""One clock for every layer: a simulated pen, the pen link and the journal share one
 VirtualClock, so their timestamps agree to the nanosecond and a whole session can run in virtual
 time (ARCHITECTURE.md §2: all time comes from an injected clock)."""
 
@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from controller.journal import JournalWriter
+from firmware_bridge import open_pen
 from firmware_bridge.clock import NS_PER_MS, NS_PER_S, VirtualClock
-from firmware_bridge.handshake import identify
 from simulator.pen import SimulatedPen
-from simulator.transport.inprocess import open_port
+from simulator.transport.inprocess import publish
 from tests.journal.helpers import fixed_signer, session_open
 
 
@@ -19,9 +19,7 @@ def test_pen_handshake_and_journal_share_one_timeline(tmp_path: Path) -> None:
     wall_start_ns = 1_780_000_000 * NS_PER_S
     clock = VirtualClock(start_ns=7 * NS_PER_S, wall_start_ns=wall_start_ns)
     pen = SimulatedPen(clock)
-    port = open_port(pen, timeout=0.02)
-
-    identity = identify(port, clock=clock)
+    identity = open_pen(publish("one-clock", pen), clock=clock).identify()
     identified_at_ns = clock.monotonic_ns()
     with JournalWriter.open(tmp_path / "j", signer=fixed_signer(), clock=clock) as journal:
         record = journal.open_session(session_open(identity.identify.serial_number), "op:alice")

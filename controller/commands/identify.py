@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from firmware_bridge.handshake import PenIdentity
+    from firmware_bridge.client import PenIdentity
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,17 +25,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the pen's port: /dev/ttyUSB0, a simulator pty link, socket://HOST:PORT",
     )
     parser.add_argument("--json", action="store_true", help="print the reply as JSON")
+    add_trace_option(parser)
     parser.set_defaults(handler=_identify)
 
 
+def add_trace_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="write every frame both ways to FILE as JSON lines (docs/link.md)",
+    )
+
+
+def identify_pen(port: str, trace: str | None) -> PenIdentity:
+    """HELLO on `port` and what the pen says; raises PenLinkError, PortError or TraceError."""
+    from firmware_bridge import open_pen
+    from firmware_bridge.link import CommandFailed
+
+    with open_pen(port, trace=trace) as pen:
+        try:
+            return pen.identify()
+        except CommandFailed as exc:
+            stats = pen.stats()
+            bad = sum(stats["receive_errors"].values())
+            raise CommandFailed(
+                exc.command,
+                f"{exc.why}. Received {stats['frames_in']} good and {bad} bad frames. Check the "
+                "port path and the baud rate (115200), and that the pen is on",
+            ) from None
+
+
 def _identify(args: argparse.Namespace) -> int:
-    from firmware_bridge.handshake import HandshakeError, identify
-    from firmware_bridge.transport import PortError, open_port
+    from firmware_bridge.link import PenLinkError
+    from firmware_bridge.link.trace import TraceError
+    from firmware_bridge.transport import PortError
 
     try:
-        with open_port(args.port) as port:
-            identity = identify(port)
-    except (PortError, HandshakeError) as exc:
+        identity = identify_pen(args.port, args.trace)
+    except (PortError, PenLinkError, TraceError) as exc:
         print(f"penctl identify: {exc}", file=sys.stderr)
         return 1
     if args.json:

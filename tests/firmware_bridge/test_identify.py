@@ -1,5 +1,6 @@
-"""The identify handshake against the simulated pen: in-process in virtual time, and over a real
-pty and socket:// with the simulator in its own process."""
+"""Identifying the pen (`PenClient.identify`, `penctl identify`) against the simulated pen:
+in-process in virtual time, and over a real pty and socket:// with the simulator in its own process.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +10,19 @@ import sys
 import pytest
 
 from controller.cli import main
+from firmware_bridge import open_pen
 from firmware_bridge.clock import NS_PER_MS, VirtualClock
-from firmware_bridge.handshake import HandshakeError, identify
+from firmware_bridge.link import CommandFailed, LinkState
 from firmware_bridge.protocol import CartridgeState
 from simulator.pen import SimulatedPen
-from simulator.transport.inprocess import open_port
+from simulator.transport.inprocess import publish
 
 
 def test_identify_waits_out_the_boot_and_reports_the_pen() -> None:
     """The pen answers BAD_STATE while booting; the host retries without spending its budget."""
     clock = VirtualClock()
     pen = SimulatedPen(clock)
-    port = open_port(pen, timeout=0.02)
-    identity = identify(port, clock=clock)
+    identity = open_pen(publish("boot-wait", pen), clock=clock).identify()
     assert identity.identify.model == "PENSIM-1"
     assert identity.identify.serial_number == "SIM-000001"
     assert (identity.identify.depth_min_um, identity.identify.depth_max_um) == (250, 2500)
@@ -37,11 +38,12 @@ def test_a_silent_pen_is_link_loss_after_four_tries() -> None:
     pen = SimulatedPen(clock)
     clock.advance(300 * NS_PER_MS)  # booted
     pen.inject("silent", direction="both")
-    port = open_port(pen, timeout=0.02)
+    client = open_pen(publish("silent", pen), clock=clock)
     started = clock.monotonic_ns()
-    with pytest.raises(HandshakeError, match=r"did not answer HELLO after 4 tries \(400 ms\)"):
-        identify(port, clock=clock)
-    assert 400 * NS_PER_MS <= clock.monotonic_ns() - started < 500 * NS_PER_MS
+    with pytest.raises(CommandFailed, match=r"did not answer HELLO after 4 tries \(400 ms\)"):
+        client.identify()
+    assert clock.monotonic_ns() - started == 400 * NS_PER_MS
+    assert client.status().link is LinkState.LOST
 
 
 def test_penctl_run_identifies_the_bundled_simulator_over_a_real_pty() -> None:
