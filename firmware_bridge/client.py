@@ -18,7 +18,6 @@ time steps) and must not block: put what they get on a queue.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import threading
@@ -310,8 +309,10 @@ class PenClient:
                 self._cartridge_reports += 1
         for callback in self._subscribers:
             for output in outputs:
-                with contextlib.suppress(Exception):
+                try:
                     callback(output)
+                except Exception:  # counted in stats(); a subscriber never stops the link
+                    self._driver.core.stats.subscriber_errors += 1
 
 
 def open_pen(

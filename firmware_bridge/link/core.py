@@ -97,6 +97,7 @@ class LinkCore:
         self.last_ack: Ack | None = None  # the newest echo of the set in force
         self.stats = LinkStats()
         self._seq = first_seq & 0xFFFF
+        self.commands_accepted = 0  # command ids run 1..commands_accepted, each with one outcome
         self._ids = itertools.count(1)
         self._decoder = Decoder()
         self._out = bytearray()
@@ -132,7 +133,7 @@ class LinkCore:
         self._event_next = None
         self._change(LinkTrigger.OPEN, "HELLO sent", now_ns)
         self._out += b"\x00"
-        command = _Command(next(self._ids), Hello(PROTOCOL_VERSION))
+        command = self._new(Hello(PROTOCOL_VERSION))
         self._outstanding = command
         self._transmit(command, now_ns)
         return command.command_id
@@ -143,7 +144,7 @@ class LinkCore:
             raise ValueError(f"{message.TYPE.name} is sent by the pen, not the host")
         if isinstance(message, Hello):
             raise ValueError("HELLO is sent by open(), which resets the link")
-        command = _Command(next(self._ids), message)
+        command = self._new(message)
         if message.TYPE in (MessageType.STOP, MessageType.ESTOP):
             self._stops_send(command, now_ns)
         elif self.state not in (LinkState.UP, LinkState.HANDSHAKE):
@@ -240,6 +241,10 @@ class LinkCore:
 
     # ---- sending -------------------------------------------------------------------------------
 
+    def _new(self, message: Message) -> _Command:
+        self.commands_accepted += 1
+        return _Command(next(self._ids), message)
+
     def _send_next(self, now_ns: int) -> None:
         if self._outstanding is None and self._queue and self.state is LinkState.UP:
             command = self._queue.popleft()
@@ -285,7 +290,7 @@ class LinkCore:
             self._lose(LinkTrigger.NO_ANSWER, f"{why} ({tries * TRY_NS // NS_PER_MS} ms)", now_ns)
 
     def _write_stop(self, reason: StopReason, now_ns: int) -> None:
-        self._stops_send(_Command(next(self._ids), Stop(reason)), now_ns)
+        self._stops_send(self._new(Stop(reason)), now_ns)
 
     # ---- receiving -----------------------------------------------------------------------------
 

@@ -77,6 +77,7 @@ class LinkStats:
         self.stale_replies = 0  # an ACK or NAK for nothing outstanding (a late duplicate reply)
         self.unanswered_leases = 0
         self.echo_mismatches = 0
+        self.subscriber_errors = 0  # a subscriber raised: counted, never allowed to stop the link
         self.round_trips_ns: deque[int] = deque(maxlen=RTT_SAMPLES)
         self.ring: deque[FrameRecord] = deque(maxlen=RING_FRAMES)
 
@@ -93,6 +94,7 @@ class LinkStats:
             "stale_replies": self.stale_replies,
             "unanswered_leases": self.unanswered_leases,
             "echo_mismatches": self.echo_mismatches,
+            "subscriber_errors": self.subscriber_errors,
             "round_trip_ns": _summary(rtts),
         }
 
