@@ -70,12 +70,55 @@ class SessionOpen(RecordData):
     patient_pseudonym: Ident
     device_serial: Ident
     firmware_version: Ident
-    cartridge_serial: Ident
-    cartridge_lot: Ident
+    cartridge_serial: Ident | None = None  # None until a cartridge is fitted (a CARTRIDGE record)
+    cartridge_lot: Ident | None = None
     profile_name: Ident
     profile_sha256: Sha256Hex
     policy_sha256: Sha256Hex
     software_version: Ident
+
+
+class Intake(RecordData):
+    """The consultation: what is treated, where, on which skin, by which level of practitioner."""
+
+    record_type: ClassVar[str] = "INTAKE"
+    concern: Ident
+    profile_name: Ident
+    areas: list[Ident] = Field(min_length=1)
+    skin_type: Annotated[int, Field(ge=1, le=6)]  # Fitzpatrick I-VI
+    level: Ident
+    last_session_date: DateText | None = None
+    earliest_allowed_date: DateText | None = None
+
+
+class Override(RecordData):
+    """A rule set aside knowingly (e.g. a session inside the policy's interval), with the reason."""
+
+    record_type: ClassVar[str] = "OVERRIDE"
+    rule: Ident
+    reason: Text
+    detail: Text | None = None
+
+
+class Plan(RecordData):
+    """The course agreed with the consent, and the expectations explained."""
+
+    record_type: ClassVar[str] = "PLAN"
+    planned_sessions: Annotated[int, Field(ge=1, le=50)]
+    spacing_days: Annotated[int, Field(ge=1, le=3650)]
+    expectations: list[Text] = Field(min_length=1)
+
+
+class CartridgeFitted(RecordData):
+    """The cartridge fitted for this session, as the pen reported it (S8)."""
+
+    record_type: ClassVar[str] = "CARTRIDGE"
+    serial: Ident
+    lot: Ident
+    needle_count: Annotated[int, Field(ge=0, le=255)]
+    needle_length_um: DepthUm
+    expiry: DateText
+    state: Ident
 
 
 class ChecklistAnswer(RecordData):
@@ -265,6 +308,10 @@ DATA_MODELS: dict[str, type[RecordData]] = {
     model.record_type: model
     for model in (
         SessionOpen,
+        Intake,
+        Override,
+        Plan,
+        CartridgeFitted,
         ChecklistAnswer,
         Consent,
         Numbing,

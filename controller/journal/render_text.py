@@ -97,7 +97,8 @@ def _session_header(view: SessionView) -> list[str]:
             f"pen {opening['device_serial']} firmware {opening['firmware_version']}"
         )
         lines.append(
-            f"  cartridge {opening['cartridge_serial']} lot {opening['cartridge_lot']} · "
+            f"  cartridge {opening.get('cartridge_serial') or 'not yet fitted'} "
+            f"lot {opening.get('cartridge_lot') or '—'} · "
             f"profile {opening['profile_name']} ({opening['profile_sha256'][:12]}…) · "
             f"policy {opening['policy_sha256'][:12]}…"
         )

@@ -55,7 +55,9 @@ def describe(record: Record) -> str:
             return (
                 f"session opened by {d['operator_id']} for patient {d['patient_pseudonym']}; "
                 f"pen {d['device_serial']} (firmware {d['firmware_version']}), cartridge "
-                f"{d['cartridge_serial']} lot {d['cartridge_lot']}, profile {d['profile_name']}"
+                f"{d.get('cartridge_serial') or 'not yet fitted'} "
+                f"lot {d.get('cartridge_lot') or '—'}, "
+                f"profile {d['profile_name']}"
             )
         case "CHECKLIST":
             note = f" ({d['note']})" if d.get("note") else ""
