@@ -11,7 +11,8 @@ Rules (docs/protocol.md §3 and §5; docs/link.md says the same with the reasons
 - LEASE is written at once and never retransmitted: the next renewal supersedes it. One that gets
   no answer within a try's 100 ms is reported failed.
 - A SET_PARAMS echo is compared field by field with what was asked, `params_crc` included; any
-  difference writes STOP(HOST_FAULT) at once and is reported as `EchoMismatch` (S3).
+  difference writes STOP(HOST_FAULT) at once, fails every command queued behind it unsent, and is
+  reported as `EchoMismatch` (S3).
 - TELEMETRY and EVENT counter gaps are counted; no TELEMETRY for 3 periods is link loss; an EVENT
   BOOT outside the handshake means the pen lost its state.
 
@@ -337,6 +338,12 @@ class LinkCore:
                 self._write_stop(StopReason.HOST_FAULT, now_ns)
                 mismatch = EchoMismatch(command.command_id, command.message, reply, differs, now_ns)
                 self._outputs.append(mismatch)
+                # Nothing queued behind the set may follow the stop: a START naming its version
+                # would run the set the pen really applied, not the one asked for (S3).
+                for waiting in self._queue:
+                    why = "the pen's echo of SET_PARAMS differed, so the needle was stopped (S3)"
+                    self._fail(waiting, f"{why}; this was not sent", now_ns)
+                self._queue.clear()
                 return
         rtt = now_ns - command.first_sent_ns if command.sends == 1 else None
         if rtt is not None:
