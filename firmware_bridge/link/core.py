@@ -353,6 +353,7 @@ class LinkCore:
     def _on_hello_reply(self, hello: _Command, reply: Ack | Nak, now_ns: int) -> None:
         if isinstance(reply, Ack):
             self._hello_acked = True
+            self._telemetry_next = 0  # TELEMETRY's counter starts at 0 after HELLO (§4)
             self._maybe_identified(now_ns)
         elif reply.reason is NakReason.BAD_STATE and reply.detail == PenState.BOOTING:
             # Still starting up: not a lost link, so the retransmission budget is not spent.

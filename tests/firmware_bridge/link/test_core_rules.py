@@ -581,7 +581,6 @@ def test_telemetry_counter_gaps_are_counted() -> None:
     assert core.stats.telemetry_gaps == 5
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: TELEMETRY lost right after HELLO is not counted")
 def test_telemetry_lost_right_after_hello_is_counted() -> None:
     """§4: 'counter starts at 0 after HELLO ... so the host counts gaps exactly'.
 
