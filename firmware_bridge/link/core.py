@@ -82,7 +82,8 @@ class _Command:
     command_id: int
     message: Message
     seq: int = -1
-    sends: int = 0
+    sends: int = 0  # HELLO's is re-armed while the pen boots, so it is not a count of sends
+    retransmitted: bool = False  # then it has no round trip (Karn's rule)
     first_sent_ns: int = 0
     deadline_ns: int = 0
 
@@ -261,6 +262,7 @@ class LinkCore:
 
     def _retransmit(self, command: _Command, now_ns: int, wait_ns: int = TRY_NS) -> None:
         command.sends += 1
+        command.retransmitted = True
         command.deadline_ns = now_ns + wait_ns
         self.stats.retransmits += 1
         self._write(command, FLAG_RETRANSMIT, now_ns)
@@ -345,7 +347,7 @@ class LinkCore:
                     self._fail(waiting, f"{why}; this was not sent", now_ns)
                 self._queue.clear()
                 return
-        rtt = now_ns - command.first_sent_ns if command.sends == 1 else None
+        rtt = None if command.retransmitted else now_ns - command.first_sent_ns
         if rtt is not None:
             self.stats.round_trips_ns.append(rtt)
         self._outputs.append(Confirmed(command.command_id, command.message, reply, now_ns, rtt))
@@ -384,7 +386,7 @@ class LinkCore:
         self._outstanding = None
         self._silence_deadline_ns = now_ns + SILENT_PERIODS * self._telemetry_period_ns
         assert self.last_ack is not None
-        rtt = now_ns - hello.first_sent_ns if hello.sends == 1 else None
+        rtt = None if hello.retransmitted else now_ns - hello.first_sent_ns
         self._outputs.append(Confirmed(hello.command_id, hello.message, self.last_ack, now_ns, rtt))
         self._outputs.append(Identified(self.identify, now_ns))
         model = self.identify.model

@@ -242,7 +242,6 @@ def test_a_booting_pen_gets_hello_every_100ms_without_spending_the_budget() -> N
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Confirmed(HELLO).round_trip_ns after boot retries")
 def test_hello_retried_through_the_boot_reports_no_round_trip() -> None:
     """Karn's rule (outputs.Confirmed): a command that was retransmitted has no round trip.
 
