@@ -11,7 +11,8 @@ Rules (docs/protocol.md §3 and §5; docs/link.md says the same with the reasons
 - LEASE is written at once and never retransmitted: the next renewal supersedes it. One that gets
   no answer within a try's 100 ms is reported failed.
 - A SET_PARAMS echo is compared field by field with what was asked, `params_crc` included; any
-  difference writes STOP(HOST_FAULT) at once and is reported as `EchoMismatch` (S3).
+  difference writes STOP(HOST_FAULT) at once, fails every command queued behind it unsent, and is
+  reported as `EchoMismatch` (S3).
 - TELEMETRY and EVENT counter gaps are counted; no TELEMETRY for 3 periods is link loss; an EVENT
   BOOT outside the handshake means the pen lost its state.
 
@@ -81,7 +82,8 @@ class _Command:
     command_id: int
     message: Message
     seq: int = -1
-    sends: int = 0
+    sends: int = 0  # HELLO's is re-armed while the pen boots, so it is not a count of sends
+    retransmitted: bool = False  # then it has no round trip (Karn's rule)
     first_sent_ns: int = 0
     deadline_ns: int = 0
 
@@ -265,6 +267,7 @@ class LinkCore:
 
     def _retransmit(self, command: _Command, now_ns: int, wait_ns: int = TRY_NS) -> None:
         command.sends += 1
+        command.retransmitted = True
         command.deadline_ns = now_ns + wait_ns
         self.stats.retransmits += 1
         self._write(command, FLAG_RETRANSMIT, now_ns)
@@ -342,8 +345,14 @@ class LinkCore:
                 self._write_stop(StopReason.HOST_FAULT, now_ns)
                 mismatch = EchoMismatch(command.command_id, command.message, reply, differs, now_ns)
                 self._outputs.append(mismatch)
+                # Nothing queued behind the set may follow the stop: a START naming its version
+                # would run the set the pen really applied, not the one asked for (S3).
+                for waiting in self._queue:
+                    why = "the pen's echo of SET_PARAMS differed, so the needle was stopped (S3)"
+                    self._fail(waiting, f"{why}; this was not sent", now_ns)
+                self._queue.clear()
                 return
-        rtt = now_ns - command.first_sent_ns if command.sends == 1 else None
+        rtt = None if command.retransmitted else now_ns - command.first_sent_ns
         if rtt is not None:
             self.stats.round_trips_ns.append(rtt)
         self._outputs.append(Confirmed(command.command_id, command.message, reply, now_ns, rtt))
@@ -351,6 +360,7 @@ class LinkCore:
     def _on_hello_reply(self, hello: _Command, reply: Ack | Nak, now_ns: int) -> None:
         if isinstance(reply, Ack):
             self._hello_acked = True
+            self._telemetry_next = 0  # TELEMETRY's counter starts at 0 after HELLO (§4)
             self._maybe_identified(now_ns)
         elif reply.reason is NakReason.BAD_STATE and reply.detail == PenState.BOOTING:
             # Still starting up: not a lost link, so the retransmission budget is not spent.
@@ -381,7 +391,7 @@ class LinkCore:
         self._outstanding = None
         self._silence_deadline_ns = now_ns + SILENT_PERIODS * self._telemetry_period_ns
         assert self.last_ack is not None
-        rtt = now_ns - hello.first_sent_ns if hello.sends == 1 else None
+        rtt = None if hello.retransmitted else now_ns - hello.first_sent_ns
         self._outputs.append(Confirmed(hello.command_id, hello.message, self.last_ack, now_ns, rtt))
         self._outputs.append(Identified(self.identify, now_ns))
         model = self.identify.model
