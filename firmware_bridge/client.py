@@ -157,8 +157,7 @@ class PenClient:
 
     def set_params(self, *, depth_um: int, speed_sps: int) -> AppliedParams:
         """Propose a new set; returns only once the pen's echo matched it field by field (S3)."""
-        message = SetParams(next(self._versions), depth_um, speed_sps)
-        ack = self._command(message)
+        ack = self._command(self.params_message(depth_um=depth_um, speed_sps=speed_sps))
         self._applied = AppliedParams(
             ack.param_version, ack.depth_um, ack.speed_sps, ack.params_crc, self._now()
         )
@@ -188,6 +187,27 @@ class PenClient:
     def get_status(self) -> Ack:
         """Ask for a TELEMETRY and a CARTRIDGE out of schedule."""
         return self._command(GetStatus())
+
+    # ---- without waiting (for an owner loop that must never block) ------------------------------
+
+    def hello(self) -> int:
+        """Send HELLO without waiting; `Identified` and HELLO's outcome reach subscribers."""
+        self._applied = None
+        return self._driver.call(lambda core, now: core.open(now))
+
+    def send(self, message: Message) -> int:
+        """Queue any host command without waiting; its outcome names the id returned (S4: a
+        STOP or ESTOP is written at once)."""
+        return self._driver.call(lambda core, now: core.send(message, now))
+
+    def params_message(self, *, depth_um: int, speed_sps: int) -> SetParams:
+        """A SET_PARAMS with this client's next version (versions only rise: protocol.md §4)."""
+        return SetParams(next(self._versions), depth_um, speed_sps)
+
+    def reopen(self) -> None:
+        """Close the port and open it again, without waiting; follow with `hello()` (§5.5)."""
+        self._driver.replace_port(None)
+        self._driver.replace_port(self._open_port())
 
     # ---- watching ------------------------------------------------------------------------------
 
@@ -228,8 +248,7 @@ class PenClient:
     def reconnect(self, timeout_s: float | None = None) -> PenIdentity:
         """Reopen the port and HELLO; refuse another pen. Never restarts the motor (§5.5)."""
         before = self._identity
-        self._driver.replace_port(None)
-        self._driver.replace_port(self._open_port())
+        self.reopen()
         identity = self.identify(timeout_s)
         if before is not None and identity.serial_number != before.serial_number:
             self.close()

@@ -149,6 +149,7 @@ class LinkCore:
         command = self._new(message)
         if message.TYPE in (MessageType.STOP, MessageType.ESTOP):
             self._stops_send(command, now_ns)
+            self._fail_queued(now_ns, f"a {message.TYPE.name} was sent before it went out")
         elif self.state not in (LinkState.UP, LinkState.HANDSHAKE):
             self._fail(command, self._not_up_why(), now_ns)
         elif message.TYPE is MessageType.LEASE:
@@ -316,14 +317,14 @@ class LinkCore:
             self.stats.receive_errors["host_type_from_pen"] += 1
 
     def _on_reply(self, seq: int, msg_type: int, reply: Ack | Nak, now_ns: int) -> None:
-        if isinstance(reply, Ack):
-            self.last_ack = reply
         command = self._stops.get(seq) or self._leases.get(seq)
         if command is None and self._outstanding is not None and self._outstanding.seq == seq:
             command = self._outstanding
         if command is None or int(command.message.TYPE) != msg_type:
             self.stats.stale_replies += 1
             return
+        if isinstance(reply, Ack):
+            self.last_ack = reply  # only a reply taken as an answer says what is in force
         self._stops.pop(seq, None)
         self._leases.pop(seq, None)
         if isinstance(command.message, Hello):
@@ -434,6 +435,13 @@ class LinkCore:
         self._leases.clear()
         for command in waiting:
             self._fail(command, why, now_ns)
+
+    def _fail_queued(self, now_ns: int, why: str) -> None:
+        """S4: nothing queued before a stop is written after it (a START must not follow it)."""
+        queued = list(self._queue)
+        self._queue.clear()
+        for command in queued:
+            self._fail(command, f"{why}; send it again if it is still wanted", now_ns)
 
     def _fail(self, command: _Command, why: str, now_ns: int) -> None:
         self._outputs.append(Failed(command.command_id, command.message, why, now_ns))

@@ -1,0 +1,313 @@
+"""The controller: one owner, one queue, two machines, the supervisor and the journal.
+
+Theory of operation (ARCHITECTURE.md §2). Everything that changes the controller arrives on one
+queue: operator actions (`submit`), link outputs (telemetry, events, command outcomes, link
+states) and the owner's tick every 100 ms. One owner drains it: a thread in real time, clock
+callbacks in virtual time (`runner.py`), running the same code, so tests and `--fast` are exact.
+Handlers never block: commands go to the pen without waiting and their outcomes come back on the
+queue, so the steps that wait for the pen are states (arming, stopping).
+
+Two paths skip the queue's backlog: `submit(Stop())` and `submit(EStop())` write to the pen from
+the caller's thread at once, then queue the bookkeeping (S4: sent first, journaled after, S7).
+The tick renews the pen's lease only while the owner is healthy, so a stuck owner lets the lease
+lapse and the pen stops by itself (S5). A journal that cannot be written stops the needle (S7).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from controller import actions as act
+from controller.alarms import CATALOGUE
+from controller.history import read_history
+from controller.journal import JournalFault, JournalWriter
+from controller.journal.records import (
+    Alarm,
+    Fault,
+    NeedleStop,
+    OperatorAck,
+    RecordData,
+    StateChange,
+)
+from controller.machines import (
+    DEVICE_ROWS,
+    WORKFLOW_ROWS,
+    Device,
+    Step,
+    allowed_triggers,
+    build,
+)
+from controller.progress import SessionProgress
+from controller.supervisor import Supervisor
+from firmware_bridge.clock import NS_PER_MS, Clock
+from firmware_bridge.link import LinkOutput
+from firmware_bridge.protocol import StopReason, Telemetry
+from profiles import Library
+
+if TYPE_CHECKING:
+    from firmware_bridge import PenClient
+    from profiles import EffectiveLimits
+
+TICK_NS = 100 * NS_PER_MS
+LEASE_MS = 300
+SOFTWARE = "penctl"
+
+
+@dataclass(frozen=True, slots=True)
+class StopSent:
+    """Bookkeeping for a stop already written to the pen from the caller's thread."""
+
+    reason: StopReason
+    sent_ns: int
+    estop: bool
+    actor: str
+
+
+@dataclass(slots=True)
+class ActiveAlarm:
+    alarm_id: str
+    priority: str
+    what: str
+    did: str
+    next: str
+    latched: bool
+    raised_at_ns: int
+
+
+@dataclass(slots=True)
+class PenFacts:
+    """What the pen has told us, newest first: the host's only knowledge of the pen (S3)."""
+
+    identify: Any = None
+    cartridge: Any = None
+    telemetry: Telemetry | None = None
+    depth_history: deque[int] = field(default_factory=lambda: deque(maxlen=100))
+    speed_history: deque[int] = field(default_factory=lambda: deque(maxlen=100))
+
+
+class Controller:
+    """Build with `Controller.create(...)`; drive with a runner (controller/runner.py)."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        journal: JournalWriter,
+        library: Library,
+        operator: str,
+        open_pen: Callable[[], PenClient],
+    ) -> None:
+        self.clock = clock
+        self.journal = journal
+        self.library = library
+        self.operator = operator
+        self._open_pen = open_pen
+        self.pen: PenClient | None = None
+        self.device: Any = build(DEVICE_ROWS, Device, Device.DISCONNECTED, "device")
+        self.workflow: Any = build(WORKFLOW_ROWS, Step, Step.INTAKE, "workflow")
+        self.facts = PenFacts()
+        self.progress = SessionProgress()
+        self.supervisor = Supervisor()
+        self.alarms: list[ActiveAlarm] = []
+        self.limits: EffectiveLimits | None = None
+        self.pending: dict[int, str] = {}  # command id -> what the owner waits for
+        self.history = read_history(Path(journal.directory))
+        self.last_refusal: str | None = None
+        self._queue: deque[object] = deque()
+        self._lock = threading.Lock()
+        self._wake: Callable[[], None] = lambda: None
+        self._snapshot: Any = None
+        self._stop_reason: StopReason | None = None
+        from controller.view import build_snapshot
+
+        self._build_snapshot = build_snapshot
+        self.refresh()
+
+    # ---- the interface the console and scripts use --------------------------------------------
+
+    def submit(self, action: act.Action) -> None:
+        """Queue an operator action. A stop or e-stop is written to the pen first, right here."""
+        if isinstance(action, act.Stop | act.EStop):
+            self._post(self._send_stop(action))
+        else:
+            self._post(action)
+
+    def snapshot(self) -> Any:
+        return self._snapshot
+
+    def allowed(self) -> dict[str, Any]:
+        from controller.permissions import allowed
+
+        return allowed(self)
+
+    @property
+    def device_state(self) -> Device:
+        return Device(self.device.state)
+
+    @property
+    def step(self) -> Step:
+        return Step(self.workflow.state)
+
+    # ---- the owner -----------------------------------------------------------------------------
+
+    def attach(self, wake: Callable[[], None]) -> None:
+        """The runner's way to be told that the queue has work (see runner.py)."""
+        self._wake = wake
+
+    def drain(self) -> None:
+        """Handle everything queued, in order. Only the owner calls this."""
+        while True:
+            with self._lock:
+                if not self._queue:
+                    break
+                item = self._queue.popleft()
+            self._handle(item)
+        self.refresh()
+
+    def tick(self) -> None:
+        """Every 100 ms on the owner: renew the lease, run the area's clock, check timers."""
+        self.drain()
+        pen = self.pen
+        if pen is not None and self.device_state not in (Device.LINK_LOST, Device.DISCONNECTED):
+            pen.renew_lease(LEASE_MS)
+        from controller.treatment import on_tick
+
+        on_tick(self)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self._snapshot = self._build_snapshot(self)
+
+    def now_ns(self) -> int:
+        return self.clock.monotonic_ns()
+
+    def _post(self, item: object) -> None:
+        with self._lock:
+            self._queue.append(item)
+        self._wake()
+
+    def on_link(self, output: LinkOutput) -> None:
+        """The pen link's subscriber: called on the link's thread; never blocks."""
+        self._post(output)
+
+    def _handle(self, item: object) -> None:
+        from controller.dispatch import handle
+
+        try:
+            handle(self, item)
+        except JournalFault as exc:
+            self.journal_failed(exc)
+
+    # ---- stops: sent first, journaled after ----------------------------------------------------
+
+    def _send_stop(self, action: act.Stop | act.EStop) -> StopSent:
+        estop = isinstance(action, act.EStop)
+        reason = StopReason.ESTOP if isinstance(action, act.EStop) else action.reason
+        pen = self.pen
+        if pen is not None:
+            if estop:
+                pen.estop(reason)
+            else:
+                pen.stop(reason)
+        return StopSent(reason, self.now_ns(), estop, self.operator)
+
+    def stop_needle(self, reason: StopReason, detail: str, actor: str = "controller") -> None:
+        """Stop the needle from the owner (an alarm, a time limit): pen first, journal after."""
+        sent_ns = self.now_ns()
+        if self.pen is not None:
+            self.pen.stop(reason)
+        self.progress.end_pass(self, sent_ns)
+        self.record(NeedleStop(reason=reason.label, sent_mono_ns=sent_ns, detail=detail), actor)
+
+    # ---- the machines --------------------------------------------------------------------------
+
+    def fire(self, machine: str, trigger: str) -> None:
+        """Change state by a table row, journaling the change (S7)."""
+        model = self.device if machine == "device" else self.workflow
+        before = model.state
+        getattr(model, trigger)()
+        if model.state != before:
+            change = StateChange(
+                machine=machine, from_state=before, to_state=model.state, trigger=trigger
+            )
+            self.record(change, "controller")
+
+    def can(self, machine: str, trigger: str) -> bool:
+        if machine == "device":
+            return trigger in allowed_triggers(DEVICE_ROWS, self.device_state)
+        return trigger in allowed_triggers(WORKFLOW_ROWS, self.step)
+
+    # ---- the journal ---------------------------------------------------------------------------
+
+    def record(self, data: RecordData, actor: str | None = None) -> None:
+        """Journal `data` durably if a session is open (S7). A failure stops the needle."""
+        if self.journal.session is None or self.journal.fault is not None:
+            return
+        self.journal.append(data, actor or self.operator)
+
+    def journal_failed(self, exc: JournalFault) -> None:
+        """No treatment without a record: stop, latch, alarm (nothing more can be journaled)."""
+        if self.pen is not None:
+            self.pen.stop(StopReason.HOST_FAULT)
+        self.raise_alarm("JOURNAL_FAULT", {"cause": str(exc)}, journal=False)
+        if self.can("device", "fault"):
+            self.device.fault()
+
+    # ---- alarms --------------------------------------------------------------------------------
+
+    def raise_alarm(self, alarm_id: str, values: dict[str, Any], *, journal: bool = True) -> None:
+        """Show an alarm; a needle-stopping one stops the needle first (S7), then journals."""
+        spec = CATALOGUE[alarm_id]
+        text = spec.render(**values)
+        if spec.stops_needle and self.device_state in (Device.RUNNING, Device.STOPPING):
+            self.stop_needle(StopReason.HOST_FAULT, f"alarm {alarm_id}")
+        if any(a.alarm_id == alarm_id for a in self.alarms):
+            return
+        alarm = ActiveAlarm(
+            alarm_id,
+            spec.priority.value,
+            text.what,
+            text.did,
+            text.next,
+            spec.latches,
+            self.now_ns(),
+        )
+        self.alarms.append(alarm)
+        if not journal:
+            return
+        message = f"{text.what} {text.did} {text.next}"
+        frames = self._raw_frames()
+        if spec.latches:
+            self.record(Fault(fault_id=alarm_id, cause=alarm_id.lower(), message=message,
+                              raw_frames=frames), "controller")
+        self.record(
+            Alarm(alarm_id=alarm_id, priority=spec.priority.value, condition=alarm_id.lower(),
+                  message=message, raw_frames=frames),
+            "controller",
+        )
+
+    def clear_alarms(self, *, latched: bool, note: str | None) -> list[str]:
+        """The operator acknowledges what is showing; returns the ids cleared."""
+        cleared = [a.alarm_id for a in self.alarms if a.latched == latched or not a.latched]
+        for alarm_id in cleared:
+            self.record(OperatorAck(subject=alarm_id, action="acknowledged", note=note))
+        self.alarms = [a for a in self.alarms if a.alarm_id not in cleared]
+        return cleared
+
+    def _raw_frames(self) -> list[str]:
+        if self.pen is None:
+            return []
+        frames = [f for f in self.pen.dump_frames() if f["dir"] == "to_host"][-3:]
+        return [f["hex"] for f in frames]
+
+    def refuse(self, action: act.Action, why: str) -> None:
+        """An action the state does not allow: said, journaled, nothing else done (S9, S10)."""
+        self.last_refusal = f"{action.name}: {why}"
+        from controller.journal.records import ActionRefused
+
+        self.record(ActionRefused(action=action.name, reason=why))

@@ -1,0 +1,125 @@
+"""The safety supervisor: every TELEMETRY frame held against what the host commanded.
+
+Pure: it reads frames and the host's view and says which alarm conditions hold; the controller
+acts on them (stop first, journal after: S7). Thresholds and their sources are in
+docs/controller.md; a condition must hold for `SUSTAIN_SAMPLES` frames in a row so that one noisy
+sample never stops a treatment, while three (150 ms at the pen's 50 ms period) always do.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from firmware_bridge.protocol import FaultCode, MotorState, Telemetry
+
+SUSTAIN_SAMPLES = 3
+DEPTH_TOLERANCE_UM = 150  # ±0.15 mm, the accuracy a cleared pen claims (domain.md §6, K180778)
+SPEED_TOLERANCE_PCT = 10
+TEMPERATURE_WARN_CDEG = 4_000  # 40 °C: warn before the pen's own 45 °C cut-off
+TEMPERATURE_CLEAR_CDEG = 3_800
+BATTERY_LOW_PCT = 15
+GAP_WINDOW = 20  # frames: about a second of telemetry
+GAP_ALARM_MISSED = 3  # missed frames within the window that make link quality an alarm
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """An alarm condition that now holds: the catalogue id and the figures its sentences name."""
+
+    alarm_id: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Commanded:
+    """What the host believes it asked for: the confirmed set, and whether the needle may run."""
+
+    depth_um: int | None
+    speed_sps: int | None
+    may_run: bool
+
+
+class Supervisor:
+    def __init__(self) -> None:
+        self._depth_off = 0
+        self._speed_off = 0
+        self._uncommanded = 0
+        self._warm = False
+        self._battery_warned = False
+        self._missed: deque[int] = deque(maxlen=GAP_WINDOW)
+        self._gaps_raised = False
+
+    def check(self, frame: Telemetry, missed: int, commanded: Commanded) -> list[Condition]:
+        """Conditions that begin with this frame (each is reported once until it clears)."""
+        found: list[Condition] = []
+        found += self._running_without_leave(frame, commanded)
+        found += self._depth_and_speed(frame, commanded)
+        found += self._temperature(frame)
+        found += self._battery(frame)
+        found += self._link_quality(missed)
+        return found
+
+    def pen_fault(self, frame: Telemetry) -> FaultCode | None:
+        """The fault the pen has latched, if any (the pen has already stopped the motor)."""
+        return None if frame.active_fault is FaultCode.NONE else frame.active_fault
+
+    def reset_run(self) -> None:
+        """A new set or a stop: deviations are judged afresh."""
+        self._depth_off = self._speed_off = 0
+
+    def _running_without_leave(self, frame: Telemetry, commanded: Commanded) -> list[Condition]:
+        """S1: the motor turning while the host has not let it run is stopped at once."""
+        turning = frame.motor_state in (MotorState.RAMPING_UP, MotorState.AT_SPEED)
+        self._uncommanded = self._uncommanded + 1 if turning and not commanded.may_run else 0
+        if self._uncommanded == 1:
+            return [Condition("UNCOMMANDED_RUN", {"speed_sps": frame.speed_sps})]
+        return []
+
+    def _depth_and_speed(self, frame: Telemetry, commanded: Commanded) -> list[Condition]:
+        if frame.motor_state is not MotorState.AT_SPEED or commanded.depth_um is None:
+            self.reset_run()
+            return []
+        found: list[Condition] = []
+        depth_off = abs(frame.depth_um - commanded.depth_um) > DEPTH_TOLERANCE_UM
+        self._depth_off = self._depth_off + 1 if depth_off else 0
+        if self._depth_off == SUSTAIN_SAMPLES:
+            found.append(
+                Condition(
+                    "DEPTH_DEVIATION",
+                    {"measured_um": frame.depth_um, "applied_um": commanded.depth_um},
+                )
+            )
+        speed = commanded.speed_sps or 0
+        speed_off = abs(frame.speed_sps - speed) * 100 > SPEED_TOLERANCE_PCT * speed
+        self._speed_off = self._speed_off + 1 if speed_off else 0
+        if self._speed_off == SUSTAIN_SAMPLES:
+            found.append(
+                Condition("SPEED_DEVIATION", {"measured_sps": frame.speed_sps, "applied_sps": speed})
+            )
+        return found
+
+    def _temperature(self, frame: Telemetry) -> list[Condition]:
+        if not self._warm and frame.temperature_cdeg >= TEMPERATURE_WARN_CDEG:
+            self._warm = True
+            return [Condition("TEMPERATURE_HIGH", {"celsius": frame.temperature_cdeg / 100})]
+        if self._warm and frame.temperature_cdeg < TEMPERATURE_CLEAR_CDEG:
+            self._warm = False
+        return []
+
+    def _battery(self, frame: Telemetry) -> list[Condition]:
+        if not self._battery_warned and frame.battery_pct <= BATTERY_LOW_PCT:
+            self._battery_warned = True
+            return [Condition("BATTERY_LOW", {"percent": frame.battery_pct})]
+        return []
+
+    def _link_quality(self, missed: int) -> list[Condition]:
+        self._missed.append(missed)
+        total = sum(self._missed)
+        if total >= GAP_ALARM_MISSED and not self._gaps_raised:
+            self._gaps_raised = True
+            return [Condition("TELEMETRY_GAPS", {"missed": total, "window": GAP_WINDOW})]
+        if total == 0:
+            self._gaps_raised = False
+        return []
