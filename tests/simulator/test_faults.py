@@ -30,7 +30,7 @@ def _start(b: Bench) -> int:
     return b.host.send(Start(1))
 
 
-# ---- link faults ---------------------------------------------------------------------------
+# ---- wire faults ---------------------------------------------------------------------------
 
 
 def test_drop_the_reply_to_the_first_start_then_the_retransmit_gets_it() -> None:
