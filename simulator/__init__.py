@@ -31,7 +31,7 @@ _EXPORTS = {
     "Scenario": "simulator.scenario",
     "ScenarioError": "simulator.scenario",
     "load_scenario": "simulator.scenario",
-    "open_port": "simulator.transport.inprocess",
+    "open_host_port": "simulator.transport.inprocess",
     "publish": "simulator.transport.inprocess",
     "register_url_handler": "simulator.transport.inprocess",
 }

@@ -4,7 +4,7 @@ This is the object the pen link and the controller run, in-process or behind a p
 
     clock = VirtualClock()
     pen = SimulatedPen(clock, scenario=load_scenario("flaky-link"), seed=7)
-    port = open_port(pen)              # a pyserial port (simulator.transport.inprocess)
+    port = open_host_port(pen)         # a pyserial port (simulator.transport.inprocess)
     ...; clock.advance(50 * NS_PER_MS)
 
 Theory of operation: the firmware is sans-IO; this class feeds it the host's bytes (through the

@@ -11,7 +11,7 @@ from controller.journal import JournalWriter
 from firmware_bridge.clock import NS_PER_MS, NS_PER_S, VirtualClock
 from firmware_bridge.handshake import identify
 from simulator.pen import SimulatedPen
-from simulator.transport.inprocess import open_port
+from simulator.transport.inprocess import open_host_port
 from tests.journal.helpers import fixed_signer, session_open
 
 
@@ -19,7 +19,7 @@ def test_pen_handshake_and_journal_share_one_timeline(tmp_path: Path) -> None:
     wall_start_ns = 1_780_000_000 * NS_PER_S
     clock = VirtualClock(start_ns=7 * NS_PER_S, wall_start_ns=wall_start_ns)
     pen = SimulatedPen(clock)
-    port = open_port(pen, timeout=0.02)
+    port = open_host_port(pen, timeout=0.02)
 
     identity = identify(port, clock=clock)
     identified_at_ns = clock.monotonic_ns()

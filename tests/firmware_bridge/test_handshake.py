@@ -13,14 +13,14 @@ from firmware_bridge.clock import NS_PER_MS, VirtualClock
 from firmware_bridge.handshake import HandshakeError, identify
 from firmware_bridge.protocol import CartridgeState
 from simulator.pen import SimulatedPen
-from simulator.transport.inprocess import open_port
+from simulator.transport.inprocess import open_host_port
 
 
 def test_identify_waits_out_the_boot_and_reports_the_pen() -> None:
     """The pen answers BAD_STATE while booting; the host retries without spending its budget."""
     clock = VirtualClock()
     pen = SimulatedPen(clock)
-    port = open_port(pen, timeout=0.02)
+    port = open_host_port(pen, timeout=0.02)
     identity = identify(port, clock=clock)
     assert identity.identify.model == "PENSIM-1"
     assert identity.identify.serial_number == "SIM-000001"
@@ -37,7 +37,7 @@ def test_a_silent_pen_is_link_loss_after_four_tries() -> None:
     pen = SimulatedPen(clock)
     clock.advance(300 * NS_PER_MS)  # booted
     pen.inject("silent", direction="both")
-    port = open_port(pen, timeout=0.02)
+    port = open_host_port(pen, timeout=0.02)
     started = clock.monotonic_ns()
     with pytest.raises(HandshakeError, match=r"did not answer HELLO after 4 tries \(400 ms\)"):
         identify(port, clock=clock)

@@ -27,7 +27,7 @@ from simulator.config import PenConfig
 from simulator.events import SimEvent
 from simulator.pen import SimulatedPen
 from simulator.scenario import Scenario, parse_scenario
-from simulator.transport.inprocess import SimSerial, open_port
+from simulator.transport.inprocess import SimSerial, open_host_port
 
 TODAY = 20260601
 
@@ -149,7 +149,7 @@ def make_bench(
     pen = SimulatedPen(
         clock, scenario=scenario, seed=seed, config=config, today_yyyymmdd=TODAY, **pen_kwargs
     )
-    port = open_port(pen, timeout=0)
+    port = open_host_port(pen, timeout=0)
     return Bench(clock, pen, port, Host(port))
 
 

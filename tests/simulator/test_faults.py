@@ -20,7 +20,7 @@ from firmware_bridge.protocol import (
     Start,
 )
 from firmware_bridge.protocol.codec import ErrorKind
-from simulator.transport.inprocess import open_port
+from simulator.transport.inprocess import open_host_port
 from tests.simulator.bench import Bench, Host, scenario_bench
 
 
@@ -221,9 +221,9 @@ def test_unplug_closes_the_port_and_the_pen_stops_on_its_lease() -> None:
     b.advance_ms(400)
     assert b.fw.state is PenState.FAULTED  # no host, no lease: stopped by itself
     with pytest.raises(SerialException):
-        open_port(b.pen)  # still unplugged
+        open_host_port(b.pen)  # still unplugged
     b.advance_ms(2000)
-    host = Host(open_port(b.pen))
+    host = Host(open_host_port(b.pen))
     assert host.request(Hello(1)).pen_state is PenState.FAULTED  # nothing resumes by itself
     assert [e.event for e in b.pen.events if e.event.startswith("link_")] == [
         "link_unplugged",
