@@ -11,7 +11,8 @@ Where things are (docs/simulator.md has the whole story):
   (drop, corrupt, duplicate, delay, split, silent) are applied;
 - `simulator.scenario`: scenario files (TOML) and the bundled library in `simulator/scenarios/`;
 - `simulator.transport.inprocess` (a pyserial port, `sim://`), `.pty`, `.tcp`, and
-  `simulator.server` (the real-time loop behind `penctl sim`).
+  `simulator.server` (the real-time loop);
+- `simulator.cli`: the command line, `python -m simulator` (`penctl sim` delegates to it).
 
 The names below are importable from `simulator` directly; they load on first use.
 """
