@@ -29,7 +29,7 @@ from firmware_bridge.protocol import (
 from simulator.events import EVENT_NAMES, EventLog
 from simulator.scenario import bundled_names, load_scenario
 from simulator.transport.inprocess import open_host_port
-from tests.simulator.bench import Bench, Host, make_bench
+from tests.simulator.testbench import Bench, Host, make_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 _ROW = re.compile(r"^\|\s*([^|]*?)\s*\|\s*([^|]*?)\s*\|[^|]*\|$")

@@ -21,7 +21,7 @@ from firmware_bridge.protocol import (
 )
 from firmware_bridge.protocol.codec import ErrorKind
 from simulator.transport.inprocess import open_host_port
-from tests.simulator.bench import Bench, Host, scenario_bench
+from tests.simulator.testbench import Bench, Host, scenario_bench
 
 
 def _start(b: Bench) -> int:

@@ -18,7 +18,7 @@ from simulator.scenario import (
     parse_scenario,
 )
 from simulator.transport.inprocess import open_host_port
-from tests.simulator.bench import Host, make_bench
+from tests.simulator.testbench import Host, make_bench
 
 
 def test_the_library_ships_at_least_one_scenario_per_kind_of_fault() -> None:

@@ -1,4 +1,8 @@
-"""A bench for the simulated pen: virtual clock, pen, pyserial port and a tiny host loop."""
+"""A test bench for the simulated pen: virtual clock, pen, pyserial port and a tiny host loop.
+
+A test bench, not a benchmark: it measures no time (everything runs in virtual time), and the
+simulator's tests build on it through the `bench` fixture. Timings live in bench/ (`make bench`).
+"""
 
 from __future__ import annotations
 
