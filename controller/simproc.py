@@ -1,7 +1,8 @@
 """The bundled simulator in its own process, reached like hardware through a pty.
 
 Used by `penctl run` (and tests) so the host side exercises the real path: a separate process, a
-real pty, pyserial. The simulator prints exactly one `listening: <path>` line when it is ready.
+real pty, pyserial. The process is `python -m simulator`, so it loads the simulator and nothing of
+the controller; it prints exactly one `listening: <path>` line when it is ready.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ class SimulatorError(Exception):
 
 @contextmanager
 def simulator_process(extra_args: Sequence[str] = ()) -> Iterator[str]:
-    """Start `penctl sim --pty-link ...`; yield the port path; stop it with SIGTERM on exit."""
+    """Start `python -m simulator --pty-link ...`; yield the port path; SIGTERM it on exit."""
     with tempfile.TemporaryDirectory(prefix="penctl-sim-") as tmp:
         link = Path(tmp) / "pen"
-        command = [sys.executable, "-m", "controller.cli", "sim", "--pty-link", str(link)]
+        command = [sys.executable, "-m", "simulator", "--pty-link", str(link)]
         proc = subprocess.Popen(
             [*command, *extra_args],
             stdout=subprocess.PIPE,

@@ -7,9 +7,12 @@ Where things are (docs/simulator.md has the whole story):
 - `simulator.firmware`: the sans-IO firmware core; `simulator.states`: its tables;
   `simulator.model`: the physics; `simulator.config`: capabilities and constants;
 - `simulator.pen.SimulatedPen`: the core on a clock, wired to a transport, with a scenario;
+- `simulator.wire`: the simulated wire between host and pen, where the scenario's frame faults
+  (drop, corrupt, duplicate, delay, split, silent) are applied;
 - `simulator.scenario`: scenario files (TOML) and the bundled library in `simulator/scenarios/`;
 - `simulator.transport.inprocess` (a pyserial port, `sim://`), `.pty`, `.tcp`, and
-  `simulator.server` (the real-time loop behind `penctl sim`).
+  `simulator.server` (the real-time loop);
+- `simulator.cli`: the command line, `python -m simulator` (`penctl sim` delegates to it).
 
 The names below are importable from `simulator` directly; they load on first use.
 """
@@ -29,7 +32,7 @@ _EXPORTS = {
     "Scenario": "simulator.scenario",
     "ScenarioError": "simulator.scenario",
     "load_scenario": "simulator.scenario",
-    "open_port": "simulator.transport.inprocess",
+    "open_host_port": "simulator.transport.inprocess",
     "publish": "simulator.transport.inprocess",
     "register_url_handler": "simulator.transport.inprocess",
 }

@@ -4,12 +4,12 @@ This is the object the pen link and the controller run, in-process or behind a p
 
     clock = VirtualClock()
     pen = SimulatedPen(clock, scenario=load_scenario("flaky-link"), seed=7)
-    port = open_port(pen)              # a pyserial port (simulator.transport.inprocess)
+    port = open_host_port(pen)         # a pyserial port (simulator.transport.inprocess)
     ...; clock.advance(50 * NS_PER_MS)
 
 Theory of operation: the firmware is sans-IO; this class feeds it the host's bytes (through the
-host-to-pen `LinkPipe`), wakes it at its next deadline through the clock, and sends what it
-produces (through the pen-to-host `LinkPipe`) to the connected `PenPort`. Events go to
+host-to-pen `WirePipe`), wakes it at its next deadline through the clock, and sends what it
+produces (through the pen-to-host `WirePipe`) to the connected `PenPort`. Events go to
 `events` and to every listener; the scenario's faults fire on the clock or on events. One lock
 serialises everything, so a real-time host thread and the clock's thread can share the pen.
 """
@@ -27,8 +27,8 @@ from firmware_bridge.clock import NS_PER_MS, Clock, RealClock, TimerHandle
 from simulator.config import DEFAULT_CARTRIDGE, VIRTUAL_TODAY, CartridgeSpec, PenConfig
 from simulator.events import COMMAND, SimEvent
 from simulator.firmware import Firmware
-from simulator.link import Direction, LinkFault, LinkPipe
-from simulator.scenario import LINK_ACTIONS, FaultSpec, Scenario, fault_spec
+from simulator.scenario import WIRE_ACTIONS, FaultSpec, Scenario, fault_spec
+from simulator.wire import Direction, WireFault, WirePipe
 
 _UNSET: Any = object()
 
@@ -85,8 +85,8 @@ class SimulatedPen:
         self._listeners: list[Listener] = []
         self._port: PenPort | None = None
         self.plugged = True
-        self._to_host = LinkPipe(Direction.TO_HOST, clock, self._deliver_to_host, self._emit_link)
-        self._to_pen = LinkPipe(Direction.TO_PEN, clock, self._deliver_to_pen, self._emit_link)
+        self._to_host = WirePipe(Direction.TO_HOST, clock, self._deliver_to_host, self._emit_wire)
+        self._to_pen = WirePipe(Direction.TO_PEN, clock, self._deliver_to_pen, self._emit_wire)
         self._timer: TimerHandle | None = None
         self._timer_due: int | None = None
         self._occurrences: Counter[str] = Counter()
@@ -190,7 +190,7 @@ class SimulatedPen:
         self.plugged = plugged
         self._to_host.clear()
         self._to_pen.clear()
-        self._emit_link("link_replugged" if plugged else "link_unplugged", {})
+        self._emit_wire("link_replugged" if plugged else "link_unplugged", {})
         if self._port is not None:
             if plugged:
                 self._port.replug()
@@ -265,7 +265,7 @@ class SimulatedPen:
         self._timer_due = due
         self._timer = self.clock.call_at(due, self._on_timer)
 
-    def _emit_link(self, name: str, data: dict[str, Any]) -> None:
+    def _emit_wire(self, name: str, data: dict[str, Any]) -> None:
         self._pending_events.append(SimEvent(self.clock.monotonic_ns(), name, data))
 
     # ---- scenario faults -----------------------------------------------------------------------
@@ -291,8 +291,8 @@ class SimulatedPen:
         )
         action = fault.action
         for_ns = p["for_ms"] * NS_PER_MS if p.get("for_ms") else None
-        if action in LINK_ACTIONS:
-            self._start_link_fault(fault, now, for_ns)
+        if action in WIRE_ACTIONS:
+            self._start_wire_fault(fault, now, for_ns)
         elif action == "unplug":
             self._set_plugged(False)
             if for_ns is not None:
@@ -328,13 +328,13 @@ class SimulatedPen:
             if for_ns is not None:
                 self.clock.call_later(for_ns, lambda: self._act(firmware.end_depth_drift))
 
-    def _start_link_fault(self, fault: FaultSpec, now: int, for_ns: int | None) -> None:
+    def _start_wire_fault(self, fault: FaultSpec, now: int, for_ns: int | None) -> None:
         p = fault.params
         direction = p.get("direction", "both")
         directions = frozenset(
             {Direction.TO_PEN, Direction.TO_HOST} if direction == "both" else {Direction(direction)}
         )
-        link = LinkFault(
+        wire_fault = WireFault(
             action=fault.action,
             directions=directions,
             rng=random.Random(f"penctl-sim-fault:{self.seed}:{fault.index}"),
@@ -351,8 +351,8 @@ class SimulatedPen:
             self._pending_events.append(
                 SimEvent(now, "link_silent", {"direction": direction, "for_ms": p.get("for_ms")})
             )
-        self._to_pen.add(link)
-        self._to_host.add(link)
+        self._to_pen.add(wire_fault)
+        self._to_host.add(wire_fault)
 
 
 def _default_today(clock: Clock) -> int:

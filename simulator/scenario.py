@@ -26,7 +26,7 @@ class ScenarioError(ValueError):
     """A scenario cannot be used; the message says where, what and why."""
 
 
-LINK_ACTIONS = frozenset({"drop", "corrupt", "duplicate", "delay", "split", "silent"})
+WIRE_ACTIONS = frozenset({"drop", "corrupt", "duplicate", "delay", "split", "silent"})
 DIRECTIONS = ("both", "to_pen", "to_host")
 COMMAND_TRIGGERS = frozenset(c.name for c in HOST_COMMANDS)
 EVENT_TRIGGERS = EVENT_NAMES

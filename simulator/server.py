@@ -1,4 +1,5 @@
-"""The real-time loop behind `penctl sim`: one thread, one select, the pen's clock and its port.
+"""The real-time loop behind `python -m simulator` (and `penctl sim`): one thread, one select, the
+pen's clock and its port.
 
 It waits on the port's file descriptors and a wake-up pipe until the clock's next due time, feeds
 what arrives to the pen and runs what fell due. A signal handler (or another thread) stops it with

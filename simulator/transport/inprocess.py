@@ -2,9 +2,10 @@
 
 `SimSerial` subclasses pyserial's `SerialBase`, so host code holds the same kind of object it holds
 for hardware: `read(size)`, `write`, `in_waiting`, `timeout`, `reset_input_buffer`, `close`, and
-`SerialException` when the device goes away. Reach it with `open_port(pen)`, or by URL after
-`publish("bench", pen)`: `serial.serial_for_url("sim://bench")`. `sim://` with no name starts a
-pen of its own on a real clock in a background thread (`sim://?scenario=flaky-link&seed=3`).
+`SerialException` when the device goes away. Reach it with `open_host_port(pen)`, or by URL
+after `publish("bench", pen)`: `serial.serial_for_url("sim://bench")`. `sim://` with no name
+starts a pen of its own on a real clock in a background thread
+(`sim://?scenario=flaky-link&seed=3`).
 
 On a VirtualClock, a read that would wait instead advances the virtual clock (running every due
 callback, the pen's and anyone else's) until the bytes are there or the timeout has passed in
@@ -53,8 +54,12 @@ def unpublish(name: str) -> None:
         _published.pop(name, None)
 
 
-def open_port(pen: SimulatedPen, timeout: float | None = 0.0) -> SimSerial:
-    """An open host port on `pen` (no URL needed)."""
+def open_host_port(pen: SimulatedPen, timeout: float | None = 0.0) -> SimSerial:
+    """The host's end of an in-process wire to `pen`, opened (no URL needed).
+
+    Not to be confused with `firmware_bridge.transport.open_port(url)`, which opens any pyserial
+    URL (a device, a pty, `socket://`, `sim://`) for the host.
+    """
     port = SimSerial(pen=pen, timeout=timeout)
     port.open()
     return port

@@ -1,4 +1,4 @@
-"""Fixtures for the simulator's tests (the helpers live in bench.py)."""
+"""Fixtures for the simulator's tests (the helpers live in testbench.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.simulator.bench import Bench, make_bench
+from tests.simulator.testbench import Bench, make_bench
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from firmware_bridge.protocol import (
     StopReason,
     Telemetry,
 )
-from tests.simulator.bench import Bench, make_bench
+from tests.simulator.testbench import Bench, make_bench
 
 
 def _booting(b: Bench) -> None:

@@ -28,8 +28,8 @@ from firmware_bridge.protocol import (
 )
 from simulator.events import EVENT_NAMES, EventLog
 from simulator.scenario import bundled_names, load_scenario
-from simulator.transport.inprocess import open_port
-from tests.simulator.bench import Bench, Host, make_bench
+from simulator.transport.inprocess import open_host_port
+from tests.simulator.testbench import Bench, Host, make_bench
 
 ROOT = Path(__file__).resolve().parents[2]
 _ROW = re.compile(r"^\|\s*([^|]*?)\s*\|\s*([^|]*?)\s*\|[^|]*\|$")
@@ -108,7 +108,7 @@ def _scenario_session(b: Bench) -> None:
             b.host.send(Lease(300))
         except SerialException:
             if b.pen.plugged:  # re-plugged: a host reopens the port
-                b.host = Host(open_port(b.pen))
+                b.host = Host(open_host_port(b.pen))
 
 
 @pytest.fixture(scope="module")

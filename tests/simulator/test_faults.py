@@ -20,8 +20,8 @@ from firmware_bridge.protocol import (
     Start,
 )
 from firmware_bridge.protocol.codec import ErrorKind
-from simulator.transport.inprocess import open_port
-from tests.simulator.bench import Bench, Host, scenario_bench
+from simulator.transport.inprocess import open_host_port
+from tests.simulator.testbench import Bench, Host, scenario_bench
 
 
 def _start(b: Bench) -> int:
@@ -30,7 +30,7 @@ def _start(b: Bench) -> int:
     return b.host.send(Start(1))
 
 
-# ---- link faults ---------------------------------------------------------------------------
+# ---- wire faults ---------------------------------------------------------------------------
 
 
 def test_drop_the_reply_to_the_first_start_then_the_retransmit_gets_it() -> None:
@@ -221,9 +221,9 @@ def test_unplug_closes_the_port_and_the_pen_stops_on_its_lease() -> None:
     b.advance_ms(400)
     assert b.fw.state is PenState.FAULTED  # no host, no lease: stopped by itself
     with pytest.raises(SerialException):
-        open_port(b.pen)  # still unplugged
+        open_host_port(b.pen)  # still unplugged
     b.advance_ms(2000)
-    host = Host(open_port(b.pen))
+    host = Host(open_host_port(b.pen))
     assert host.request(Hello(1)).pen_state is PenState.FAULTED  # nothing resumes by itself
     assert [e.event for e in b.pen.events if e.event.startswith("link_")] == [
         "link_unplugged",

@@ -18,7 +18,7 @@ from firmware_bridge.protocol import (
     encode,
 )
 from firmware_bridge.protocol.framing import HEADER, cobs_encode, crc16
-from tests.simulator.bench import make_bench
+from tests.simulator.testbench import make_bench
 
 
 def raw_frame(version: int, kind: int, seq: int, payload: bytes, flags: int = 0) -> bytes:

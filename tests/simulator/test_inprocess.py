@@ -11,7 +11,7 @@ from firmware_bridge.protocol import Ack, Decoder, Frame, Hello, encode
 from simulator.pen import SimulatedPen
 from simulator.transport.inprocess import (
     SimSerial,
-    open_port,
+    open_host_port,
     publish,
     register_url_handler,
     unpublish,
@@ -20,7 +20,7 @@ from simulator.transport.inprocess import (
 
 def test_the_host_end_is_a_pyserial_port() -> None:
     pen = SimulatedPen(VirtualClock())
-    port = open_port(pen)
+    port = open_host_port(pen)
     assert isinstance(port, serial.SerialBase)
     assert port.is_open and port.in_waiting == 0
     port.close()
@@ -47,7 +47,7 @@ def test_sim_urls_reach_a_published_pen() -> None:
 def test_a_read_that_would_wait_advances_virtual_time_instead() -> None:
     clock = VirtualClock()
     pen = SimulatedPen(clock)
-    port = open_port(pen, timeout=2.0)
+    port = open_host_port(pen, timeout=2.0)
     first = port.read(1)  # waits for the boot event: 200 ms of virtual time
     assert first and clock.monotonic_ns() == 200 * NS_PER_MS
     port.reset_input_buffer()
@@ -57,7 +57,7 @@ def test_a_read_that_would_wait_advances_virtual_time_instead() -> None:
 
 def test_a_blocking_read_gives_up_after_ten_virtual_seconds() -> None:
     clock = VirtualClock()
-    port = open_port(SimulatedPen(clock), timeout=None)
+    port = open_host_port(SimulatedPen(clock), timeout=None)
     port.read(port.in_waiting or 1)
     port.reset_input_buffer()
     assert port.read(1) == b""
@@ -66,7 +66,7 @@ def test_a_blocking_read_gives_up_after_ten_virtual_seconds() -> None:
 
 def test_a_read_inside_a_clock_callback_does_not_move_time() -> None:
     clock = VirtualClock()
-    port = open_port(SimulatedPen(clock), timeout=1.0)
+    port = open_host_port(SimulatedPen(clock), timeout=1.0)
     seen: list[tuple[bytes, int]] = []
     clock.call_at(50 * NS_PER_MS, lambda: seen.append((port.read(1), clock.monotonic_ns())))
     clock.advance(100 * NS_PER_MS)

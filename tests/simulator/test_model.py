@@ -6,7 +6,7 @@ from __future__ import annotations
 from statistics import mean
 
 from firmware_bridge.protocol import Lease, MotorState, SetParams, Start, Stop, StopReason
-from tests.simulator.bench import make_bench
+from tests.simulator.testbench import make_bench
 
 
 def test_stroke_rate_ramps_up_and_down_rather_than_jumping() -> None:

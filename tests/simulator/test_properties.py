@@ -25,7 +25,7 @@ from firmware_bridge.protocol import (
     StopReason,
 )
 from simulator.config import CartridgeSpec
-from tests.simulator.bench import Bench, make_bench
+from tests.simulator.testbench import Bench, make_bench
 
 _versions = st.integers(0, 3)
 _commands = st.one_of(

@@ -17,7 +17,7 @@ from firmware_bridge.protocol import (
     StopReason,
 )
 from simulator.scenario import ScenarioError, parse_scenario
-from tests.simulator.bench import make_bench
+from tests.simulator.testbench import make_bench
 
 # [pen] values that parse as the right type but that the pen cannot put on the wire or step its
 # model with: each used to crash the simulator at HELLO or at the first TELEMETRY.

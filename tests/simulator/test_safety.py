@@ -23,7 +23,7 @@ from firmware_bridge.protocol import (
     StopReason,
 )
 from simulator.config import CartridgeSpec
-from tests.simulator.bench import make_bench
+from tests.simulator.testbench import make_bench
 
 
 def test_s5_motor_stops_exactly_at_the_lease_deadline_and_the_fault_latches() -> None:

@@ -17,8 +17,8 @@ from simulator.scenario import (
     load_scenario,
     parse_scenario,
 )
-from simulator.transport.inprocess import open_port
-from tests.simulator.bench import Host, make_bench
+from simulator.transport.inprocess import open_host_port
+from tests.simulator.testbench import Host, make_bench
 
 
 def test_the_library_ships_at_least_one_scenario_per_kind_of_fault() -> None:
@@ -58,7 +58,7 @@ def test_every_bundled_scenario_runs_a_session(name: str) -> None:
             b.host.send(Lease(300))
         except SerialException:
             if b.pen.plugged:  # re-plugged: a host reopens the port
-                b.host = Host(open_port(b.pen))
+                b.host = Host(open_host_port(b.pen))
     fired = {e.data["fault"] for e in b.named("fault_injected")}
     assert {f.index for f in scenario.faults if f.trigger.nth == 1} <= fired
 

@@ -22,7 +22,7 @@ from firmware_bridge.protocol import (
     StopReason,
 )
 from firmware_bridge.protocol.framing import HEADER, cobs_encode, crc16
-from tests.simulator.bench import make_bench
+from tests.simulator.testbench import make_bench
 
 
 def _raw(version: int, kind: int, seq: int, payload: bytes) -> bytes:

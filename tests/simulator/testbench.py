@@ -1,4 +1,8 @@
-"""A bench for the simulated pen: virtual clock, pen, pyserial port and a tiny host loop."""
+"""A test bench for the simulated pen: virtual clock, pen, pyserial port and a tiny host loop.
+
+A test bench, not a benchmark: it measures no time (everything runs in virtual time), and the
+simulator's tests build on it through the `bench` fixture. Timings live in bench/ (`make bench`).
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from simulator.config import PenConfig
 from simulator.events import SimEvent
 from simulator.pen import SimulatedPen
 from simulator.scenario import Scenario, parse_scenario
-from simulator.transport.inprocess import SimSerial, open_port
+from simulator.transport.inprocess import SimSerial, open_host_port
 
 TODAY = 20260601
 
@@ -149,7 +153,7 @@ def make_bench(
     pen = SimulatedPen(
         clock, scenario=scenario, seed=seed, config=config, today_yyyymmdd=TODAY, **pen_kwargs
     )
-    port = open_port(pen, timeout=0)
+    port = open_host_port(pen, timeout=0)
     return Bench(clock, pen, port, Host(port))
 
 

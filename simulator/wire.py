@@ -1,6 +1,6 @@
-"""The wire between host and pen, with the scenario's link faults applied frame by frame.
+"""The wire between host and pen, with the scenario's wire faults applied frame by frame.
 
-One `LinkPipe` per direction. Bytes are cut into frames at the 0x00 delimiter; each active fault
+One `WirePipe` per direction. Bytes are cut into frames at the 0x00 delimiter; each active fault
 decides, with its own seeded random stream, whether it hits the frame (at its `rate`), then drops,
 corrupts, duplicates, delays or splits it. Delivery stays first-in first-out, like a serial line:
 a delayed frame holds back the ones behind it.
@@ -27,8 +27,8 @@ class Direction(StrEnum):
 
 
 @dataclass(slots=True)
-class LinkFault:
-    """One active link fault (a scenario's drop/corrupt/duplicate/delay/split/silent)."""
+class WireFault:
+    """One active wire fault (a scenario's drop/corrupt/duplicate/delay/split/silent)."""
 
     action: str
     directions: frozenset[Direction]
@@ -50,7 +50,7 @@ class LinkFault:
 Emit = Callable[[str, dict[str, Any]], None]
 
 
-class LinkPipe:
+class WirePipe:
     """One direction of the wire: frames in, (possibly faulty) bytes delivered in order."""
 
     def __init__(
@@ -64,13 +64,13 @@ class LinkPipe:
         self._clock = clock
         self._deliver = deliver
         self._emit = emit
-        self.faults: list[LinkFault] = []
+        self.faults: list[WireFault] = []
         self._partial = bytearray()
         self._queue: deque[tuple[int, bytes]] = deque()
         self._last_release_ns = 0
         self._timer: TimerHandle | None = None
 
-    def add(self, fault: LinkFault) -> None:
+    def add(self, fault: WireFault) -> None:
         if self.direction in fault.directions:
             self.faults.append(fault)
 
