@@ -496,6 +496,27 @@ _SPECS: tuple[AlarmSpec, ...] = (
         ),
         source="S7, S8; journal.md (failures latch); safety.md §2.3 (technical alarm)",
     ),
+    AlarmSpec(
+        alarm_id="UNCOMMANDED_RUN",
+        priority=Priority.HIGH,
+        latches=True,
+        stops_needle=True,
+        what="The pen reports the needle running at {measured_sps} strokes/s without a start.",
+        did="penctl stopped the needle and latched a fault.",
+        next=(
+            "Lift the pen from the skin. Acknowledge, then confirm the settings again. "
+            "If it happens again, take the pen out of service."
+        ),
+        result=(
+            "death/irreversible: a needle the host did not start runs outside treatment, "
+            "without a confirmed depth (scarring)."
+        ),
+        onset=(
+            "prompt: penctl writes STOP on the first telemetry reading that shows it, and the "
+            "pen's lease watchdog stops it if the host falls silent."
+        ),
+        source="S1; protocol.md §7 item 3 (START preconditions); controller.md (supervisor)",
+    ),
     # ---- medium -----------------------------------------------------------------------------
     AlarmSpec(
         alarm_id="SPEED_DEVIATION",

@@ -42,7 +42,8 @@ class Commanded:
 
 
 class Supervisor:
-    def __init__(self) -> None:
+    def __init__(self, telemetry_period_ms: int = 50) -> None:
+        self._silence_ms = 3 * telemetry_period_ms
         self._depth_off = 0
         self._speed_off = 0
         self._uncommanded = 0
@@ -74,7 +75,7 @@ class Supervisor:
         turning = frame.motor_state in (MotorState.RAMPING_UP, MotorState.AT_SPEED)
         self._uncommanded = self._uncommanded + 1 if turning and not commanded.may_run else 0
         if self._uncommanded == 1:
-            return [Condition("UNCOMMANDED_RUN", {"speed_sps": frame.speed_sps})]
+            return [Condition("UNCOMMANDED_RUN", {"measured_sps": str(frame.speed_sps)})]
         return []
 
     def _depth_and_speed(self, frame: Telemetry, commanded: Commanded) -> list[Condition]:
@@ -85,25 +86,29 @@ class Supervisor:
         depth_off = abs(frame.depth_um - commanded.depth_um) > DEPTH_TOLERANCE_UM
         self._depth_off = self._depth_off + 1 if depth_off else 0
         if self._depth_off == SUSTAIN_SAMPLES:
-            found.append(
-                Condition(
-                    "DEPTH_DEVIATION",
-                    {"measured_um": frame.depth_um, "applied_um": commanded.depth_um},
-                )
-            )
+            figures = {
+                "measured_mm": _mm(frame.depth_um),
+                "applied_mm": _mm(commanded.depth_um),
+                "tolerance_mm": _mm(DEPTH_TOLERANCE_UM),
+                "readings": str(SUSTAIN_SAMPLES),
+            }
+            found.append(Condition("DEPTH_DEVIATION", figures))
         speed = commanded.speed_sps or 0
         speed_off = abs(frame.speed_sps - speed) * 100 > SPEED_TOLERANCE_PCT * speed
         self._speed_off = self._speed_off + 1 if speed_off else 0
         if self._speed_off == SUSTAIN_SAMPLES:
             found.append(
-                Condition("SPEED_DEVIATION", {"measured_sps": frame.speed_sps, "applied_sps": speed})
+                Condition(
+                    "SPEED_DEVIATION", {"measured_sps": frame.speed_sps, "applied_sps": speed}
+                )
             )
         return found
 
     def _temperature(self, frame: Telemetry) -> list[Condition]:
         if not self._warm and frame.temperature_cdeg >= TEMPERATURE_WARN_CDEG:
             self._warm = True
-            return [Condition("TEMPERATURE_HIGH", {"celsius": frame.temperature_cdeg / 100})]
+            celsius = f"{frame.temperature_cdeg / 100:.1f}"
+            return [Condition("TEMPERATURE_HIGH", {"temperature_c": celsius})]
         if self._warm and frame.temperature_cdeg < TEMPERATURE_CLEAR_CDEG:
             self._warm = False
         return []
@@ -111,7 +116,7 @@ class Supervisor:
     def _battery(self, frame: Telemetry) -> list[Condition]:
         if not self._battery_warned and frame.battery_pct <= BATTERY_LOW_PCT:
             self._battery_warned = True
-            return [Condition("BATTERY_LOW", {"percent": frame.battery_pct})]
+            return [Condition("BATTERY_LOW", {"battery_pct": str(frame.battery_pct)})]
         return []
 
     def _link_quality(self, missed: int) -> list[Condition]:
@@ -119,7 +124,16 @@ class Supervisor:
         total = sum(self._missed)
         if total >= GAP_ALARM_MISSED and not self._gaps_raised:
             self._gaps_raised = True
-            return [Condition("TELEMETRY_GAPS", {"missed": total, "window": GAP_WINDOW})]
+            figures = {
+                "missed": str(total),
+                "expected": str(GAP_WINDOW + total),
+                "silence_ms": str(self._silence_ms),
+            }
+            return [Condition("TELEMETRY_GAPS", figures)]
         if total == 0:
             self._gaps_raised = False
         return []
+
+
+def _mm(micrometres: int) -> str:
+    return f"{micrometres / 1000:.2f}"

@@ -121,6 +121,14 @@ class CartridgeFitted(RecordData):
     state: Ident
 
 
+class ActionRefused(RecordData):
+    """An operator action the controller refused, with the reason shown (S9: never silent)."""
+
+    record_type: ClassVar[str] = "ACTION_REFUSED"
+    action: Ident
+    reason: Text
+
+
 class ChecklistAnswer(RecordData):
     record_type: ClassVar[str] = "CHECKLIST"
     item_id: Ident
@@ -312,6 +320,7 @@ DATA_MODELS: dict[str, type[RecordData]] = {
         Override,
         Plan,
         CartridgeFitted,
+        ActionRefused,
         ChecklistAnswer,
         Consent,
         Numbing,
