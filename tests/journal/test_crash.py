@@ -28,8 +28,8 @@ from controller.journal import (
     JournalWriter,
     NeedleStop,
     ParamsApplied,
-    verify_path,
 )
+from controller.journal.audit import verify_path
 from controller.journal.format import kept_aside_name, sha256_hex
 from tests.journal.helpers import OPERATOR, fixed_signer, session_open
 

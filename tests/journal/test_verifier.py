@@ -9,13 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.journal import (
-    JournalCorrupt,
-    JournalWriter,
-    VerificationReport,
-    verify_journal,
-    verify_path,
-)
+from controller.journal import JournalCorrupt, JournalWriter
+from controller.journal.audit import VerificationReport, verify_journal, verify_path
 from controller.journal.format import canonical_json, record_hash
 from controller.journal.signing import CheckpointSigner
 from tests.journal.helpers import fixed_signer, write_compact_journal, write_sample_journal

@@ -7,11 +7,11 @@ import math
 from collections.abc import Callable
 from html import escape
 
-from controller.journal.reader import JournalView
-from controller.journal.render_text import verdict_sentence
-from controller.journal.summary import SessionSummary, summarise
-from controller.journal.timeline import area_name, format_depth, format_duration, format_speed
-from controller.journal.verifier import DIMENSIONS, VerificationReport
+from controller.journal.audit.reader import JournalView
+from controller.journal.audit.render_text import verdict_sentence
+from controller.journal.audit.summary import SessionSummary, summarise
+from controller.journal.audit.timeline import area_name, format_depth, format_duration, format_speed
+from controller.journal.audit.verifier import DIMENSIONS, VerificationReport
 
 _CSS = """
 :root { --ink:#1d2430; --muted:#5b6575; --line:#d8dde6; --soft:#f4f6f9; --pass:#17733a;

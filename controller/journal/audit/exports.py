@@ -7,9 +7,9 @@ import csv
 import io
 import json
 
-from controller.journal.reader import JournalView
-from controller.journal.summary import summarise
-from controller.journal.timeline import describe, format_depth, parse_utc
+from controller.journal.audit.reader import JournalView
+from controller.journal.audit.summary import summarise
+from controller.journal.audit.timeline import describe, format_depth, parse_utc
 
 CSV_COLUMNS = (
     "session",

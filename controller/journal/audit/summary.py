@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from controller.journal.reader import SessionView
+from controller.journal.audit.reader import SessionView
+from controller.journal.audit.timeline import describe, parse_utc
 from controller.journal.records import MACHINE_ACTORS
-from controller.journal.timeline import describe, parse_utc
 
 
 @dataclass

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from controller.journal.reader import JournalView, SessionView
-from controller.journal.timeline import describe, format_duration, parse_utc
-from controller.journal.verifier import DIMENSIONS, VerificationReport
+from controller.journal.audit.reader import JournalView, SessionView
+from controller.journal.audit.timeline import describe, format_duration, parse_utc
+from controller.journal.audit.verifier import DIMENSIONS, VerificationReport
 
 _STATUS = {"pass": "PASS", "fail": "FAIL", "incomplete": "INCOMPLETE", "skipped": "skipped"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
