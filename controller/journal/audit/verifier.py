@@ -38,7 +38,7 @@ from controller.journal.format import (
 )
 from controller.journal.records import AFTER_CLOSE, Checkpoint
 from controller.journal.regular import NotRegularFile, read_regular
-from controller.journal.scan import Line, split_file
+from controller.journal.scan import Line, SplitFile, split_file
 from controller.journal.signing import key_id, verify_checkpoint
 
 REPORT_VERSION = "1"
@@ -554,9 +554,7 @@ class _Verifier:
         self._structure(number, name, walk.types, verdict)
         self._checkpoints(name, number, good)
         next_seq = good[-1][0].seq + 1 if good else expected_seq
-        self._termination(
-            number, name, last, split.torn_offset, split.size, good, verdict, next_seq
-        )
+        self._termination(number, name, last, split, good, verdict, next_seq)
         return walk.expected_seq, walk.prev_hash
 
     def _line(self, walk: _Walk, position: int, line: Line) -> None:
@@ -792,8 +790,7 @@ class _Verifier:
         number: int,
         name: str,
         last: bool,
-        torn_offset: int | None,
-        size: int,
+        split: SplitFile,
         good: list[tuple[Record, int]],
         verdict: SessionVerdict,
         next_seq: int | None,
@@ -817,32 +814,61 @@ class _Verifier:
             if cut
             else "a later session exists"
         )
-        if torn_offset is not None:
-            verdict.torn_bytes = size - torn_offset
-            here = {"file": name, "offset": torn_offset, "order": (number, torn_offset)}
-            if pending:
-                self.add(
-                    "framing",
-                    "incomplete",
-                    f"torn tail: the last {size - torn_offset} bytes are an unfinished record "
-                    "(a crash during a write, never acknowledged); the next start of penctl "
-                    "keeps it aside, cuts it off and notes it",
-                    seq=next_seq,
-                    **here,
-                )
-            else:
-                self.add(
-                    "framing",
-                    "fail",
-                    f"{size - torn_offset} bytes at the end are not a complete record, and "
-                    f"{why}: corruption, not a crash",
-                    seq=next_seq,
-                    **here,
-                )
+        if split.torn_offset is not None:
+            verdict.torn_bytes = split.size - split.torn_offset
+            self._torn_tail(number, name, split, next_seq, pending=pending, why=why)
         self._recoveries(number, name, good, verdict)
-        if verdict.terminated:
-            return
-        end = torn_offset if torn_offset is not None else size
+        if not verdict.terminated:
+            self._unclosed(number, name, split, records, next_seq, pending=pending, why=why)
+
+    def _torn_tail(
+        self,
+        number: int,
+        name: str,
+        split: SplitFile,
+        next_seq: int | None,
+        *,
+        pending: bool,
+        why: str,
+    ) -> None:
+        """Bytes after the last record: a crash's, if still `pending`, else corruption (`why`)."""
+        assert split.torn_offset is not None
+        torn_bytes = split.size - split.torn_offset
+        here = {"file": name, "offset": split.torn_offset, "order": (number, split.torn_offset)}
+        if pending:
+            self.add(
+                "framing",
+                "incomplete",
+                f"torn tail: the last {torn_bytes} bytes are an unfinished record "
+                "(a crash during a write, never acknowledged); the next start of penctl "
+                "keeps it aside, cuts it off and notes it",
+                seq=next_seq,
+                **here,
+            )
+        else:
+            self.add(
+                "framing",
+                "fail",
+                f"{torn_bytes} bytes at the end are not a complete record, and "
+                f"{why}: corruption, not a crash",
+                seq=next_seq,
+                **here,
+            )
+
+    def _unclosed(
+        self,
+        number: int,
+        name: str,
+        split: SplitFile,
+        records: list[Record],
+        next_seq: int | None,
+        *,
+        pending: bool,
+        why: str,
+    ) -> None:
+        """No closing checkpoint: a session still running or crashed, if still `pending`, else a
+        cut tail (`why`)."""
+        end = split.good_end()
         last_seq = records[-1].seq if records else "-"
         if pending:
             self.add(
@@ -922,8 +948,7 @@ class _Verifier:
             )
 
     def _head(self, files: list[tuple[int, str]]) -> None:
-        last = files[-1][0] if files else 0
-        order = (math.inf, 0)
+        """head.json against the session files: the last session and checkpoint it names."""
         if self.head_bytes is None:
             if HEAD_FILE in self.not_regular:
                 return
@@ -933,13 +958,19 @@ class _Verifier:
                 f"{HEAD_FILE} is missing: it names the last session and checkpoint, so without "
                 "it a deleted newest session cannot be ruled out",
                 file=HEAD_FILE,
-                order=order,
+                order=(math.inf, 0),
             )
             return
-        head = self.head
-        if head is None:
-            return
+        if self.head is None:
+            return  # unreadable: a framing failure already
+        self._head_session(self.head, files[-1][0] if files else 0)
+        self._head_checkpoint(self.head)
+
+    def _head_session(self, head: Head, last: int) -> None:
+        """The last session head.json names is the last file, or the one before while the
+        newest is being opened."""
         self.dims["links"].checked += 1
+        order = (math.inf, 0)
         if head.last_session > last:
             self.add(
                 "links",
@@ -967,6 +998,11 @@ class _Verifier:
                 file=HEAD_FILE,
                 order=order,
             )
+
+    def _head_checkpoint(self, head: Head) -> None:
+        """The checkpoint head.json names is in the journal, unchanged: the last one, or the one
+        before while penctl has yet to rewrite head.json."""
+        order = (math.inf, 0)
         wanted = head.checkpoint
         if wanted is None:
             if self.key_ids:
