@@ -85,9 +85,9 @@ class RecoveryReport:
 
     @property
     def message(self) -> str:
-        torn = sum(item.bytes for item in self.kept_aside)
+        torn_bytes = sum(item.bytes for item in self.kept_aside)
         kept = (
-            f" {torn} bytes of an unfinished record were kept aside in "
+            f" {torn_bytes} bytes of an unfinished record were kept aside in "
             + ", ".join(item.file for item in self.kept_aside)
             + " and cut from the session file."
             if self.kept_aside

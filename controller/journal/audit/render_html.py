@@ -241,17 +241,17 @@ def _time_axis(
     end_s: float, x: Callable[[float], float], axis_y: float, height: float
 ) -> list[str]:
     """Ticks in round minutes since the session opened."""
-    minutes = end_s / 60
+    end_min = end_s / 60
     parts = []
-    step = _nice_step(minutes, 8)
-    for index in range(int(minutes / step + 1e-9) + 1):
-        tick = index * step
-        px = x(tick * 60)
+    step_min = _nice_step(end_min, 8)
+    for index in range(int(end_min / step_min + 1e-9) + 1):
+        tick_min = index * step_min
+        px = x(tick_min * 60)
         parts.append(
             f"<line x1='{px:.1f}' y1='{axis_y}' x2='{px:.1f}' y2='{axis_y + 5}' "
             "stroke='#8a94a6'/>"
             f"<text x='{px:.1f}' y='{axis_y + 19}' font-size='12' text-anchor='middle' "
-            f"fill='#5b6575'>{tick:g}</text>"
+            f"fill='#5b6575'>{tick_min:g}</text>"
         )
     parts.append(
         f"<text x='{_LEFT + _PLOT_W / 2:.0f}' y='{height - 6}' font-size='12' "

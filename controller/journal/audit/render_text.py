@@ -120,8 +120,8 @@ def render_timeline(view: JournalView, session: int | None = None) -> str:
         lines.append(f"  {'seq':>5}  {'time':8}  {'elapsed':>8}  {'actor':<12}  event")
         for entry in sv.entries:
             record = entry.record
-            elapsed = (parse_utc(record.utc) - start).total_seconds() if start else 0.0
-            minutes, seconds = divmod(int(elapsed), 60)
+            elapsed_s = (parse_utc(record.utc) - start).total_seconds() if start else 0.0
+            minutes, seconds = divmod(int(elapsed_s), 60)
             lines.append(
                 f"  {record.seq:>5}  {record.utc[11:19]}  {minutes:>5}:{seconds:02d}  "
                 f"{record.actor:<12}  {describe(record)}"

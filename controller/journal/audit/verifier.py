@@ -901,12 +901,13 @@ class _Verifier:
                 continue
             verdict.recovered = True
             here = {"file": name, "seq": record.seq, "offset": offset, "order": (number, offset)}
-            torn = sum(item["bytes"] for item in record.data["kept_aside"])
+            torn_bytes = sum(item["bytes"] for item in record.data["kept_aside"])
+            kept = f"; {torn_bytes} bytes of an unfinished record were kept aside"
             self.add(
                 "termination",
                 "incomplete",
                 f"session {number} was recovered after penctl stopped during it"
-                + (f"; {torn} bytes of an unfinished record were kept aside" if torn else ""),
+                + (kept if torn_bytes else ""),
                 **here,
             )
             for item in record.data["kept_aside"]:
