@@ -15,7 +15,7 @@ import pytest
 from controller.cli import main
 from controller.journal import JournalWriter, signing
 from controller.journal.signing import PUBLIC_KEY_FILE, CheckpointSigner
-from tests.journal.helpers import (
+from tests.controller.journal.helpers import (
     OPERATOR,
     ManualClock,
     fixed_signer,
