@@ -1,4 +1,6 @@
-"""The layering of ARCHITECTURE.md §1, declared as import-linter contracts in pyproject.toml.
+"""The layering of ARCHITECTURE.md §1, declared as import-linter contracts in pyproject.toml,
+and, inside controller, the one rule a contract cannot say simply: only `penctl audit` imports the
+journal's audit package (a session loads the writer alone).
 
 `make lint` runs `lint-imports`; here it runs on the tree (every contract kept) and on copies of
 the tree with one wrong import each, to show that the contracts bite: each copy fails, naming the
@@ -6,6 +8,8 @@ broken contract and the import that broke it.
 """
 
 from __future__ import annotations
+
+import ast
 
 import os
 import shutil
@@ -162,3 +166,27 @@ def test_a_wrong_import_breaks_its_contract(
         verdict = "BROKEN" if name in broken else "KEPT"
         assert f"{name} {verdict}" in result.stdout, result.stdout
     assert offence in result.stdout
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_only_penctl_audit_imports_the_auditors_tools() -> None:
+    """A session loads the journal's writer, never its verifier or reports (§1)."""
+    audit = "controller.journal.audit"
+    allowed = {ROOT / "controller" / "commands" / "audit.py"}
+    wrong = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / "controller").rglob("*.py")
+        if path not in allowed and (ROOT / "controller" / "journal" / "audit") not in path.parents
+        for name in _imports(path)
+        if name == audit or name.startswith(audit + ".")
+    }
+    assert not wrong, sorted(wrong)

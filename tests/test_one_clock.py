@@ -12,7 +12,7 @@ from firmware_bridge import open_pen
 from firmware_bridge.clock import NS_PER_MS, NS_PER_S, VirtualClock
 from simulator.pen import SimulatedPen
 from simulator.transport.inprocess import publish
-from tests.journal.helpers import fixed_signer, session_open
+from tests.controller.journal.helpers import fixed_signer, session_open
 
 
 def test_pen_handshake_and_journal_share_one_timeline(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from controller.journal.reader import JournalView
+    from controller.journal.audit import JournalView
 
 _EXIT_CODES = """exit status:
   0  PASS: every record present, unchanged, in order; every session closed and signed
@@ -97,7 +97,7 @@ def _target(args: argparse.Namespace) -> Path:
 
 
 def _read(args: argparse.Namespace) -> JournalView:
-    from controller.journal.reader import read_journal
+    from controller.journal.audit import read_journal
     from controller.journal.signing import load_public_key
 
     pinned = None
@@ -115,7 +115,8 @@ def _read(args: argparse.Namespace) -> JournalView:
 
 
 def _run(action: str, args: argparse.Namespace, body: Callable[[argparse.Namespace], int]) -> int:
-    from controller.journal import AuditInputError, JournalError
+    from controller.journal import JournalError
+    from controller.journal.audit import AuditInputError
 
     try:
         return body(args)
@@ -130,7 +131,7 @@ def _verify(args: argparse.Namespace) -> int:
     def body(args: argparse.Namespace) -> int:
         import json
 
-        from controller.journal.render_text import render_verification
+        from controller.journal.audit.render_text import render_verification
 
         report = _read(args).report
         if args.json:
@@ -144,7 +145,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     def body(args: argparse.Namespace) -> int:
-        from controller.journal.render_text import render_timeline
+        from controller.journal.audit.render_text import render_timeline
 
         print(render_timeline(_read(args), args.session), end="")
         return 0
@@ -154,8 +155,8 @@ def _show(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     def body(args: argparse.Namespace) -> int:
-        from controller.journal.exports import render_csv, render_json
-        from controller.journal.render_html import render_html
+        from controller.journal.audit.exports import render_csv, render_json
+        from controller.journal.audit.render_html import render_html
 
         view = _read(args)
         render = {"html": render_html, "csv": render_csv, "json": render_json}[args.format]

@@ -1,7 +1,9 @@
 """The session journal: an append-only, hash-chained, signed record of every session.
 
-The controller uses `JournalWriter` and the record models; auditors use `verify_path` and the
-renderers behind `penctl audit`. The format is specified in docs/journal.md.
+This package is the writer's side, what a running session loads: `JournalWriter`, the record
+models, signing, errors, paths and the on-disk format (docs/journal.md). The auditor's side (the
+verifier, the timeline, the reports) is the sub-package `controller.journal.audit`, which only
+`penctl audit` imports and nothing here does.
 """
 
 from controller.journal.errors import (
@@ -41,13 +43,6 @@ from controller.journal.records import (
     StateChange,
 )
 from controller.journal.signing import CheckpointSigner
-from controller.journal.verifier import (
-    AuditInputError,
-    Finding,
-    VerificationReport,
-    verify_journal,
-    verify_path,
-)
 from controller.journal.writer import JournalWriter, RecoveryReport
 
 __all__ = [
@@ -55,14 +50,12 @@ __all__ = [
     "Aftercare",
     "Alarm",
     "AreaPass",
-    "AuditInputError",
     "ChecklistAnswer",
     "Checkpoint",
     "CheckpointSigner",
     "Consent",
     "Correction",
     "Fault",
-    "Finding",
     "FollowUp",
     "JournalBusy",
     "JournalCorrupt",
@@ -87,9 +80,6 @@ __all__ = [
     "SessionOpen",
     "SigningKeyError",
     "StateChange",
-    "VerificationReport",
     "resolve_journal_dir",
     "resolve_key_dir",
-    "verify_journal",
-    "verify_path",
 ]

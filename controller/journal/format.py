@@ -56,9 +56,9 @@ _WALL_NS_END = 253_402_300_800 * 1_000_000_000  # 10000-01-01T00:00:00Z
 
 def utc_text(wall_ns: int) -> str:
     """Nanoseconds since the epoch as ISO 8601 UTC with microseconds and a `Z`."""
-    seconds, ns = divmod(wall_ns, 1_000_000_000)
+    seconds, subsecond_ns = divmod(wall_ns, 1_000_000_000)
     stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{ns // 1000:06d}Z"
+    return f"{stamp}.{subsecond_ns // 1000:06d}Z"
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,9 +85,9 @@ class RecoveryReport:
 
     @property
     def message(self) -> str:
-        torn = sum(item.bytes for item in self.kept_aside)
+        torn_bytes = sum(item.bytes for item in self.kept_aside)
         kept = (
-            f" {torn} bytes of an unfinished record were kept aside in "
+            f" {torn_bytes} bytes of an unfinished record were kept aside in "
             + ", ".join(item.file for item in self.kept_aside)
             + " and cut from the session file."
             if self.kept_aside
@@ -366,28 +366,14 @@ class JournalWriter:
         self._recover_session(last)
 
     def _recover_session(self, number: int) -> None:
+        """The newest session: checked, its torn tail kept aside, closed as faulted if a crash
+        left it open, and named with its last checkpoint in head.json."""
         path = self._dir / session_file_name(number)
         data = _read_journal_file(path)
         split = split_file(data)
         records = _read_chain(path, split)
-        vouched = self._head.checkpoint if self._head is not None else None
-        earlier = [] if vouched is None or vouched.session == number else [self._vouched(vouched)]
-        for rec in [*earlier, *records]:
-            if rec.type == "CHECKPOINT":
-                self._check_key(rec)
-        if (
-            vouched is not None
-            and vouched.session == number
-            and not any(r.seq == vouched.seq and r.hash == vouched.hash for r in records)
-        ):
-            # head.json is written only after its checkpoint is durable: a crash cannot lose it
-            raise JournalCorrupt(
-                path,
-                vouched.seq,
-                split.good_end(),
-                f"is missing or changed, though {HEAD_FILE} names it as the last signed "
-                "checkpoint: the session's tail was cut",
-            )
+        self._check_signing_keys(number, records)
+        self._check_vouched_checkpoint(number, path, split, records)
         closed = any(rec.type == "SESSION_CLOSE" for rec in records)
         terminated = closed and records[-1].type == "CHECKPOINT"
         if split.torn_offset is not None:
@@ -396,47 +382,90 @@ class JournalWriter:
                     path, None, split.torn_offset, "follows the session's closing checkpoint"
                 )
             self._keep_aside(path, data, split.torn_offset)
+        self._resume_chain(number, records)
+        latest_checkpoint = next((r for r in reversed(records) if r.type == "CHECKPOINT"), None)
+        if not terminated:
+            latest_checkpoint = self._close_interrupted(number, path, records, closed)
+        self._refresh_head(number, latest_checkpoint)
+
+    def _check_signing_keys(self, number: int, records: list[Record]) -> None:
+        """This session's checkpoints, and the one head.json names if it is in an earlier
+        session, were signed with our key."""
+        vouched = self._head.checkpoint if self._head is not None else None
+        earlier = [] if vouched is None or vouched.session == number else [self._vouched(vouched)]
+        for rec in [*earlier, *records]:
+            if rec.type == "CHECKPOINT":
+                self._check_key(rec)
+
+    def _check_vouched_checkpoint(
+        self, number: int, path: Path, split: SplitFile, records: list[Record]
+    ) -> None:
+        """head.json is written only after its checkpoint is durable, so a crash cannot lose the
+        checkpoint it names: if that one is missing from this session, its tail was cut."""
+        vouched = self._head.checkpoint if self._head is not None else None
+        if vouched is None or vouched.session != number:
+            return
+        if any(r.seq == vouched.seq and r.hash == vouched.hash for r in records):
+            return
+        raise JournalCorrupt(
+            path,
+            vouched.seq,
+            split.good_end(),
+            f"is missing or changed, though {HEAD_FILE} names it as the last signed "
+            "checkpoint: the session's tail was cut",
+        )
+
+    def _resume_chain(self, number: int, records: list[Record]) -> None:
+        """The next record follows this session's last one, or, if the crash left the session
+        file empty, the last one of the session before."""
         if records:
             self._seq, self._hash = records[-1].seq, records[-1].hash
         elif number > 1:
             self._seq, self._hash = _last_record(self._dir / session_file_name(number - 1))
-        latest_checkpoint = next((r for r in reversed(records) if r.type == "CHECKPOINT"), None)
-        if not terminated:
-            noted = {
-                item["file"]
-                for rec in records
-                if rec.type == "RECOVERY"
-                for item in rec.data["kept_aside"]
-            }
-            kept = [
-                item for item in _kept_aside_files(self._dir, path.name) if item.file not in noted
-            ]
-            try:
-                self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-            except OSError as exc:
-                raise self._latch(path, self._seq + 1, exc) from exc
-            self._path, self._session, self._closing = path, number, closed
+
+    def _close_interrupted(
+        self, number: int, path: Path, records: list[Record], closed: bool
+    ) -> Record:
+        """RECOVERY (noting the kept-aside tails no earlier RECOVERY noted), then SESSION_CLOSE
+        as faulted unless the crash came after it, then a signed CHECKPOINT, which it returns."""
+        noted = {
+            item["file"]
+            for rec in records
+            if rec.type == "RECOVERY"
+            for item in rec.data["kept_aside"]
+        }
+        kept = [item for item in _kept_aside_files(self._dir, path.name) if item.file not in noted]
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise self._latch(path, self._seq + 1, exc) from exc
+        self._path, self._session, self._closing = path, number, closed
+        self._write(
+            Recovery(
+                last_good_seq=self._seq,
+                kept_aside=kept,
+                note="penctl stopped during this session (crash or power loss); "
+                "recovered on the next start",
+            ),
+            "system",
+        )
+        if not closed:
             self._write(
-                Recovery(
-                    last_good_seq=self._seq,
-                    kept_aside=kept,
-                    note="penctl stopped during this session (crash or power loss); "
-                    "recovered on the next start",
+                SessionClose(
+                    outcome="faulted",
+                    reason="interrupted: penctl stopped before the session was closed; "
+                    "closed on recovery",
                 ),
                 "system",
             )
-            if not closed:
-                self._write(
-                    SessionClose(
-                        outcome="faulted",
-                        reason="interrupted: penctl stopped before the session was closed; "
-                        "closed on recovery",
-                    ),
-                    "system",
-                )
-            latest_checkpoint = self._write(self._signer.sign(self._seq, self._hash), "system")
-            self._end_session()
-            self.recovery = RecoveryReport(number, kept, closed_as_faulted=not closed)
+        checkpoint = self._write(self._signer.sign(self._seq, self._hash), "system")
+        self._end_session()
+        self.recovery = RecoveryReport(number, kept, closed_as_faulted=not closed)
+        return checkpoint
+
+    def _refresh_head(self, number: int, latest_checkpoint: Record | None) -> None:
+        """head.json is rewritten if it does not name this session and its last checkpoint yet:
+        penctl stopped before rewriting it, or recovery has just signed a checkpoint."""
         assert self._head is not None
         if self._head.last_session != number or (
             latest_checkpoint is not None

@@ -15,7 +15,7 @@ import pytest
 from controller.cli import main
 from controller.journal import JournalWriter, signing
 from controller.journal.signing import PUBLIC_KEY_FILE, CheckpointSigner
-from tests.journal.helpers import (
+from tests.controller.journal.helpers import (
     OPERATOR,
     ManualClock,
     fixed_signer,
@@ -188,7 +188,7 @@ def test_s10_a_journal_that_cannot_be_listed_is_exit_2_with_path_cause_and_next_
     def listdir_fails(path: object) -> list[str]:
         raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
 
-    monkeypatch.setattr("controller.journal.verifier.os.listdir", listdir_fails)
+    monkeypatch.setattr("controller.journal.audit.verifier.os.listdir", listdir_fails)
     code, out, err = _run(capsys, "verify", str(journal))
     assert code == 2 and out == ""
     assert f"cannot read the journal at {journal}: Input/output error" in err

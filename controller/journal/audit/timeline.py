@@ -12,8 +12,8 @@ from controller.journal.format import Record
 
 def format_depth(depth_um: int) -> str:
     """Micrometres as millimetres with at least two decimals: 500 → `0.50 mm`, 1005 → `1.005 mm`."""
-    whole, frac = divmod(depth_um, 1000)
-    text = f"{whole}.{frac:03d}"
+    whole_mm, rest_um = divmod(depth_um, 1000)
+    text = f"{whole_mm}.{rest_um:03d}"
     return (text[:-1] if text.endswith("0") else text) + " mm"
 
 
@@ -48,7 +48,10 @@ def _params(data: dict) -> str:
 
 
 def describe(record: Record) -> str:
-    """What the record says, in one line a person reads without the schema."""
+    """What the record says, in one line a person reads without the schema.
+
+    Long on purpose: one case per record type (all 20), read as a table from top to bottom.
+    """
     d = record.data
     match record.type:
         case "SESSION_OPEN":
@@ -130,7 +133,7 @@ def describe(record: Record) -> str:
                 f"checkpoint: records up to {d['covers_seq']} signed with Ed25519 key {d['key_id']}"
             )
         case "RECOVERY":
-            kept = sum(item["bytes"] for item in d["kept_aside"])
-            torn = f"; {kept} bytes of an unfinished record kept aside" if kept else ""
-            return f"recovered after a crash: last good record {d['last_good_seq']}{torn}"
+            kept_bytes = sum(item["bytes"] for item in d["kept_aside"])
+            kept = f"; {kept_bytes} bytes of an unfinished record kept aside" if kept_bytes else ""
+            return f"recovered after a crash: last good record {d['last_good_seq']}{kept}"
     return record.type

@@ -7,11 +7,11 @@ import math
 from collections.abc import Callable
 from html import escape
 
-from controller.journal.reader import JournalView
-from controller.journal.render_text import verdict_sentence
-from controller.journal.summary import SessionSummary, summarise
-from controller.journal.timeline import area_name, format_depth, format_duration, format_speed
-from controller.journal.verifier import DIMENSIONS, VerificationReport
+from controller.journal.audit.reader import JournalView
+from controller.journal.audit.render_text import verdict_sentence
+from controller.journal.audit.summary import SessionSummary, summarise
+from controller.journal.audit.timeline import area_name, format_depth, format_duration, format_speed
+from controller.journal.audit.verifier import DIMENSIONS, VerificationReport
 
 _CSS = """
 :root { --ink:#1d2430; --muted:#5b6575; --line:#d8dde6; --soft:#f4f6f9; --pass:#17733a;
@@ -178,7 +178,6 @@ def _chart(s: SessionSummary) -> str:
     if not s.set_points:
         return "<p class='empty'>No parameter set was confirmed by the pen in this session.</p>"
     end_s = max(s.duration_s, s.set_points[-1].t_s + 1, 1.0)
-    minutes = end_s / 60
     top, depth_h, gap, speed_h = 44, 150, 22, 110
     speed_y = top + depth_h + gap
     axis_y = speed_y + speed_h
@@ -215,6 +214,17 @@ def _chart(s: SessionSummary) -> str:
         colour="#c8600a",
         unit_format="{:g}",
     )
+    parts += _run_labels(s, x, top)
+    parts += _time_axis(end_s, x, axis_y, height)
+    parts += _alarm_marks(s, x, top, axis_y)
+    parts += _legend()
+    parts.append("</svg>")
+    return "<figure>" + "".join(parts) + "</figure>"
+
+
+def _run_labels(s: SessionSummary, x: Callable[[float], float], top: float) -> list[str]:
+    """The area above each needle run, skipped where it would overlap the label before."""
+    parts = []
     labelled_until = -1.0
     for run in s.running:
         x0 = x(run.start_s)
@@ -224,20 +234,37 @@ def _chart(s: SessionSummary) -> str:
                 f"{_e(area_name(run.area))}</text>"
             )
             labelled_until = x0 + 7 * len(area_name(run.area)) + 10
-    step = _nice_step(minutes, 8)
-    for index in range(int(minutes / step + 1e-9) + 1):
-        tick = index * step
-        px = x(tick * 60)
+    return parts
+
+
+def _time_axis(
+    end_s: float, x: Callable[[float], float], axis_y: float, height: float
+) -> list[str]:
+    """Ticks in round minutes since the session opened."""
+    end_min = end_s / 60
+    parts = []
+    step_min = _nice_step(end_min, 8)
+    for index in range(int(end_min / step_min + 1e-9) + 1):
+        tick_min = index * step_min
+        px = x(tick_min * 60)
         parts.append(
             f"<line x1='{px:.1f}' y1='{axis_y}' x2='{px:.1f}' y2='{axis_y + 5}' "
             "stroke='#8a94a6'/>"
             f"<text x='{px:.1f}' y='{axis_y + 19}' font-size='12' text-anchor='middle' "
-            f"fill='#5b6575'>{tick:g}</text>"
+            f"fill='#5b6575'>{tick_min:g}</text>"
         )
     parts.append(
         f"<text x='{_LEFT + _PLOT_W / 2:.0f}' y='{height - 6}' font-size='12' "
         "text-anchor='middle' fill='#5b6575'>minutes since the session opened</text>"
     )
+    return parts
+
+
+def _alarm_marks(
+    s: SessionSummary, x: Callable[[float], float], top: float, axis_y: float
+) -> list[str]:
+    """A dashed line through both panels and a triangle on the time axis for each alarm."""
+    parts = []
     for alarm in s.alarms:
         px = x(alarm.t_s)
         colour = "#b3261e" if alarm.kind == "fault" or alarm.level == "high" else "#d08a00"
@@ -248,6 +275,10 @@ def _chart(s: SessionSummary) -> str:
             f"L{px:.1f},{axis_y + 1} Z' fill='{colour}'><title>{_e(alarm.ident)}: "
             f"{_e(alarm.message)}</title></path>"
         )
+    return parts
+
+
+def _legend() -> list[str]:
     legend = [
         ("line", "#1f5fbf", "depth confirmed by the pen"),
         ("line", "#c8600a", "speed confirmed by the pen"),
@@ -255,6 +286,7 @@ def _chart(s: SessionSummary) -> str:
         ("mark", "#d08a00", "alarm"),
         ("mark", "#b3261e", "fault or high-priority alarm"),
     ]
+    parts = []
     lx = _LEFT
     for kind, colour, text in legend:
         if kind == "line":
@@ -268,8 +300,7 @@ def _chart(s: SessionSummary) -> str:
             parts.append(f"<path d='M{lx + 6},24 L{lx + 18},24 L{lx + 12},13 Z' fill='{colour}'/>")
         parts.append(f"<text x='{lx + 30}' y='22' font-size='12' fill='#344054'>{text}</text>")
         lx += 44 + 6.4 * len(text)
-    parts.append("</svg>")
-    return "<figure>" + "".join(parts) + "</figure>"
+    return parts
 
 
 def _facts(s: SessionSummary) -> str:

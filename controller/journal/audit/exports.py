@@ -7,9 +7,9 @@ import csv
 import io
 import json
 
-from controller.journal.reader import JournalView
-from controller.journal.summary import summarise
-from controller.journal.timeline import describe, format_depth, parse_utc
+from controller.journal.audit.reader import JournalView
+from controller.journal.audit.summary import summarise
+from controller.journal.audit.timeline import describe, format_depth, parse_utc
 
 CSV_COLUMNS = (
     "session",
@@ -54,19 +54,19 @@ def render_csv(view: JournalView, session: int | None = None) -> str:
         for entry in sv.entries:
             record = entry.record
             data = record.data
-            elapsed = (parse_utc(record.utc) - start).total_seconds() if start else 0.0
+            elapsed_s = (parse_utc(record.utc) - start).total_seconds() if start else 0.0
             found = problems.get((entry.file, entry.offset))
-            depth = data.get("depth_um")
+            depth_um = data.get("depth_um")
             writer.writerow(
                 (
                     record.session,
                     record.seq,
                     record.utc,
-                    f"{elapsed:.3f}",
+                    f"{elapsed_s:.3f}",
                     record.type,
                     record.actor,
                     _inert(data.get("area") or ""),
-                    format_depth(depth).removesuffix(" mm") if isinstance(depth, int) else "",
+                    format_depth(depth_um).removesuffix(" mm") if isinstance(depth_um, int) else "",
                     data.get("speed_sps", ""),
                     _inert(describe(record)),
                     f"{found.dimension}: {found.message}" if found is not None else "",

@@ -38,7 +38,7 @@ from controller.journal.format import (
 )
 from controller.journal.records import AFTER_CLOSE, Checkpoint
 from controller.journal.regular import NotRegularFile, read_regular
-from controller.journal.scan import split_file
+from controller.journal.scan import Line, SplitFile, split_file
 from controller.journal.signing import key_id, verify_checkpoint
 
 REPORT_VERSION = "1"
@@ -231,73 +231,94 @@ def verify_path(
 ) -> VerificationReport:
     """Reads a journal directory (or one session file) and verifies it."""
     target = Path(path)
+    files = _read_target(target)
+    return verify_journal(
+        files.sessions,
+        head=files.head,
+        kept_aside=files.kept,
+        kind=files.kind,
+        path=str(target),
+        now=now or datetime.now(UTC),
+        pinned_public_key=pinned_public_key,
+        not_regular=files.not_regular,
+    )
+
+
+@dataclass
+class _JournalFiles:
+    """What `verify_path` read: the bytes of each journal file, by name."""
+
+    kind: Literal["directory", "file"]
+    sessions: dict[str, bytes] = field(default_factory=dict)
+    kept: dict[str, bytes] = field(default_factory=dict)
+    head: bytes | None = None
+    not_regular: dict[str, str] = field(default_factory=dict)  # name: what it is instead
+
+
+def _read_target(target: Path) -> _JournalFiles:
+    """PATH's journal files. A PATH that is no journal is an AuditInputError saying what to give
+    instead; a failed read is a JournalUnreadable naming the file."""
     if not target.exists():
         raise AuditInputError(
             f"{target} does not exist; give a journal directory or one session-NNNNNN.jsonl file"
         )
-    sessions: dict[str, bytes] = {}
-    kept: dict[str, bytes] = {}
-    head: bytes | None = None
-    not_regular: dict[str, str] = {}
     try:
         if target.is_dir():
-            kind: Literal["directory", "file"] = "directory"
-            for name in sorted(os.listdir(target)):
-                if not (
-                    SESSION_FILE.match(name) or KEPT_ASIDE_FILE.match(name) or name == HEAD_FILE
-                ):
-                    continue
-                try:
-                    data = read_regular(target / name)
-                except NotRegularFile as exc:
-                    not_regular[name] = exc.what
-                    continue
-                if name == HEAD_FILE:
-                    head = data
-                elif SESSION_FILE.match(name):
-                    sessions[name] = data
-                else:
-                    kept[name] = data
-            if not sessions and head is None and not not_regular:
-                raise AuditInputError(
-                    f"{target} holds no journal (no session-NNNNNN.jsonl files and no "
-                    f"{HEAD_FILE}); give the journal directory, e.g. the one in PENCTL_JOURNAL_DIR"
-                )
-        elif target.is_file():
-            kind = "file"
-            if target.name == HEAD_FILE or KEPT_ASIDE_FILE.match(target.name):
-                raise AuditInputError(
-                    f"{target} is not a session file ({target.name} is part of a journal "
-                    "directory); give the directory, or one session-NNNNNN.jsonl file"
-                )
-            if not SESSION_FILE.match(target.name):
-                raise AuditInputError(
-                    f"{target} is not a session file: penctl expects a journal directory or one "
-                    "session-NNNNNN.jsonl file, named as penctl wrote it; give one of those "
-                    "(a session file received under another name: copy it to that name first)"
-                )
-            sessions[target.name] = target.read_bytes()
-        else:
-            raise AuditInputError(
-                f"{target} is not a regular file or a directory; give a journal directory or "
-                "one session-NNNNNN.jsonl file"
-            )
+            return _read_directory(target)
+        if target.is_file():
+            return _read_session_file(target)
+        raise AuditInputError(
+            f"{target} is not a regular file or a directory; give a journal directory or "
+            "one session-NNNNNN.jsonl file"
+        )
     except IsADirectoryError as exc:
         raise AuditInputError(f"{exc.filename} is a directory, not a session file") from exc
     except OSError as exc:
         raise JournalUnreadable(
             Path(exc.filename) if exc.filename else target, exc, "nothing was verified or changed"
         ) from exc
-    return verify_journal(
-        sessions,
-        head=head,
-        kept_aside=kept,
-        kind=kind,
-        path=str(target),
-        now=now or datetime.now(UTC),
-        pinned_public_key=pinned_public_key,
-        not_regular=not_regular,
-    )
+
+
+def _read_directory(target: Path) -> _JournalFiles:
+    """Session files, kept-aside files and head.json; a journal file that is not a regular file
+    is listed, never opened (a FIFO would block the verifier)."""
+    files = _JournalFiles("directory")
+    for name in sorted(os.listdir(target)):
+        if not (SESSION_FILE.match(name) or KEPT_ASIDE_FILE.match(name) or name == HEAD_FILE):
+            continue
+        try:
+            data = read_regular(target / name)
+        except NotRegularFile as exc:
+            files.not_regular[name] = exc.what
+            continue
+        if name == HEAD_FILE:
+            files.head = data
+        elif SESSION_FILE.match(name):
+            files.sessions[name] = data
+        else:
+            files.kept[name] = data
+    if not files.sessions and files.head is None and not files.not_regular:
+        raise AuditInputError(
+            f"{target} holds no journal (no session-NNNNNN.jsonl files and no "
+            f"{HEAD_FILE}); give the journal directory, e.g. the one in PENCTL_JOURNAL_DIR"
+        )
+    return files
+
+
+def _read_session_file(target: Path) -> _JournalFiles:
+    """One session file, named as penctl wrote it: its name holds the session's number."""
+    if target.name == HEAD_FILE or KEPT_ASIDE_FILE.match(target.name):
+        raise AuditInputError(
+            f"{target} is not a session file ({target.name} is part of a journal "
+            "directory); give the directory, or one session-NNNNNN.jsonl file"
+        )
+    if not SESSION_FILE.match(target.name):
+        raise AuditInputError(
+            f"{target} is not a session file: penctl expects a journal directory or one "
+            "session-NNNNNN.jsonl file, named as penctl wrote it; give one of those "
+            "(a session file received under another name: copy it to that name first)"
+        )
+    return _JournalFiles("file", sessions={target.name: target.read_bytes()})
 
 
 def verify_journal(
@@ -329,6 +350,34 @@ def _version() -> str:
         return version("penctl")
     except PackageNotFoundError:
         return "unknown"
+
+
+@dataclass
+class _Walk:
+    """Where the walk through one session file stands: what its next line should carry."""
+
+    number: int
+    name: str
+    expected_seq: int | None  # None while unknown, e.g. at the start of a lone session file
+    prev_hash: str | None  # None while unknown: at such a start, or after an unreadable line
+    last_mono_ns: int | None = None
+    last_utc: str | None = None
+    good: list[tuple[Record, int]] = field(default_factory=list)  # readable records, offsets
+    types: list[tuple[str, int, int]] = field(default_factory=list)  # (type, seq, offset)
+
+
+def _sequence_break(found: int, due: int) -> str:
+    if found > due:
+        gap = (
+            f"record {due} is missing"
+            if found == due + 1
+            else f"records {due}–{found - 1} are missing"
+        )
+        return f"sequence gap: found {found} where {due} was due; {gap}"
+    return (
+        f"sequence goes back: found {found} where {due} was due "
+        "(a duplicated, reordered or inserted record)"
+    )
 
 
 class _Verifier:
@@ -484,6 +533,7 @@ class _Verifier:
         expected_seq: int | None,
         prev_hash: str | None,
     ) -> tuple[int | None, str | None]:
+        """One session file, line by line; returns the seq and hash the next file should follow."""
         verdict = SessionVerdict(number=number, file=name)
         self.verdicts.append(verdict)
         if name in self.not_regular:
@@ -491,149 +541,177 @@ class _Verifier:
                 name, self.not_regular[name], seq=expected_seq, order=(number, -1)
             )
             return None, None
-        data = self.sessions[name]
-        split = split_file(data)
-        start_seq = expected_seq
-        good: list[tuple[Record, int]] = []
-        types: list[tuple[str, int, int]] = []  # (type, seq, offset) of readable records
-        last_mono: int | None = None
-        last_utc: str | None = None
+        split = split_file(self.sessions[name])
+        walk = _Walk(number, name, expected_seq, prev_hash)
         for position, line in enumerate(split.lines):
-            order = (number, line.offset)
-            here = {"file": name, "offset": line.offset, "order": order}
-            self.dims["framing"].checked += 1
-            try:
-                fields = parse_line(line.raw)
-            except FramingError as exc:
-                self.add("framing", "fail", f"unreadable line: {exc}", seq=expected_seq, **here)
-                expected_seq = None if expected_seq is None else expected_seq + 1
-                prev_hash = None
-                continue
-            stored_seq = fields.get("seq")
-            if not isinstance(stored_seq, int) or isinstance(stored_seq, bool):
-                stored_seq = None
-            name_seq = expected_seq if expected_seq is not None else stored_seq
-            # schema
-            self.dims["schema"].checked += 1
-            record: Record | None = None
-            try:
-                record = check_schema(fields)
-            except SchemaError as exc:
-                self.add("schema", "fail", f"schema: {exc}", seq=name_seq, **here)
-            # sequence
-            self.dims["sequence"].checked += 1
-            if stored_seq is None:
-                self.add("sequence", "fail", "no usable sequence number", seq=name_seq, **here)
-            elif expected_seq is not None and stored_seq != expected_seq:
-                if stored_seq > expected_seq:
-                    gap = (
-                        f"record {expected_seq} is missing"
-                        if stored_seq == expected_seq + 1
-                        else f"records {expected_seq}–{stored_seq - 1} are missing"
-                    )
-                    text = f"sequence gap: found {stored_seq} where {expected_seq} was due; {gap}"
-                else:
-                    text = (
-                        f"sequence goes back: found {stored_seq} where {expected_seq} was due "
-                        "(a duplicated, reordered or inserted record)"
-                    )
-                self.add("sequence", "fail", text, seq=expected_seq, **here)
-            record_session = fields.get("session")
-            if self.kind == "directory" and record_session != number:
-                self.add(
-                    "sequence",
-                    "fail",
-                    f"record says session {record_session!r} but sits in the file of session "
-                    f"{number} (moved between files?)",
-                    seq=name_seq,
-                    **here,
-                )
-            # chain
-            self.dims["chain"].checked += 1
-            stored_hash = fields.get("hash")
-            if not isinstance(stored_hash, str) or record_hash(fields) != stored_hash:
-                self.add(
-                    "chain",
-                    "fail",
-                    "content does not match its hash: the record was changed after it was written",
-                    seq=name_seq,
-                    **here,
-                )
-            stored_prev = fields.get("prev")
-            if prev_hash is not None and stored_prev != prev_hash:
-                if position == 0 and self.kind == "directory":
-                    self.dims["links"].checked += 1
-                    what = (
-                        "the genesis value (all zeros)"
-                        if prev_hash == GENESIS_HASH
-                        else "the last record of the session before"
-                    )
-                    self.add(
-                        "links",
-                        "fail",
-                        f"first record of session {number} does not link to {what}: a session "
-                        "was deleted, or records before it were cut or changed",
-                        seq=name_seq,
-                        **here,
-                    )
-                else:
-                    self.add(
-                        "chain",
-                        "fail",
-                        "does not link to the record before it (prev differs): a record was "
-                        "inserted, deleted or reordered here",
-                        seq=name_seq,
-                        **here,
-                    )
-            elif position == 0 and self.kind == "directory":
-                self.dims["links"].checked += 1
-            prev_hash = stored_hash if isinstance(stored_hash, str) else None
-            expected_seq = (
-                stored_seq + 1
-                if stored_seq is not None
-                else (None if expected_seq is None else expected_seq + 1)
-            )
-            if record is None:
-                continue
-            good.append((record, line.offset))
-            types.append((record.type, name_seq or record.seq, line.offset))
-            self.records.append(record)
-            self.located.append(Located(record, name, line.offset))
-            self.by_seq.setdefault(record.seq, (record, name, line.offset))
-            # clocks: warnings only (a wall clock may be set back; the monotonic one restarts
-            # with the process, which only happens across a recovery)
-            if record.type == "RECOVERY":
-                last_mono = None
-            if last_mono is not None and record.mono_ns < last_mono:
-                self.add(
-                    "sequence",
-                    "warning",
-                    "monotonic time went backwards within the session",
-                    seq=name_seq,
-                    **here,
-                )
-            if last_utc is not None and record.utc < last_utc:
-                self.add(
-                    "sequence",
-                    "warning",
-                    f"wall-clock time went backwards ({last_utc} → {record.utc}): the clock "
-                    "was changed",
-                    seq=name_seq,
-                    **here,
-                )
-            last_mono, last_utc = record.mono_ns, record.utc
+            self._line(walk, position, line)
+        good = walk.good
         verdict.records = len(good)
         if good:
             verdict.first_seq, verdict.last_seq = good[0][0].seq, good[-1][0].seq
             if self.kind == "file":
                 verdict.number = good[0][0].session
-        self._structure(number, name, types, verdict)
+        self._structure(number, name, walk.types, verdict)
         self._checkpoints(name, number, good)
-        next_seq = good[-1][0].seq + 1 if good else start_seq
-        self._termination(
-            number, name, last, split.torn_offset, split.size, good, verdict, next_seq
+        next_seq = good[-1][0].seq + 1 if good else expected_seq
+        self._termination(number, name, last, split, good, verdict, next_seq)
+        return walk.expected_seq, walk.prev_hash
+
+    def _line(self, walk: _Walk, position: int, line: Line) -> None:
+        """One line in every dimension; a record that passes the schema joins the readable ones."""
+        here: dict[str, Any] = {
+            "file": walk.name,
+            "offset": line.offset,
+            "order": (walk.number, line.offset),
+        }
+        fields = self._framing(walk, line, here)
+        if fields is None:
+            return
+        stored_seq = fields.get("seq")
+        if not isinstance(stored_seq, int) or isinstance(stored_seq, bool):
+            stored_seq = None
+        # the number due here names the record, so one whose own `seq` was altered is still found
+        name_seq = walk.expected_seq if walk.expected_seq is not None else stored_seq
+        record = self._schema(fields, name_seq, here)
+        self._sequence(walk, fields, stored_seq, name_seq, here)
+        self._chain(walk, position, fields, name_seq, here)
+        walk.expected_seq = (
+            stored_seq + 1
+            if stored_seq is not None
+            else (None if walk.expected_seq is None else walk.expected_seq + 1)
         )
-        return expected_seq, prev_hash
+        if record is None:
+            return
+        walk.good.append((record, line.offset))
+        walk.types.append((record.type, name_seq or record.seq, line.offset))
+        self.records.append(record)
+        self.located.append(Located(record, walk.name, line.offset))
+        self.by_seq.setdefault(record.seq, (record, walk.name, line.offset))
+        self._clocks(walk, record, name_seq, here)
+
+    def _framing(self, walk: _Walk, line: Line, here: dict[str, Any]) -> dict[str, Any] | None:
+        """The line's fields, or None when it is not one canonical JSON object (then the next
+        line's seq is counted on and its link cannot be checked)."""
+        self.dims["framing"].checked += 1
+        try:
+            return parse_line(line.raw)
+        except FramingError as exc:
+            self.add("framing", "fail", f"unreadable line: {exc}", seq=walk.expected_seq, **here)
+            walk.expected_seq = None if walk.expected_seq is None else walk.expected_seq + 1
+            walk.prev_hash = None
+            return None
+
+    def _schema(
+        self, fields: dict[str, Any], name_seq: int | None, here: dict[str, Any]
+    ) -> Record | None:
+        self.dims["schema"].checked += 1
+        try:
+            return check_schema(fields)
+        except SchemaError as exc:
+            self.add("schema", "fail", f"schema: {exc}", seq=name_seq, **here)
+            return None
+
+    def _sequence(
+        self,
+        walk: _Walk,
+        fields: dict[str, Any],
+        stored_seq: int | None,
+        name_seq: int | None,
+        here: dict[str, Any],
+    ) -> None:
+        """The number due at this position, in the file of the record's own session."""
+        self.dims["sequence"].checked += 1
+        due = walk.expected_seq
+        if stored_seq is None:
+            self.add("sequence", "fail", "no usable sequence number", seq=name_seq, **here)
+        elif due is not None and stored_seq != due:
+            self.add("sequence", "fail", _sequence_break(stored_seq, due), seq=due, **here)
+        record_session = fields.get("session")
+        if self.kind == "directory" and record_session != walk.number:
+            self.add(
+                "sequence",
+                "fail",
+                f"record says session {record_session!r} but sits in the file of session "
+                f"{walk.number} (moved between files?)",
+                seq=name_seq,
+                **here,
+            )
+
+    def _chain(
+        self,
+        walk: _Walk,
+        position: int,
+        fields: dict[str, Any],
+        name_seq: int | None,
+        here: dict[str, Any],
+    ) -> None:
+        """The record's own hash, and its link to the record before; a directory's first record
+        of a session links to the session before, which is the `links` dimension's to judge."""
+        self.dims["chain"].checked += 1
+        stored_hash = fields.get("hash")
+        if not isinstance(stored_hash, str) or record_hash(fields) != stored_hash:
+            self.add(
+                "chain",
+                "fail",
+                "content does not match its hash: the record was changed after it was written",
+                seq=name_seq,
+                **here,
+            )
+        opens_file = position == 0 and self.kind == "directory"
+        if walk.prev_hash is not None and fields.get("prev") != walk.prev_hash:
+            if opens_file:
+                self.dims["links"].checked += 1
+                what = (
+                    "the genesis value (all zeros)"
+                    if walk.prev_hash == GENESIS_HASH
+                    else "the last record of the session before"
+                )
+                self.add(
+                    "links",
+                    "fail",
+                    f"first record of session {walk.number} does not link to {what}: a session "
+                    "was deleted, or records before it were cut or changed",
+                    seq=name_seq,
+                    **here,
+                )
+            else:
+                self.add(
+                    "chain",
+                    "fail",
+                    "does not link to the record before it (prev differs): a record was "
+                    "inserted, deleted or reordered here",
+                    seq=name_seq,
+                    **here,
+                )
+        elif opens_file:
+            self.dims["links"].checked += 1
+        walk.prev_hash = stored_hash if isinstance(stored_hash, str) else None
+
+    def _clocks(
+        self, walk: _Walk, record: Record, name_seq: int | None, here: dict[str, Any]
+    ) -> None:
+        """Warnings only: a wall clock may be set back, and the monotonic one restarts with the
+        process, which only happens across a recovery."""
+        if record.type == "RECOVERY":
+            walk.last_mono_ns = None
+        if walk.last_mono_ns is not None and record.mono_ns < walk.last_mono_ns:
+            self.add(
+                "sequence",
+                "warning",
+                "monotonic time went backwards within the session",
+                seq=name_seq,
+                **here,
+            )
+        if walk.last_utc is not None and record.utc < walk.last_utc:
+            self.add(
+                "sequence",
+                "warning",
+                f"wall-clock time went backwards ({walk.last_utc} → {record.utc}): the clock "
+                "was changed",
+                seq=name_seq,
+                **here,
+            )
+        walk.last_mono_ns, walk.last_utc = record.mono_ns, record.utc
 
     def _structure(
         self, number: int, name: str, types: list[tuple[str, int, int]], verdict: SessionVerdict
@@ -712,8 +790,7 @@ class _Verifier:
         number: int,
         name: str,
         last: bool,
-        torn_offset: int | None,
-        size: int,
+        split: SplitFile,
         good: list[tuple[Record, int]],
         verdict: SessionVerdict,
         next_seq: int | None,
@@ -737,32 +814,61 @@ class _Verifier:
             if cut
             else "a later session exists"
         )
-        if torn_offset is not None:
-            verdict.torn_bytes = size - torn_offset
-            here = {"file": name, "offset": torn_offset, "order": (number, torn_offset)}
-            if pending:
-                self.add(
-                    "framing",
-                    "incomplete",
-                    f"torn tail: the last {size - torn_offset} bytes are an unfinished record "
-                    "(a crash during a write, never acknowledged); the next start of penctl "
-                    "keeps it aside, cuts it off and notes it",
-                    seq=next_seq,
-                    **here,
-                )
-            else:
-                self.add(
-                    "framing",
-                    "fail",
-                    f"{size - torn_offset} bytes at the end are not a complete record, and "
-                    f"{why}: corruption, not a crash",
-                    seq=next_seq,
-                    **here,
-                )
+        if split.torn_offset is not None:
+            verdict.torn_bytes = split.size - split.torn_offset
+            self._torn_tail(number, name, split, next_seq, pending=pending, why=why)
         self._recoveries(number, name, good, verdict)
-        if verdict.terminated:
-            return
-        end = torn_offset if torn_offset is not None else size
+        if not verdict.terminated:
+            self._unclosed(number, name, split, records, next_seq, pending=pending, why=why)
+
+    def _torn_tail(
+        self,
+        number: int,
+        name: str,
+        split: SplitFile,
+        next_seq: int | None,
+        *,
+        pending: bool,
+        why: str,
+    ) -> None:
+        """Bytes after the last record: a crash's, if still `pending`, else corruption (`why`)."""
+        assert split.torn_offset is not None
+        torn_bytes = split.size - split.torn_offset
+        here = {"file": name, "offset": split.torn_offset, "order": (number, split.torn_offset)}
+        if pending:
+            self.add(
+                "framing",
+                "incomplete",
+                f"torn tail: the last {torn_bytes} bytes are an unfinished record "
+                "(a crash during a write, never acknowledged); the next start of penctl "
+                "keeps it aside, cuts it off and notes it",
+                seq=next_seq,
+                **here,
+            )
+        else:
+            self.add(
+                "framing",
+                "fail",
+                f"{torn_bytes} bytes at the end are not a complete record, and "
+                f"{why}: corruption, not a crash",
+                seq=next_seq,
+                **here,
+            )
+
+    def _unclosed(
+        self,
+        number: int,
+        name: str,
+        split: SplitFile,
+        records: list[Record],
+        next_seq: int | None,
+        *,
+        pending: bool,
+        why: str,
+    ) -> None:
+        """No closing checkpoint: a session still running or crashed, if still `pending`, else a
+        cut tail (`why`)."""
+        end = split.good_end()
         last_seq = records[-1].seq if records else "-"
         if pending:
             self.add(
@@ -795,12 +901,13 @@ class _Verifier:
                 continue
             verdict.recovered = True
             here = {"file": name, "seq": record.seq, "offset": offset, "order": (number, offset)}
-            torn = sum(item["bytes"] for item in record.data["kept_aside"])
+            torn_bytes = sum(item["bytes"] for item in record.data["kept_aside"])
+            kept = f"; {torn_bytes} bytes of an unfinished record were kept aside"
             self.add(
                 "termination",
                 "incomplete",
                 f"session {number} was recovered after penctl stopped during it"
-                + (f"; {torn} bytes of an unfinished record were kept aside" if torn else ""),
+                + (kept if torn_bytes else ""),
                 **here,
             )
             for item in record.data["kept_aside"]:
@@ -842,8 +949,7 @@ class _Verifier:
             )
 
     def _head(self, files: list[tuple[int, str]]) -> None:
-        last = files[-1][0] if files else 0
-        order = (math.inf, 0)
+        """head.json against the session files: the last session and checkpoint it names."""
         if self.head_bytes is None:
             if HEAD_FILE in self.not_regular:
                 return
@@ -853,13 +959,19 @@ class _Verifier:
                 f"{HEAD_FILE} is missing: it names the last session and checkpoint, so without "
                 "it a deleted newest session cannot be ruled out",
                 file=HEAD_FILE,
-                order=order,
+                order=(math.inf, 0),
             )
             return
-        head = self.head
-        if head is None:
-            return
+        if self.head is None:
+            return  # unreadable: a framing failure already
+        self._head_session(self.head, files[-1][0] if files else 0)
+        self._head_checkpoint(self.head)
+
+    def _head_session(self, head: Head, last: int) -> None:
+        """The last session head.json names is the last file, or the one before while the
+        newest is being opened."""
         self.dims["links"].checked += 1
+        order = (math.inf, 0)
         if head.last_session > last:
             self.add(
                 "links",
@@ -887,6 +999,11 @@ class _Verifier:
                 file=HEAD_FILE,
                 order=order,
             )
+
+    def _head_checkpoint(self, head: Head) -> None:
+        """The checkpoint head.json names is in the journal, unchanged: the last one, or the one
+        before while penctl has yet to rewrite head.json."""
+        order = (math.inf, 0)
         wanted = head.checkpoint
         if wanted is None:
             if self.key_ids:

@@ -24,7 +24,7 @@ from controller.journal.format import (
 )
 from controller.journal.records import DATA_MODELS, StopReason
 from firmware_bridge.protocol.enums import StopReason as WireStopReason
-from tests.journal.helpers import START_WALL_NS, write_sample_journal
+from tests.controller.journal.helpers import START_WALL_NS, write_sample_journal
 
 
 def test_utc_text_is_iso8601_with_z_and_microseconds() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from controller.journal.reader import JournalView, SessionView
-from controller.journal.timeline import describe, format_duration, parse_utc
-from controller.journal.verifier import DIMENSIONS, VerificationReport
+from controller.journal.audit.reader import JournalView, SessionView
+from controller.journal.audit.timeline import describe, format_duration, parse_utc
+from controller.journal.audit.verifier import DIMENSIONS, VerificationReport
 
 _STATUS = {"pass": "PASS", "fail": "FAIL", "incomplete": "INCOMPLETE", "skipped": "skipped"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -121,8 +121,8 @@ def render_timeline(view: JournalView, session: int | None = None) -> str:
         lines.append(f"  {'seq':>5}  {'time':8}  {'elapsed':>8}  {'actor':<12}  event")
         for entry in sv.entries:
             record = entry.record
-            elapsed = (parse_utc(record.utc) - start).total_seconds() if start else 0.0
-            minutes, seconds = divmod(int(elapsed), 60)
+            elapsed_s = (parse_utc(record.utc) - start).total_seconds() if start else 0.0
+            minutes, seconds = divmod(int(elapsed_s), 60)
             lines.append(
                 f"  {record.seq:>5}  {record.utc[11:19]}  {minutes:>5}:{seconds:02d}  "
                 f"{record.actor:<12}  {describe(record)}"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from controller.cli import main
-from tests.journal.helpers import write_sample_journal
+from tests.controller.journal.helpers import write_sample_journal
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -150,7 +150,7 @@ def test_html_report_renders_in_headless_chromium(journal: Path, tmp_path: Path)
 def test_s9_hostile_strings_are_inert_in_the_html_and_csv_reports(tmp_path: Path) -> None:
     """HTML is escaped; a CSV cell a spreadsheet would run as a formula (=, +, -, @) is quoted."""
     from controller.journal import JournalWriter, OperatorAck, ParamsApplied
-    from tests.journal.helpers import OPERATOR, fixed_signer, session_open
+    from tests.controller.journal.helpers import OPERATOR, fixed_signer, session_open
 
     opening = session_open().model_copy(update={"operator_id": "<script>alert(1)</script>"})
     with JournalWriter.open(tmp_path / "j", signer=fixed_signer()) as writer:

@@ -28,10 +28,10 @@ from controller.journal import (
     JournalWriter,
     NeedleStop,
     ParamsApplied,
-    verify_path,
 )
+from controller.journal.audit import verify_path
 from controller.journal.format import kept_aside_name, sha256_hex
-from tests.journal.helpers import OPERATOR, fixed_signer, session_open
+from tests.controller.journal.helpers import OPERATOR, fixed_signer, session_open
 
 SEED = 20260302
 JOURNALS = 24

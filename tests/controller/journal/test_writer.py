@@ -30,10 +30,10 @@ from controller.journal import (
     resolve_journal_dir,
     resolve_key_dir,
     signing,
-    verify_path,
 )
+from controller.journal.audit import verify_path
 from controller.journal.signing import KEY_FILE, PUBLIC_KEY_FILE
-from tests.journal.helpers import (
+from tests.controller.journal.helpers import (
     OPERATOR,
     START_WALL_NS,
     ManualClock,

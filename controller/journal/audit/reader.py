@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from controller.journal.verifier import (
+from controller.journal.audit.verifier import (
     Finding,
     Located,
     SessionVerdict,

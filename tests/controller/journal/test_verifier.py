@@ -9,16 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from controller.journal import (
-    JournalCorrupt,
-    JournalWriter,
-    VerificationReport,
-    verify_journal,
-    verify_path,
-)
+from controller.journal import JournalCorrupt, JournalWriter
+from controller.journal.audit import VerificationReport, verify_journal, verify_path
 from controller.journal.format import canonical_json, record_hash
 from controller.journal.signing import CheckpointSigner
-from tests.journal.helpers import fixed_signer, write_compact_journal, write_sample_journal
+from tests.controller.journal.helpers import (
+    fixed_signer,
+    write_compact_journal,
+    write_sample_journal,
+)
 
 NOW = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
 S1, S2, HEAD = "session-000001.jsonl", "session-000002.jsonl", "head.json"
@@ -275,7 +274,7 @@ def test_checkpoints_by_two_keys_in_one_journal_fail(compact: dict[str, bytes]) 
 
 def test_an_open_session_is_incomplete_not_failed(tmp_path: Path) -> None:
     from controller.journal import JournalWriter
-    from tests.journal.helpers import OPERATOR, ManualClock, session_open
+    from tests.controller.journal.helpers import OPERATOR, ManualClock, session_open
 
     write_sample_journal(tmp_path / "j", sessions=1)
     with JournalWriter.open(tmp_path / "j", signer=fixed_signer(), clock=ManualClock()) as writer:
