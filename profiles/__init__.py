@@ -1,8 +1,9 @@
 """Treatment profiles, clinic policy and effective safety limits: pure data and pure functions.
 
 Imports nothing else of penctl's. The controller builds `DeviceLimits` from the pen's IDENTIFY
-message, loads a `Library` (bundled files plus the clinic directory), asks `effective_limits` for an
-area and checks every requested adjustment with `check_request`.
+message, loads a `Library` (bundled files plus the clinic directory), looks up the names a person
+typed with `Library.find_profile` and `find_area` (an unknown name is an `UnknownName` value), asks
+`effective_limits` for an area and checks every requested adjustment with `check_request`.
 """
 
 from profiles.hashing import content_hash
@@ -46,6 +47,7 @@ from profiles.models import (
     PractitionerLevel,
     Profile,
 )
+from profiles.names import NameKind, UnknownName
 from profiles.units import format_mm, format_sps, mm_to_um, um_to_mm
 from profiles.vocabulary import CONCERN_LABELS, Area, Concern, Region
 
@@ -73,6 +75,7 @@ __all__ = [
     "Library",
     "LibraryError",
     "LimitsRefusal",
+    "NameKind",
     "NumbingPolicy",
     "Override",
     "PractitionerLevel",
@@ -81,6 +84,7 @@ __all__ = [
     "Quantity",
     "Region",
     "RequestCheck",
+    "UnknownName",
     "Verdict",
     "check_file",
     "check_paths",

@@ -270,7 +270,8 @@ def _conflict(quantity: Quantity, low: Bound, high: Bound, off_grid: bool) -> Co
     )
 
 
-def _refusal(conflicts: tuple[Conflict, ...] = (), problems: tuple[str, ...] = ()) -> LimitsRefusal:
+def refusal(conflicts: tuple[Conflict, ...] = (), problems: tuple[str, ...] = ()) -> LimitsRefusal:
+    """Every refusal ends the same way, so the practitioner knows the pen was left alone."""
     lines = [*problems, *(c.message for c in conflicts)]
     message = " ".join(lines) + " Treatment cannot start: nothing was sent to the pen."
     return LimitsRefusal(conflicts=conflicts, problems=problems, message=message)
@@ -306,7 +307,7 @@ def effective_limits(
             "sign in with a level the policy defines."
         )
     if spec is None or settings is None or practitioner is None:
-        return _refusal(problems=tuple(problems))
+        return refusal(problems=tuple(problems))
 
     where = f"for the {spec.label}"
     in_profile = f"in profile {profile.name} {where}"
@@ -372,7 +373,7 @@ def effective_limits(
     speed_range = _range(Quantity.SPEED, speed, device.speed_min_sps, device.speed_step_sps)
     conflicts = tuple(r for r in (depth_range, speed_range) if isinstance(r, Conflict))
     if conflicts:
-        return _refusal(conflicts=conflicts)
+        return refusal(conflicts=conflicts)
     assert not isinstance(depth_range, Conflict) and not isinstance(speed_range, Conflict)
     depth_min, depth_max = depth_range
     speed_min, speed_max = speed_range

@@ -27,11 +27,12 @@ from pydantic import BaseModel, ValidationError
 
 from profiles.hashing import content_hash
 from profiles.issues import Issue, issues_from, show_value, toml_issue
-from profiles.limits import EffectiveLimits, LimitsRefusal, effective_limits
+from profiles.limits import EffectiveLimits, LimitsRefusal, effective_limits, refusal
 from profiles.models import AreaCatalogue, ClinicPolicy, DeviceLimits, Profile
+from profiles.names import NameKind, UnknownName, find_name
 from profiles.tomlpos import key_lines, line_of
 from profiles.units import format_mm, mm_text
-from profiles.vocabulary import Area
+from profiles.vocabulary import Area, Concern
 
 CLINIC_DIR_ENV = "PENCTL_CLINIC_DIR"
 """Environment variable naming the clinic's own profile directory (the --clinic-dir option wins)."""
@@ -291,7 +292,23 @@ class Library:
     clinic_dir: str | None = None
 
     def entry(self, name: str) -> ProfileEntry | None:
+        """The profile of exactly this name; `find_profile` for a name a person typed."""
         return self.profiles.get(name)
+
+    def find_profile(self, name: str) -> ProfileEntry | UnknownName:
+        """The profile a person named (`acne_scars` is `acne-scars`), or the closest names."""
+        found = find_name(NameKind.PROFILE, name, tuple(self.profiles))
+        return found if isinstance(found, UnknownName) else self.profiles[found]
+
+    def find_area(self, name: str) -> Area | UnknownName:
+        """The area a person named (`cheek-left` is `cheek_left`), or the closest names."""
+        found = find_name(NameKind.AREA, name, tuple(area.value for area in Area))
+        return found if isinstance(found, UnknownName) else Area(found)
+
+    def find_concern(self, name: str) -> Concern | UnknownName:
+        """The concern a person named (`acne-scars` is `acne_scars`), or the closest names."""
+        found = find_name(NameKind.CONCERN, name, tuple(concern.value for concern in Concern))
+        return found if isinstance(found, UnknownName) else Concern(found)
 
     def effective_limits(
         self,
@@ -301,24 +318,13 @@ class Library:
         cartridge_max_um: int | None,
         level: str | None = None,
     ) -> EffectiveLimits | LimitsRefusal:
-        """`profiles.effective_limits` by names; unknown names are refusals, not exceptions."""
-        entry = self.profiles.get(profile)
-        problems: list[str] = []
-        if entry is None:
-            problems.append(
-                f"No profile named {profile!r} (known: {', '.join(self.profiles)}); "
-                "choose one from `penctl profiles list`."
-            )
-        try:
-            chosen_area = Area(area)
-        except ValueError:
-            problems.append(f"No area named {area!r} (known: {', '.join(a.value for a in Area)}).")
-        if problems or entry is None:
-            return LimitsRefusal(
-                problems=tuple(problems),
-                message=" ".join(problems)
-                + " Treatment cannot start: nothing was sent to the pen.",
-            )
+        """`profiles.effective_limits` by names as typed; unknown names are refusals, not
+        exceptions, naming the closest known name."""
+        entry = self.find_profile(profile)
+        chosen_area = self.find_area(area)
+        if isinstance(entry, UnknownName) or isinstance(chosen_area, UnknownName):
+            unknown = [found for found in (entry, chosen_area) if isinstance(found, UnknownName)]
+            return refusal(problems=tuple(_unknown_problem(name) for name in unknown))
         return effective_limits(
             device=device,
             cartridge_max_um=cartridge_max_um,
@@ -328,6 +334,21 @@ class Library:
             policy=self.policy,
             level=self.policy.default_level if level is None else level,
         )
+
+
+_NEXT_STEP = {
+    NameKind.PROFILE: "; choose one from `penctl profiles list`.",
+    NameKind.AREA: ".",
+    NameKind.CONCERN: ".",
+}
+
+
+def _unknown_problem(unknown: UnknownName) -> str:
+    hint = f" Did you mean {unknown.suggestions[0]!r}?" if unknown.suggestions else ""
+    return (
+        f"No {unknown.kind.value} named {unknown.given!r} (known: {', '.join(unknown.known)})"
+        f"{_NEXT_STEP[unknown.kind]}{hint}"
+    )
 
 
 def bundled_dir() -> Traversable:

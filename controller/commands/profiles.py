@@ -8,7 +8,6 @@ Every failure prints what was wrong and what to do next, and exits non-zero with
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 import textwrap
@@ -16,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from profiles import Bound, EffectiveLimits, Library, LimitsRefusal
+    from profiles import Bound, EffectiveLimits, Library, LimitsRefusal, UnknownName
 
 WIDTH = 100
 EXIT_PROBLEM = 1
@@ -152,33 +151,11 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
-def _profile_name(library: Library, name: str) -> str:
-    """Profile names use hyphens; `acne_scars` is taken as `acne-scars`."""
-    hyphenated = name.replace("_", "-")
-    return hyphenated if name not in library.profiles and hyphenated in library.profiles else name
-
-
-def _area_name(name: str) -> str:
-    """Area names use underscores; `cheek-left` is taken as `cheek_left`."""
-    from profiles import Area
-
-    underscored = name.replace("-", "_")
-    known = {area.value for area in Area}
-    return underscored if name not in known and underscored in known else name
-
-
-def _closest(typed: str, known: list[str]) -> str | None:
-    """The known name closest to a mistyped one, if any is close."""
-    close = difflib.get_close_matches(typed, known, n=1)
-    return close[0] if close else None
-
-
-def _unknown_profile(library: Library, name: str) -> int:
-    close = _closest(name.replace("_", "-"), list(library.profiles))
-    hint = f" (did you mean {close!r}?)" if close else ""
+def _unknown_profile(unknown: UnknownName) -> int:
+    hint = f" (did you mean {unknown.suggestions[0]!r}?)" if unknown.suggestions else ""
     return _fail(
-        f"no profile named {name!r}{hint}; `penctl profiles list` shows the "
-        f"{len(library.profiles)} available"
+        f"no profile named {unknown.given!r}{hint}; `penctl profiles list` shows the "
+        f"{len(unknown.known)} available"
     )
 
 
@@ -261,15 +238,15 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from profiles import format_mm, format_sps
+    from profiles import UnknownName, format_mm, format_sps
     from profiles.units import format_minutes
 
     library = _library(args)
     if isinstance(library, int):
         return library
-    entry = library.entry(_profile_name(library, args.name))
-    if entry is None:
-        return _unknown_profile(library, args.name)
+    entry = library.find_profile(args.name)
+    if isinstance(entry, UnknownName):
+        return _unknown_profile(entry)
     profile = entry.profile
     if args.json:
         document = {
@@ -419,15 +396,22 @@ def _schema(args: argparse.Namespace) -> int:
 def _limits(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from profiles import SIMULATED_PEN, DeviceLimits, LimitsRefusal, Verdict, check_request
+    from profiles import (
+        SIMULATED_PEN,
+        DeviceLimits,
+        LimitsRefusal,
+        UnknownName,
+        Verdict,
+        check_request,
+    )
 
     library = _library(args)
     if isinstance(library, int):
         return library
-    args.profile = _profile_name(library, args.profile)
-    if args.profile not in library.profiles:
-        return _unknown_profile(library, args.profile)
-    args.area = _area_name(args.area)
+    entry = library.find_profile(args.profile)
+    if isinstance(entry, UnknownName):
+        return _unknown_profile(entry)
+    args.profile = entry.profile.name
     level = args.level or library.policy.default_level
     if level not in library.policy.levels:
         return _fail(
@@ -453,10 +437,7 @@ def _limits(args: argparse.Namespace) -> int:
         except argparse.ArgumentTypeError as exc:
             return _fail(f"--check: {exc}")
     result = library.effective_limits(args.profile, args.area, device, args.cartridge_max_mm, level)
-    if isinstance(result, LimitsRefusal):
-        result = _suggest_area(result, args.area)
     check = None if request is None else check_request(result, *request)
-    entry = library.profiles[args.profile]
     if args.json:
         document: dict[str, Any] = {
             "profile": args.profile,
@@ -484,23 +465,6 @@ def _limits(args: argparse.Namespace) -> int:
     return 0
 
 
-def _suggest_area(refusal: LimitsRefusal, area: str) -> LimitsRefusal:
-    """Adds the closest known area to the library's "No area named ..." problem."""
-    from profiles import Area
-
-    close = _closest(area.replace("-", "_"), [a.value for a in Area])
-    problem = next((p for p in refusal.problems if p.startswith(f"No area named {area!r}")), None)
-    if close is None or problem is None:
-        return refusal
-    amended = f"{problem} Did you mean {close!r}?"
-    return refusal.model_copy(
-        update={
-            "problems": tuple(amended if p == problem else p for p in refusal.problems),
-            "message": refusal.message.replace(problem, amended, 1),
-        }
-    )
-
-
 def _print_limits(
     library: Library,
     args: argparse.Namespace,
@@ -508,13 +472,15 @@ def _print_limits(
     level: str,
     result: EffectiveLimits | LimitsRefusal,
 ) -> None:
-    from profiles import Area, LimitsRefusal, format_mm, format_sps
+    from profiles import LimitsRefusal, UnknownName, format_mm, format_sps
 
     entry = library.profiles[args.profile]
-    try:
-        area_label = f"{library.areas.spec(Area(args.area)).label} ({args.area})"
-    except ValueError:
-        area_label = args.area
+    area = library.find_area(args.area)
+    area_label = (
+        args.area
+        if isinstance(area, UnknownName)
+        else f"{library.areas.spec(area).label} ({area.value})"
+    )
     print(
         f"profile {args.profile} ({entry.origin}, {entry.content_hash[:19]}…) · "
         f"area {area_label} · level {level}"
