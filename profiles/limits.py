@@ -149,15 +149,19 @@ class EffectiveLimits(_Frozen):
         return _nearest(speed_sps, self.speed_values())
 
 
-class Verdict(StrEnum):
+class RequestVerdict(StrEnum):
+    """What may happen to one requested depth and speed (not the journal verifier's `Verdict`)."""
+
     ACCEPTED = "accepted"
     NEEDS_CONFIRMATION = "needs_confirmation"
     REFUSED = "refused"
 
 
-class Finding(_Frozen):
+class LimitFinding(_Frozen):
+    """One limit that refuses a requested value or asks for a confirmation of it."""
+
     quantity: Quantity
-    verdict: Verdict
+    verdict: RequestVerdict
     requested: int
     bound: Bound | None = None
     """The bound that refused the value or asks for a confirmation."""
@@ -171,17 +175,17 @@ class Finding(_Frozen):
 class RequestCheck(_Frozen):
     """The answer to "may the pen run at this depth and speed?", with the limit that says no."""
 
-    verdict: Verdict
+    verdict: RequestVerdict
     depth_um: int
     speed_sps: int
-    findings: tuple[Finding, ...]
+    findings: tuple[LimitFinding, ...]
     """Refusals and confirmations, depth first; empty when accepted."""
     message: str
 
     @property
-    def stopped_by(self) -> Finding | None:
+    def stopped_by(self) -> LimitFinding | None:
         """The first finding that refused the request."""
-        return next((f for f in self.findings if f.verdict is Verdict.REFUSED), None)
+        return next((f for f in self.findings if f.verdict is RequestVerdict.REFUSED), None)
 
 
 # ---- computation --------------------------------------------------------------------------------
@@ -444,21 +448,21 @@ def _range(
 
 def _check_one(
     quantity: Quantity, requested: int, low: Bound, high: Bound, step: int
-) -> Finding | None:
+) -> LimitFinding | None:
     shown = _show(quantity, requested)
     if requested > high.value:
-        return Finding(
+        return LimitFinding(
             quantity=quantity,
-            verdict=Verdict.REFUSED,
+            verdict=RequestVerdict.REFUSED,
             requested=requested,
             bound=high,
             message=f"{shown} refused: {high.sentence}. Nothing was sent to the pen; "
             f"choose {high.shown} or less.",
         )
     if requested < low.value:
-        return Finding(
+        return LimitFinding(
             quantity=quantity,
-            verdict=Verdict.REFUSED,
+            verdict=RequestVerdict.REFUSED,
             requested=requested,
             bound=low,
             message=f"{shown} refused: {low.sentence}. Nothing was sent to the pen; "
@@ -466,9 +470,9 @@ def _check_one(
         )
     if (requested - low.value) % step:
         below = _grid_down(requested, low.value, step)
-        return Finding(
+        return LimitFinding(
             quantity=quantity,
-            verdict=Verdict.REFUSED,
+            verdict=RequestVerdict.REFUSED,
             requested=requested,
             message=f"{shown} refused: the pen moves in {_show(quantity, step)} steps. Nothing "
             f"was sent to the pen; choose {_show(quantity, below)} or "
@@ -483,7 +487,7 @@ def check_request(
     """Accepted, needs a confirmation (soft ceiling), or refused with the layer and a message."""
     if isinstance(limits, LimitsRefusal):
         return RequestCheck(
-            verdict=Verdict.REFUSED,
+            verdict=RequestVerdict.REFUSED,
             depth_um=depth_um,
             speed_sps=speed_sps,
             findings=(),
@@ -508,9 +512,9 @@ def check_request(
     soft = limits.soft_depth_max
     if not findings and soft is not None and depth_um > soft.value:
         findings.append(
-            Finding(
+            LimitFinding(
                 quantity=Quantity.DEPTH,
-                verdict=Verdict.NEEDS_CONFIRMATION,
+                verdict=RequestVerdict.NEEDS_CONFIRMATION,
                 requested=depth_um,
                 bound=soft,
                 message=f"{format_mm(depth_um)} needs a confirmation with a reason: {soft.reason} "
@@ -519,16 +523,16 @@ def check_request(
             )
         )
     if not findings:
-        verdict = Verdict.ACCEPTED
+        verdict = RequestVerdict.ACCEPTED
         message = (
             f"{format_mm(depth_um)} at {format_sps(speed_sps)} is within every limit "
             f"of profile {limits.profile} for {limits.area.value}."
         )
     else:
         verdict = (
-            Verdict.REFUSED
-            if any(f.verdict is Verdict.REFUSED for f in findings)
-            else Verdict.NEEDS_CONFIRMATION
+            RequestVerdict.REFUSED
+            if any(f.verdict is RequestVerdict.REFUSED for f in findings)
+            else RequestVerdict.NEEDS_CONFIRMATION
         )
         message = " ".join(f.message for f in findings)
     return RequestCheck(

@@ -400,8 +400,8 @@ def _limits(args: argparse.Namespace) -> int:
         SIMULATED_PEN,
         DeviceLimits,
         LimitsRefusal,
+        RequestVerdict,
         UnknownName,
-        Verdict,
         check_request,
     )
 
@@ -458,9 +458,9 @@ def _limits(args: argparse.Namespace) -> int:
             print(_wrap(check.message, f"check {check.verdict.value}: "))
     if isinstance(result, LimitsRefusal):
         return EXIT_PROBLEM
-    if check is not None and check.verdict is Verdict.REFUSED:
+    if check is not None and check.verdict is RequestVerdict.REFUSED:
         return EXIT_PROBLEM
-    if check is not None and check.verdict is Verdict.NEEDS_CONFIRMATION:
+    if check is not None and check.verdict is RequestVerdict.NEEDS_CONFIRMATION:
         return EXIT_NEEDS_CONFIRMATION
     return 0
 
