@@ -432,20 +432,7 @@ def load_library(
     """The bundled library with the clinic directory's files on top; raises `LibraryError`."""
     bundled = _bundled()
     directory = resolve_clinic_dir(clinic_dir, environ)
-    policy, policy_file, policy_origin = bundled.policy, bundled.policy_file, "bundled"
-    profiles = dict(bundled.profiles)
-    overrides: list[Override] = []
-    if directory is None:
-        return Library(
-            areas=bundled.areas,
-            areas_file=bundled.areas_file,
-            policy=policy,
-            policy_file=policy_file,
-            policy_origin=policy_origin,
-            policy_hash=content_hash(policy),
-            profiles=dict(sorted(profiles.items())),
-        )
-    if not directory.is_dir():
+    if directory is not None and not directory.is_dir():
         how = "--clinic-dir" if clinic_dir is not None else f"${CLINIC_DIR_ENV}"
         raise LibraryError(
             [
@@ -459,45 +446,15 @@ def load_library(
                 )
             ]
         )
-    issues: list[Issue] = []
-    clinic_profiles: list[Checked] = []
-    for path in _toml_files(directory):
-        kind = kind_of(path)
-        if kind is FileKind.AREAS:
-            issues.append(
-                Issue(
-                    str(path),
-                    1,
-                    "(file)",
-                    "(area catalogue)",
-                    "area ceilings ship with penctl and cannot be replaced by a clinic; narrow "
-                    "an area in your profiles or with caps in policy.toml, and remove this file",
-                )
-            )
-            continue
-        checked = check_file(path, kind, bundled.areas)
-        issues += checked.issues
-        if isinstance(checked.model, ClinicPolicy):
-            if policy_origin == "clinic":
-                issues.append(
-                    Issue(
-                        str(path),
-                        1,
-                        "(file)",
-                        "(policy)",
-                        f"a second clinic policy (the first is {policy_file}); keep one",
-                    )
-                )
-                continue
-            overrides.append(Override(FileKind.POLICY, "policy", str(path), policy_file))
-            policy, policy_file, policy_origin = checked.model, str(path), "clinic"
-        elif checked.model is not None:
-            clinic_profiles.append(checked)
-    clinic_profiles = _unique_names(clinic_profiles)
-    issues += [issue for result in clinic_profiles for issue in result.issues]
-    if issues:
-        raise LibraryError(issues)
-    for result in clinic_profiles:
+    clinic = _ClinicFiles() if directory is None else _check_clinic_dir(directory, bundled.areas)
+    overrides: list[Override] = []
+    policy, policy_file, policy_origin = bundled.policy, bundled.policy_file, "bundled"
+    if clinic.policy is not None:
+        clinic_policy, clinic_policy_file = clinic.policy
+        overrides.append(Override(FileKind.POLICY, "policy", clinic_policy_file, policy_file))
+        policy, policy_file, policy_origin = clinic_policy, clinic_policy_file, "clinic"
+    profiles = dict(bundled.profiles)
+    for result in clinic.profiles:
         entry = _entry(result, "clinic")
         replaced = profiles.get(entry.profile.name)
         if replaced is not None:
@@ -514,5 +471,51 @@ def load_library(
         policy_hash=content_hash(policy),
         profiles=dict(sorted(profiles.items())),
         overrides=tuple(overrides),
-        clinic_dir=str(directory),
+        clinic_dir=None if directory is None else str(directory),
     )
+
+
+@dataclass(frozen=True)
+class _ClinicFiles:
+    """A clinic directory's files, every one valid: at most one policy, profiles named once."""
+
+    policy: tuple[ClinicPolicy, str] | None = None
+    """The policy and its file."""
+    profiles: tuple[Checked, ...] = ()
+
+
+def _check_clinic_dir(directory: Path, areas: AreaCatalogue) -> _ClinicFiles:
+    """Checks every file before any is used; raises `LibraryError` with every issue found."""
+    issues: list[Issue] = []
+    policy: tuple[ClinicPolicy, str] | None = None
+    profiles: list[Checked] = []
+    for path in _toml_files(directory):
+        kind = kind_of(path)
+        if kind is FileKind.AREAS:
+            issues.append(
+                Issue(
+                    str(path),
+                    1,
+                    "(file)",
+                    "(area catalogue)",
+                    "area ceilings ship with penctl and cannot be replaced by a clinic; narrow "
+                    "an area in your profiles or with caps in policy.toml, and remove this file",
+                )
+            )
+            continue
+        checked = check_file(path, kind, areas)
+        issues += checked.issues
+        if isinstance(checked.model, ClinicPolicy):
+            if policy is not None:
+                _, first_file = policy
+                reason = f"a second clinic policy (the first is {first_file}); keep one"
+                issues.append(Issue(str(path), 1, "(file)", "(policy)", reason))
+                continue
+            policy = (checked.model, str(path))
+        elif checked.model is not None:
+            profiles.append(checked)
+    unique = _unique_names(profiles)
+    issues += [issue for result in unique for issue in result.issues]
+    if issues:
+        raise LibraryError(issues)
+    return _ClinicFiles(policy, tuple(unique))
