@@ -345,8 +345,8 @@ def _policy(args: argparse.Namespace) -> int:
     print("\npractitioner levels:")
     for name, level in policy.levels.items():
         default = " (default)" if name == policy.default_level else ""
-        speed = "" if level.speed_max_sps is None else f", {format_sps(level.speed_max_sps)}"
-        print(f"  {name}{default}: at most {format_mm(level.depth_max_um)}{speed}")
+        speed_cap = "" if level.speed_max_sps is None else f", {format_sps(level.speed_max_sps)}"
+        print(f"  {name}{default}: at most {format_mm(level.depth_max_um)}{speed_cap}")
     print("\nminimum days between sessions:")
     for concern, days in policy.min_interval_days.items():
         print(f"  {CONCERN_LABELS[concern]}: {days}")
