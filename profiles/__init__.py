@@ -1,8 +1,9 @@
 """Treatment profiles, clinic policy and effective safety limits: pure data and pure functions.
 
 Imports nothing else of penctl's. The controller builds `DeviceLimits` from the pen's IDENTIFY
-message, loads a `Library` (bundled files plus the clinic directory), asks `effective_limits` for an
-area and checks every requested adjustment with `check_request`.
+message, loads a `Library` (bundled files plus the clinic directory), looks up the names a person
+typed with `Library.find_profile` and `find_area` (an unknown name is an `UnknownName` value), asks
+`effective_limits` for an area and checks every requested adjustment with `check_request`.
 """
 
 from profiles.hashing import content_hash
@@ -11,12 +12,12 @@ from profiles.limits import (
     Bound,
     Conflict,
     EffectiveLimits,
-    Finding,
     Layer,
+    LimitFinding,
     LimitsRefusal,
     Quantity,
     RequestCheck,
-    Verdict,
+    RequestVerdict,
     check_request,
     effective_limits,
 )
@@ -46,6 +47,7 @@ from profiles.models import (
     PractitionerLevel,
     Profile,
 )
+from profiles.names import NameKind, UnknownName
 from profiles.units import format_mm, format_sps, mm_to_um, um_to_mm
 from profiles.vocabulary import CONCERN_LABELS, Area, Concern, Region
 
@@ -67,12 +69,13 @@ __all__ = [
     "DeviceLimits",
     "EffectiveLimits",
     "FileKind",
-    "Finding",
     "Issue",
     "Layer",
     "Library",
     "LibraryError",
+    "LimitFinding",
     "LimitsRefusal",
+    "NameKind",
     "NumbingPolicy",
     "Override",
     "PractitionerLevel",
@@ -81,7 +84,8 @@ __all__ = [
     "Quantity",
     "Region",
     "RequestCheck",
-    "Verdict",
+    "RequestVerdict",
+    "UnknownName",
     "check_file",
     "check_paths",
     "check_request",

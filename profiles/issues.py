@@ -8,7 +8,6 @@ unit hint for µm, cm, RPM or Hz written where mm or strokes/s belong).
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 import typing
@@ -20,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from profiles.names import closest
 from profiles.tomlpos import Path, line_of
 from profiles.units import mm_text
 
@@ -142,7 +142,7 @@ def _value_enum(model: type[BaseModel], loc: typing.Sequence[str | int]) -> type
 
 
 def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    close = closest(word, choices, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 

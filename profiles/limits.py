@@ -14,14 +14,22 @@ names the layers in conflict and what to do next.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from profiles.models import AreaCatalogue, ClinicPolicy, DeviceLimits, Profile
+from profiles.models import (
+    AreaCatalogue,
+    AreaSettings,
+    AreaSpec,
+    ClinicPolicy,
+    DeviceLimits,
+    PractitionerLevel,
+    Profile,
+)
 from profiles.units import format_mm, format_sps
 from profiles.vocabulary import Area
 
@@ -149,15 +157,19 @@ class EffectiveLimits(_Frozen):
         return _nearest(speed_sps, self.speed_values())
 
 
-class Verdict(StrEnum):
+class RequestVerdict(StrEnum):
+    """What may happen to one requested depth and speed (not the journal verifier's `Verdict`)."""
+
     ACCEPTED = "accepted"
     NEEDS_CONFIRMATION = "needs_confirmation"
     REFUSED = "refused"
 
 
-class Finding(_Frozen):
+class LimitFinding(_Frozen):
+    """One limit that refuses a requested value or asks for a confirmation of it."""
+
     quantity: Quantity
-    verdict: Verdict
+    verdict: RequestVerdict
     requested: int
     bound: Bound | None = None
     """The bound that refused the value or asks for a confirmation."""
@@ -171,17 +183,17 @@ class Finding(_Frozen):
 class RequestCheck(_Frozen):
     """The answer to "may the pen run at this depth and speed?", with the limit that says no."""
 
-    verdict: Verdict
+    verdict: RequestVerdict
     depth_um: int
     speed_sps: int
-    findings: tuple[Finding, ...]
+    findings: tuple[LimitFinding, ...]
     """Refusals and confirmations, depth first; empty when accepted."""
     message: str
 
     @property
-    def stopped_by(self) -> Finding | None:
+    def stopped_by(self) -> LimitFinding | None:
         """The first finding that refused the request."""
-        return next((f for f in self.findings if f.verdict is Verdict.REFUSED), None)
+        return next((f for f in self.findings if f.verdict is RequestVerdict.REFUSED), None)
 
 
 # ---- computation --------------------------------------------------------------------------------
@@ -189,9 +201,12 @@ class RequestCheck(_Frozen):
 
 @dataclass(frozen=True, slots=True)
 class _Figure:
+    """One figure a layer states, before the layers are intersected."""
+
     layer: Layer
     side: Side
     value: int
+    """µm or strokes/s, as `Bound.value`."""
     sentence: str
     reason: str | None = None
 
@@ -270,7 +285,8 @@ def _conflict(quantity: Quantity, low: Bound, high: Bound, off_grid: bool) -> Co
     )
 
 
-def _refusal(conflicts: tuple[Conflict, ...] = (), problems: tuple[str, ...] = ()) -> LimitsRefusal:
+def refusal(conflicts: tuple[Conflict, ...] = (), problems: tuple[str, ...] = ()) -> LimitsRefusal:
+    """Every refusal ends the same way, so the practitioner knows the pen was left alone."""
     lines = [*problems, *(c.message for c in conflicts)]
     message = " ".join(lines) + " Treatment cannot start: nothing was sent to the pen."
     return LimitsRefusal(conflicts=conflicts, problems=problems, message=message)
@@ -287,6 +303,87 @@ def effective_limits(
     level: str,
 ) -> EffectiveLimits | LimitsRefusal:
     """Intersect every layer for one area of one profile. Pure; never raises on valid models."""
+    entries = _layer_entries(device, cartridge_max_um, area, areas, profile, policy, level)
+    if isinstance(entries, LimitsRefusal):
+        return entries
+    depth_figures, speed_figures = _depth_figures(entries), _speed_figures(entries)
+    depth_range = _range(Quantity.DEPTH, depth_figures, device.depth_min_um, device.depth_step_um)
+    speed_range = _range(Quantity.SPEED, speed_figures, device.speed_min_sps, device.speed_step_sps)
+    if isinstance(depth_range, Conflict) or isinstance(speed_range, Conflict):
+        return refusal(
+            conflicts=tuple(r for r in (depth_range, speed_range) if isinstance(r, Conflict))
+        )
+    depth_min, depth_max = depth_range
+    speed_min, speed_max = speed_range
+    soft = _soft_ceiling(depth_figures, depth_max, device.depth_step_um)
+    # A start value never needs a confirmation, so the soft ceiling caps the start depth.
+    start_depth_cap_um = depth_max.value if soft is None else soft.value
+    return EffectiveLimits(
+        profile=profile.name,
+        area=area,
+        level=level,
+        depth_min=depth_min,
+        depth_max=depth_max,
+        soft_depth_max=soft,
+        speed_min=speed_min,
+        speed_max=speed_max,
+        depth_step_um=device.depth_step_um,
+        speed_step_sps=device.speed_step_sps,
+        start_depth_um=_start(
+            entries.settings.depth_default_um,
+            depth_min.value,
+            start_depth_cap_um,
+            device.depth_min_um,
+            device.depth_step_um,
+        ),
+        start_speed_sps=_start(
+            entries.settings.speed_default_sps,
+            speed_min.value,
+            speed_max.value,
+            device.speed_min_sps,
+            device.speed_step_sps,
+        ),
+        layers=tuple(
+            layer for layer in Layer if any(f.layer is layer for f in depth_figures + speed_figures)
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _LayerEntries:
+    """What each layer says about one area, once every layer is known to have an entry."""
+
+    device: DeviceLimits
+    cartridge_max_um: int | None
+    spec: AreaSpec
+    policy: ClinicPolicy
+    practitioner: PractitionerLevel
+    profile_name: str
+    settings: AreaSettings
+
+    @property
+    def where(self) -> str:
+        return f"for the {self.spec.label}"
+
+    @property
+    def in_profile(self) -> str:
+        return f"in profile {self.profile_name} {self.where}"
+
+    @property
+    def level_cap(self) -> str:
+        return f"is the cap for a {self.practitioner.label} in the clinic policy"
+
+
+def _layer_entries(
+    device: DeviceLimits,
+    cartridge_max_um: int | None,
+    area: Area,
+    areas: AreaCatalogue,
+    profile: Profile,
+    policy: ClinicPolicy,
+    level: str,
+) -> _LayerEntries | LimitsRefusal:
+    """Each layer's entry for the area, or a refusal naming every layer that has none."""
     problems: list[str] = []
     settings = profile.areas.get(area)
     spec = areas.areas.get(area)
@@ -306,119 +403,93 @@ def effective_limits(
             "sign in with a level the policy defines."
         )
     if spec is None or settings is None or practitioner is None:
-        return _refusal(problems=tuple(problems))
-
-    where = f"for the {spec.label}"
-    in_profile = f"in profile {profile.name} {where}"
-    mm, sps = Quantity.DEPTH, Quantity.SPEED
-    depth: list[_Figure] = [
-        _hard(mm, Layer.DEVICE, "min", device.depth_min_um, "is the pen's shallowest setting"),
-        _hard(mm, Layer.DEVICE, "max", device.depth_max_um, "is the pen's deepest setting"),
-    ]
-    if cartridge_max_um is not None:
-        depth.append(
-            _hard(
-                mm,
-                Layer.CARTRIDGE,
-                "max",
-                cartridge_max_um,
-                "is this cartridge's maximum (its needle length)",
-            )
-        )
-    depth += [
-        _hard(mm, Layer.AREA, "max", spec.depth_max_um, f"is the hard ceiling {where}"),
-        _soft(Layer.AREA, spec.depth_soft_max_um, where, spec.soft_reason),
-        _soft(Layer.POLICY, policy.soft_depth_max_um, "by clinic policy", policy.soft_depth_reason),
-    ]
-    if policy.depth_max_um is not None:
-        depth.append(
-            _hard(mm, Layer.POLICY, "max", policy.depth_max_um, "is the clinic policy's cap")
-        )
-    level_cap = f"is the cap for a {practitioner.label} in the clinic policy"
-    depth += [
-        _hard(mm, Layer.LEVEL, "max", practitioner.depth_max_um, level_cap),
-        _hard(
-            mm, Layer.PROFILE, "min", settings.depth_min_um, f"is the minimum depth {in_profile}"
-        ),
-        _hard(
-            mm, Layer.PROFILE, "max", settings.depth_max_um, f"is the maximum depth {in_profile}"
-        ),
-    ]
-    if settings.depth_soft_max_um is not None and settings.depth_soft_reason is not None:
-        depth.append(
-            _soft(Layer.PROFILE, settings.depth_soft_max_um, in_profile, settings.depth_soft_reason)
-        )
-
-    speed: list[_Figure] = [
-        _hard(sps, Layer.DEVICE, "min", device.speed_min_sps, "is the pen's slowest setting"),
-        _hard(sps, Layer.DEVICE, "max", device.speed_max_sps, "is the pen's fastest setting"),
-    ]
-    if policy.speed_max_sps is not None:
-        speed.append(
-            _hard(sps, Layer.POLICY, "max", policy.speed_max_sps, "is the clinic policy's cap")
-        )
-    if practitioner.speed_max_sps is not None:
-        speed.append(_hard(sps, Layer.LEVEL, "max", practitioner.speed_max_sps, level_cap))
-    speed += [
-        _hard(
-            sps, Layer.PROFILE, "min", settings.speed_min_sps, f"is the minimum speed {in_profile}"
-        ),
-        _hard(
-            sps, Layer.PROFILE, "max", settings.speed_max_sps, f"is the maximum speed {in_profile}"
-        ),
-    ]
-
-    depth_range = _range(Quantity.DEPTH, depth, device.depth_min_um, device.depth_step_um)
-    speed_range = _range(Quantity.SPEED, speed, device.speed_min_sps, device.speed_step_sps)
-    conflicts = tuple(r for r in (depth_range, speed_range) if isinstance(r, Conflict))
-    if conflicts:
-        return _refusal(conflicts=conflicts)
-    assert not isinstance(depth_range, Conflict) and not isinstance(speed_range, Conflict)
-    depth_min, depth_max = depth_range
-    speed_min, speed_max = speed_range
-
-    soft_figure = _tightest(depth, "soft_max")
-    soft: Bound | None = None
-    if soft_figure is not None and soft_figure.value < depth_max.value:
-        soft = _bound(Quantity.DEPTH, soft_figure, soft_figure.value, device.depth_step_um)
-
-    start_depth = min(max(settings.depth_default_um, depth_min.value), depth_max.value)
-    start_depth = max(
-        _grid_down(start_depth, device.depth_min_um, device.depth_step_um), depth_min.value
-    )
-    if soft is not None and start_depth > soft.value:
-        below_soft = _grid_down(soft.value, device.depth_min_um, device.depth_step_um)
-        start_depth = max(below_soft, depth_min.value)
-    start_speed = min(max(settings.speed_default_sps, speed_min.value), speed_max.value)
-    start_speed = max(
-        _grid_down(start_speed, device.speed_min_sps, device.speed_step_sps), speed_min.value
-    )
-
-    return EffectiveLimits(
-        profile=profile.name,
-        area=area,
-        level=level,
-        depth_min=depth_min,
-        depth_max=depth_max,
-        soft_depth_max=soft,
-        speed_min=speed_min,
-        speed_max=speed_max,
-        depth_step_um=device.depth_step_um,
-        speed_step_sps=device.speed_step_sps,
-        start_depth_um=start_depth,
-        start_speed_sps=start_speed,
-        layers=tuple(layer for layer in Layer if any(f.layer is layer for f in depth + speed)),
+        return refusal(problems=tuple(problems))
+    return _LayerEntries(
+        device=device,
+        cartridge_max_um=cartridge_max_um,
+        spec=spec,
+        policy=policy,
+        practitioner=practitioner,
+        profile_name=profile.name,
+        settings=settings,
     )
 
 
-def _hard(quantity: Quantity, layer: Layer, side: Side, value: int, predicate: str) -> _Figure:
-    return _Figure(layer, side, value, f"{_show(quantity, value)} {predicate}")
+def _depth_figures(entries: _LayerEntries) -> list[_Figure]:
+    """Every depth figure the layers state, in `Layer` order (so ties name the earliest)."""
+    device, spec, policy, settings = entries.device, entries.spec, entries.policy, entries.settings
+    in_profile = entries.in_profile
+    needle = "is this cartridge's maximum (its needle length)"
+    hard: list[_Statement] = [
+        (Layer.DEVICE, "min", device.depth_min_um, "is the pen's shallowest setting"),
+        (Layer.DEVICE, "max", device.depth_max_um, "is the pen's deepest setting"),
+        (Layer.CARTRIDGE, "max", entries.cartridge_max_um, needle),
+        (Layer.AREA, "max", spec.depth_max_um, f"is the hard ceiling {entries.where}"),
+        (Layer.POLICY, "max", policy.depth_max_um, "is the clinic policy's cap"),
+        (Layer.LEVEL, "max", entries.practitioner.depth_max_um, entries.level_cap),
+        (Layer.PROFILE, "min", settings.depth_min_um, f"is the minimum depth {in_profile}"),
+        (Layer.PROFILE, "max", settings.depth_max_um, f"is the maximum depth {in_profile}"),
+    ]
+    soft = [
+        (Layer.AREA, spec.depth_soft_max_um, entries.where, spec.soft_reason),
+        (Layer.POLICY, policy.soft_depth_max_um, "by clinic policy", policy.soft_depth_reason),
+        (Layer.PROFILE, settings.depth_soft_max_um, in_profile, settings.depth_soft_reason),
+    ]
+    return _stated(hard, format_mm) + [
+        _soft_depth(layer, value_um, where, reason)
+        for layer, value_um, where, reason in soft
+        if value_um is not None and reason is not None
+    ]
 
 
-def _soft(layer: Layer, value: int, where: str, reason: str) -> _Figure:
+def _speed_figures(entries: _LayerEntries) -> list[_Figure]:
+    """Every speed figure the layers state, in `Layer` order (so ties name the earliest)."""
+    device, policy, settings = entries.device, entries.policy, entries.settings
+    in_profile = entries.in_profile
+    hard: list[_Statement] = [
+        (Layer.DEVICE, "min", device.speed_min_sps, "is the pen's slowest setting"),
+        (Layer.DEVICE, "max", device.speed_max_sps, "is the pen's fastest setting"),
+        (Layer.POLICY, "max", policy.speed_max_sps, "is the clinic policy's cap"),
+        (Layer.LEVEL, "max", entries.practitioner.speed_max_sps, entries.level_cap),
+        (Layer.PROFILE, "min", settings.speed_min_sps, f"is the minimum speed {in_profile}"),
+        (Layer.PROFILE, "max", settings.speed_max_sps, f"is the maximum speed {in_profile}"),
+    ]
+    return _stated(hard, format_sps)
+
+
+_Statement = tuple[Layer, Side, int | None, str]
+"""A hard figure as a layer states it: side, value (None: the layer sets none) and predicate."""
+
+
+def _stated(statements: list[_Statement], show: Callable[[int], str]) -> list[_Figure]:
+    return [
+        _Figure(layer, side, value, f"{show(value)} {predicate}")
+        for layer, side, value, predicate in statements
+        if value is not None
+    ]
+
+
+def _soft_depth(layer: Layer, value_um: int, where: str, reason: str) -> _Figure:
     return _Figure(
-        layer, "soft_max", value, f"above {format_mm(value)} needs a confirmation {where}", reason
+        layer,
+        "soft_max",
+        value_um,
+        f"above {format_mm(value_um)} needs a confirmation {where}",
+        reason,
     )
+
+
+def _soft_ceiling(depth_figures: list[_Figure], depth_max: Bound, step_um: int) -> Bound | None:
+    """The lowest soft figure; None when no allowed depth lies above it."""
+    figure = _tightest(depth_figures, "soft_max")
+    if figure is None or figure.value >= depth_max.value:
+        return None
+    return _bound(Quantity.DEPTH, figure, figure.value, step_um)
+
+
+def _start(default: int, low: int, high: int, origin: int, step: int) -> int:
+    """`default` pulled inside low..high, then down onto the pen's grid, never below `low`."""
+    return max(_grid_down(min(max(default, low), high), origin, step), low)
 
 
 def _range(
@@ -443,21 +514,21 @@ def _range(
 
 def _check_one(
     quantity: Quantity, requested: int, low: Bound, high: Bound, step: int
-) -> Finding | None:
+) -> LimitFinding | None:
     shown = _show(quantity, requested)
     if requested > high.value:
-        return Finding(
+        return LimitFinding(
             quantity=quantity,
-            verdict=Verdict.REFUSED,
+            verdict=RequestVerdict.REFUSED,
             requested=requested,
             bound=high,
             message=f"{shown} refused: {high.sentence}. Nothing was sent to the pen; "
             f"choose {high.shown} or less.",
         )
     if requested < low.value:
-        return Finding(
+        return LimitFinding(
             quantity=quantity,
-            verdict=Verdict.REFUSED,
+            verdict=RequestVerdict.REFUSED,
             requested=requested,
             bound=low,
             message=f"{shown} refused: {low.sentence}. Nothing was sent to the pen; "
@@ -465,9 +536,9 @@ def _check_one(
         )
     if (requested - low.value) % step:
         below = _grid_down(requested, low.value, step)
-        return Finding(
+        return LimitFinding(
             quantity=quantity,
-            verdict=Verdict.REFUSED,
+            verdict=RequestVerdict.REFUSED,
             requested=requested,
             message=f"{shown} refused: the pen moves in {_show(quantity, step)} steps. Nothing "
             f"was sent to the pen; choose {_show(quantity, below)} or "
@@ -482,58 +553,56 @@ def check_request(
     """Accepted, needs a confirmation (soft ceiling), or refused with the layer and a message."""
     if isinstance(limits, LimitsRefusal):
         return RequestCheck(
-            verdict=Verdict.REFUSED,
+            verdict=RequestVerdict.REFUSED,
             depth_um=depth_um,
             speed_sps=speed_sps,
             findings=(),
             message=limits.message,
         )
-    findings = [
-        finding
-        for finding in (
-            _check_one(
-                Quantity.DEPTH, depth_um, limits.depth_min, limits.depth_max, limits.depth_step_um
-            ),
-            _check_one(
-                Quantity.SPEED,
-                speed_sps,
-                limits.speed_min,
-                limits.speed_max,
-                limits.speed_step_sps,
-            ),
-        )
-        if finding is not None
-    ]
-    soft = limits.soft_depth_max
-    if not findings and soft is not None and depth_um > soft.value:
-        findings.append(
-            Finding(
-                quantity=Quantity.DEPTH,
-                verdict=Verdict.NEEDS_CONFIRMATION,
-                requested=depth_um,
-                bound=soft,
-                message=f"{format_mm(depth_um)} needs a confirmation with a reason: {soft.reason} "
-                f"({soft.sentence}). Nothing was sent to the pen yet; confirm with a reason, "
-                f"or choose {soft.shown} or less.",
-            )
-        )
+    findings = _refusals(limits, depth_um, speed_sps) or _confirmation(limits, depth_um)
     if not findings:
-        verdict = Verdict.ACCEPTED
-        message = (
-            f"{format_mm(depth_um)} at {format_sps(speed_sps)} is within every limit "
-            f"of profile {limits.profile} for {limits.area.value}."
+        return RequestCheck(
+            verdict=RequestVerdict.ACCEPTED,
+            depth_um=depth_um,
+            speed_sps=speed_sps,
+            findings=(),
+            message=f"{format_mm(depth_um)} at {format_sps(speed_sps)} is within every limit "
+            f"of profile {limits.profile} for {limits.area.value}.",
         )
-    else:
-        verdict = (
-            Verdict.REFUSED
-            if any(f.verdict is Verdict.REFUSED for f in findings)
-            else Verdict.NEEDS_CONFIRMATION
-        )
-        message = " ".join(f.message for f in findings)
+    refused = any(f.verdict is RequestVerdict.REFUSED for f in findings)
     return RequestCheck(
-        verdict=verdict,
+        verdict=RequestVerdict.REFUSED if refused else RequestVerdict.NEEDS_CONFIRMATION,
         depth_um=depth_um,
         speed_sps=speed_sps,
-        findings=tuple(findings),
-        message=message,
+        findings=findings,
+        message=" ".join(f.message for f in findings),
+    )
+
+
+def _refusals(limits: EffectiveLimits, depth_um: int, speed_sps: int) -> tuple[LimitFinding, ...]:
+    """The hard limits the request breaks, depth first."""
+    depth = _check_one(
+        Quantity.DEPTH, depth_um, limits.depth_min, limits.depth_max, limits.depth_step_um
+    )
+    speed = _check_one(
+        Quantity.SPEED, speed_sps, limits.speed_min, limits.speed_max, limits.speed_step_sps
+    )
+    return tuple(finding for finding in (depth, speed) if finding is not None)
+
+
+def _confirmation(limits: EffectiveLimits, depth_um: int) -> tuple[LimitFinding, ...]:
+    """The soft ceiling, when the depth is above it."""
+    soft = limits.soft_depth_max
+    if soft is None or depth_um <= soft.value:
+        return ()
+    return (
+        LimitFinding(
+            quantity=Quantity.DEPTH,
+            verdict=RequestVerdict.NEEDS_CONFIRMATION,
+            requested=depth_um,
+            bound=soft,
+            message=f"{format_mm(depth_um)} needs a confirmation with a reason: {soft.reason} "
+            f"({soft.sentence}). Nothing was sent to the pen yet; confirm with a reason, "
+            f"or choose {soft.shown} or less.",
+        ),
     )

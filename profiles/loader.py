@@ -27,11 +27,12 @@ from pydantic import BaseModel, ValidationError
 
 from profiles.hashing import content_hash
 from profiles.issues import Issue, issues_from, show_value, toml_issue
-from profiles.limits import EffectiveLimits, LimitsRefusal, effective_limits
+from profiles.limits import EffectiveLimits, LimitsRefusal, effective_limits, refusal
 from profiles.models import AreaCatalogue, ClinicPolicy, DeviceLimits, Profile
+from profiles.names import NameKind, UnknownName, find_name
 from profiles.tomlpos import key_lines, line_of
 from profiles.units import format_mm, mm_text
-from profiles.vocabulary import Area
+from profiles.vocabulary import Area, Concern
 
 CLINIC_DIR_ENV = "PENCTL_CLINIC_DIR"
 """Environment variable naming the clinic's own profile directory (the --clinic-dir option wins)."""
@@ -291,7 +292,23 @@ class Library:
     clinic_dir: str | None = None
 
     def entry(self, name: str) -> ProfileEntry | None:
+        """The profile of exactly this name; `find_profile` for a name a person typed."""
         return self.profiles.get(name)
+
+    def find_profile(self, name: str) -> ProfileEntry | UnknownName:
+        """The profile a person named (`acne_scars` is `acne-scars`), or the closest names."""
+        found = find_name(NameKind.PROFILE, name, tuple(self.profiles))
+        return found if isinstance(found, UnknownName) else self.profiles[found]
+
+    def find_area(self, name: str) -> Area | UnknownName:
+        """The area a person named (`cheek-left` is `cheek_left`), or the closest names."""
+        found = find_name(NameKind.AREA, name, tuple(area.value for area in Area))
+        return found if isinstance(found, UnknownName) else Area(found)
+
+    def find_concern(self, name: str) -> Concern | UnknownName:
+        """The concern a person named (`acne-scars` is `acne_scars`), or the closest names."""
+        found = find_name(NameKind.CONCERN, name, tuple(concern.value for concern in Concern))
+        return found if isinstance(found, UnknownName) else Concern(found)
 
     def effective_limits(
         self,
@@ -301,24 +318,13 @@ class Library:
         cartridge_max_um: int | None,
         level: str | None = None,
     ) -> EffectiveLimits | LimitsRefusal:
-        """`profiles.effective_limits` by names; unknown names are refusals, not exceptions."""
-        entry = self.profiles.get(profile)
-        problems: list[str] = []
-        if entry is None:
-            problems.append(
-                f"No profile named {profile!r} (known: {', '.join(self.profiles)}); "
-                "choose one from `penctl profiles list`."
-            )
-        try:
-            chosen_area = Area(area)
-        except ValueError:
-            problems.append(f"No area named {area!r} (known: {', '.join(a.value for a in Area)}).")
-        if problems or entry is None:
-            return LimitsRefusal(
-                problems=tuple(problems),
-                message=" ".join(problems)
-                + " Treatment cannot start: nothing was sent to the pen.",
-            )
+        """`profiles.effective_limits` by names as typed; unknown names are refusals, not
+        exceptions, naming the closest known name."""
+        entry = self.find_profile(profile)
+        chosen_area = self.find_area(area)
+        if isinstance(entry, UnknownName) or isinstance(chosen_area, UnknownName):
+            unknown = [found for found in (entry, chosen_area) if isinstance(found, UnknownName)]
+            return refusal(problems=tuple(_unknown_problem(name) for name in unknown))
         return effective_limits(
             device=device,
             cartridge_max_um=cartridge_max_um,
@@ -328,6 +334,21 @@ class Library:
             policy=self.policy,
             level=self.policy.default_level if level is None else level,
         )
+
+
+_NEXT_STEP = {
+    NameKind.PROFILE: "; choose one from `penctl profiles list`.",
+    NameKind.AREA: ".",
+    NameKind.CONCERN: ".",
+}
+
+
+def _unknown_problem(unknown: UnknownName) -> str:
+    hint = f" Did you mean {unknown.suggestions[0]!r}?" if unknown.suggestions else ""
+    return (
+        f"No {unknown.kind.value} named {unknown.given!r} (known: {', '.join(unknown.known)})"
+        f"{_NEXT_STEP[unknown.kind]}{hint}"
+    )
 
 
 def bundled_dir() -> Traversable:
@@ -411,20 +432,7 @@ def load_library(
     """The bundled library with the clinic directory's files on top; raises `LibraryError`."""
     bundled = _bundled()
     directory = resolve_clinic_dir(clinic_dir, environ)
-    policy, policy_file, policy_origin = bundled.policy, bundled.policy_file, "bundled"
-    profiles = dict(bundled.profiles)
-    overrides: list[Override] = []
-    if directory is None:
-        return Library(
-            areas=bundled.areas,
-            areas_file=bundled.areas_file,
-            policy=policy,
-            policy_file=policy_file,
-            policy_origin=policy_origin,
-            policy_hash=content_hash(policy),
-            profiles=dict(sorted(profiles.items())),
-        )
-    if not directory.is_dir():
+    if directory is not None and not directory.is_dir():
         how = "--clinic-dir" if clinic_dir is not None else f"${CLINIC_DIR_ENV}"
         raise LibraryError(
             [
@@ -438,45 +446,15 @@ def load_library(
                 )
             ]
         )
-    issues: list[Issue] = []
-    clinic_profiles: list[Checked] = []
-    for path in _toml_files(directory):
-        kind = kind_of(path)
-        if kind is FileKind.AREAS:
-            issues.append(
-                Issue(
-                    str(path),
-                    1,
-                    "(file)",
-                    "(area catalogue)",
-                    "area ceilings ship with penctl and cannot be replaced by a clinic; narrow "
-                    "an area in your profiles or with caps in policy.toml, and remove this file",
-                )
-            )
-            continue
-        checked = check_file(path, kind, bundled.areas)
-        issues += checked.issues
-        if isinstance(checked.model, ClinicPolicy):
-            if policy_origin == "clinic":
-                issues.append(
-                    Issue(
-                        str(path),
-                        1,
-                        "(file)",
-                        "(policy)",
-                        f"a second clinic policy (the first is {policy_file}); keep one",
-                    )
-                )
-                continue
-            overrides.append(Override(FileKind.POLICY, "policy", str(path), policy_file))
-            policy, policy_file, policy_origin = checked.model, str(path), "clinic"
-        elif checked.model is not None:
-            clinic_profiles.append(checked)
-    clinic_profiles = _unique_names(clinic_profiles)
-    issues += [issue for result in clinic_profiles for issue in result.issues]
-    if issues:
-        raise LibraryError(issues)
-    for result in clinic_profiles:
+    clinic = _ClinicFiles() if directory is None else _check_clinic_dir(directory, bundled.areas)
+    overrides: list[Override] = []
+    policy, policy_file, policy_origin = bundled.policy, bundled.policy_file, "bundled"
+    if clinic.policy is not None:
+        clinic_policy, clinic_policy_file = clinic.policy
+        overrides.append(Override(FileKind.POLICY, "policy", clinic_policy_file, policy_file))
+        policy, policy_file, policy_origin = clinic_policy, clinic_policy_file, "clinic"
+    profiles = dict(bundled.profiles)
+    for result in clinic.profiles:
         entry = _entry(result, "clinic")
         replaced = profiles.get(entry.profile.name)
         if replaced is not None:
@@ -493,5 +471,51 @@ def load_library(
         policy_hash=content_hash(policy),
         profiles=dict(sorted(profiles.items())),
         overrides=tuple(overrides),
-        clinic_dir=str(directory),
+        clinic_dir=None if directory is None else str(directory),
     )
+
+
+@dataclass(frozen=True)
+class _ClinicFiles:
+    """A clinic directory's files, every one valid: at most one policy, profiles named once."""
+
+    policy: tuple[ClinicPolicy, str] | None = None
+    """The policy and its file."""
+    profiles: tuple[Checked, ...] = ()
+
+
+def _check_clinic_dir(directory: Path, areas: AreaCatalogue) -> _ClinicFiles:
+    """Checks every file before any is used; raises `LibraryError` with every issue found."""
+    issues: list[Issue] = []
+    policy: tuple[ClinicPolicy, str] | None = None
+    profiles: list[Checked] = []
+    for path in _toml_files(directory):
+        kind = kind_of(path)
+        if kind is FileKind.AREAS:
+            issues.append(
+                Issue(
+                    str(path),
+                    1,
+                    "(file)",
+                    "(area catalogue)",
+                    "area ceilings ship with penctl and cannot be replaced by a clinic; narrow "
+                    "an area in your profiles or with caps in policy.toml, and remove this file",
+                )
+            )
+            continue
+        checked = check_file(path, kind, areas)
+        issues += checked.issues
+        if isinstance(checked.model, ClinicPolicy):
+            if policy is not None:
+                _, first_file = policy
+                reason = f"a second clinic policy (the first is {first_file}); keep one"
+                issues.append(Issue(str(path), 1, "(file)", "(policy)", reason))
+                continue
+            policy = (checked.model, str(path))
+        elif checked.model is not None:
+            profiles.append(checked)
+    unique = _unique_names(profiles)
+    issues += [issue for result in unique for issue in result.issues]
+    if issues:
+        raise LibraryError(issues)
+    return _ClinicFiles(policy, tuple(unique))

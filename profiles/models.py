@@ -55,14 +55,14 @@ class AreaSpec(FileModel):
 
     @field_validator("depth_soft_max_um")
     @classmethod
-    def _soft_within_hard(cls, soft: int, info: ValidationInfo) -> int:
-        hard = _earlier(info, "depth_max_um")
-        if hard is not None and soft > hard:
+    def _soft_within_hard(cls, soft_um: int, info: ValidationInfo) -> int:
+        hard_um = _earlier(info, "depth_max_um")
+        if hard_um is not None and soft_um > hard_um:
             raise _relation(
-                f"soft ceiling above the hard ceiling depth_max_mm ({format_mm(hard)}); "
+                f"soft ceiling above the hard ceiling depth_max_mm ({format_mm(hard_um)}); "
                 "make it at most the hard ceiling"
             )
-        return soft
+        return soft_um
 
 
 class AreaCatalogue(FileModel):
@@ -115,33 +115,33 @@ class AreaSettings(FileModel):
 
     @field_validator("depth_max_um")
     @classmethod
-    def _max_not_below_min(cls, depth_max: int, info: ValidationInfo) -> int:
-        depth_min = _earlier(info, "depth_min_um")
-        if depth_min is not None and depth_max < depth_min:
+    def _max_not_below_min(cls, depth_max_um: int, info: ValidationInfo) -> int:
+        depth_min_um = _earlier(info, "depth_min_um")
+        if depth_min_um is not None and depth_max_um < depth_min_um:
             raise _relation(
-                f"below depth_min_mm ({format_mm(depth_min)}): the minimum is above the "
+                f"below depth_min_mm ({format_mm(depth_min_um)}): the minimum is above the "
                 "maximum; make depth_max_mm at least depth_min_mm"
             )
-        return depth_max
+        return depth_max_um
 
     @field_validator("depth_soft_max_um")
     @classmethod
-    def _soft_inside_hard(cls, soft: int | None, info: ValidationInfo) -> int | None:
-        if soft is None:
-            return soft
-        hard = _earlier(info, "depth_max_um")
-        depth_min = _earlier(info, "depth_min_um")
-        if hard is not None and soft > hard:
+    def _soft_inside_hard(cls, soft_um: int | None, info: ValidationInfo) -> int | None:
+        if soft_um is None:
+            return soft_um
+        hard_um = _earlier(info, "depth_max_um")
+        depth_min_um = _earlier(info, "depth_min_um")
+        if hard_um is not None and soft_um > hard_um:
             raise _relation(
-                f"soft ceiling above the hard maximum depth_max_mm ({format_mm(hard)}); "
+                f"soft ceiling above the hard maximum depth_max_mm ({format_mm(hard_um)}); "
                 "make it at most depth_max_mm, or drop it"
             )
-        if depth_min is not None and soft < depth_min:
+        if depth_min_um is not None and soft_um < depth_min_um:
             raise _relation(
-                f"soft ceiling below depth_min_mm ({format_mm(depth_min)}), so every depth "
+                f"soft ceiling below depth_min_mm ({format_mm(depth_min_um)}), so every depth "
                 "would need a confirmation; raise it or lower depth_min_mm"
             )
-        return soft
+        return soft_um
 
     @field_validator("depth_soft_reason")
     @classmethod
@@ -158,42 +158,42 @@ class AreaSettings(FileModel):
 
     @field_validator("depth_default_um")
     @classmethod
-    def _default_inside(cls, default: int, info: ValidationInfo) -> int:
-        depth_min = _earlier(info, "depth_min_um")
-        depth_max = _earlier(info, "depth_max_um")
-        soft = _earlier(info, "depth_soft_max_um")
-        if depth_min is not None and default < depth_min:
-            raise _relation(f"below depth_min_mm ({format_mm(depth_min)})")
-        if depth_max is not None and default > depth_max:
-            raise _relation(f"above depth_max_mm ({format_mm(depth_max)})")
-        if soft is not None and default > soft:
+    def _default_inside(cls, default_um: int, info: ValidationInfo) -> int:
+        depth_min_um = _earlier(info, "depth_min_um")
+        depth_max_um = _earlier(info, "depth_max_um")
+        soft_um = _earlier(info, "depth_soft_max_um")
+        if depth_min_um is not None and default_um < depth_min_um:
+            raise _relation(f"below depth_min_mm ({format_mm(depth_min_um)})")
+        if depth_max_um is not None and default_um > depth_max_um:
+            raise _relation(f"above depth_max_mm ({format_mm(depth_max_um)})")
+        if soft_um is not None and default_um > soft_um:
             raise _relation(
-                f"above the soft ceiling depth_soft_max_mm ({format_mm(soft)}); a default "
+                f"above the soft ceiling depth_soft_max_mm ({format_mm(soft_um)}); a default "
                 "must not need a confirmation"
             )
-        return default
+        return default_um
 
     @field_validator("speed_max_sps")
     @classmethod
-    def _speed_max_not_below_min(cls, speed_max: int, info: ValidationInfo) -> int:
-        speed_min = _earlier(info, "speed_min_sps")
-        if speed_min is not None and speed_max < speed_min:
+    def _speed_max_not_below_min(cls, speed_max_sps: int, info: ValidationInfo) -> int:
+        speed_min_sps = _earlier(info, "speed_min_sps")
+        if speed_min_sps is not None and speed_max_sps < speed_min_sps:
             raise _relation(
-                f"below speed_min_sps ({format_sps(speed_min)}): the minimum is above the "
+                f"below speed_min_sps ({format_sps(speed_min_sps)}): the minimum is above the "
                 "maximum; make speed_max_sps at least speed_min_sps"
             )
-        return speed_max
+        return speed_max_sps
 
     @field_validator("speed_default_sps")
     @classmethod
-    def _speed_default_inside(cls, default: int, info: ValidationInfo) -> int:
-        speed_min = _earlier(info, "speed_min_sps")
-        speed_max = _earlier(info, "speed_max_sps")
-        if speed_min is not None and default < speed_min:
-            raise _relation(f"below speed_min_sps ({format_sps(speed_min)})")
-        if speed_max is not None and default > speed_max:
-            raise _relation(f"above speed_max_sps ({format_sps(speed_max)})")
-        return default
+    def _speed_default_inside(cls, default_sps: int, info: ValidationInfo) -> int:
+        speed_min_sps = _earlier(info, "speed_min_sps")
+        speed_max_sps = _earlier(info, "speed_max_sps")
+        if speed_min_sps is not None and default_sps < speed_min_sps:
+            raise _relation(f"below speed_min_sps ({format_sps(speed_min_sps)})")
+        if speed_max_sps is not None and default_sps > speed_max_sps:
+            raise _relation(f"above speed_max_sps ({format_sps(speed_max_sps)})")
+        return default_sps
 
 
 class Profile(FileModel):
@@ -250,11 +250,11 @@ class NumbingPolicy(FileModel):
 
     @field_validator("max_dwell_s")
     @classmethod
-    def _max_not_below_min(cls, longest: int, info: ValidationInfo) -> int:
-        shortest = _earlier(info, "min_dwell_s")
-        if shortest is not None and longest < shortest:
+    def _max_not_below_min(cls, longest_s: int, info: ValidationInfo) -> int:
+        shortest_s = _earlier(info, "min_dwell_s")
+        if shortest_s is not None and longest_s < shortest_s:
             raise _relation("below min_dwell_minutes; make the longest dwell at least the shortest")
-        return longest
+        return longest_s
 
 
 class ClinicPolicy(FileModel):
@@ -336,19 +336,19 @@ class DeviceLimits(BaseModel):
 
     @field_validator("depth_max_um")
     @classmethod
-    def _depth_order(cls, depth_max: int, info: ValidationInfo) -> int:
-        depth_min = _earlier(info, "depth_min_um")
-        if depth_min is not None and depth_max < depth_min:
+    def _depth_order(cls, depth_max_um: int, info: ValidationInfo) -> int:
+        depth_min_um = _earlier(info, "depth_min_um")
+        if depth_min_um is not None and depth_max_um < depth_min_um:
             raise _relation("the pen reports a maximum depth below its minimum")
-        return depth_max
+        return depth_max_um
 
     @field_validator("speed_max_sps")
     @classmethod
-    def _speed_order(cls, speed_max: int, info: ValidationInfo) -> int:
-        speed_min = _earlier(info, "speed_min_sps")
-        if speed_min is not None and speed_max < speed_min:
+    def _speed_order(cls, speed_max_sps: int, info: ValidationInfo) -> int:
+        speed_min_sps = _earlier(info, "speed_min_sps")
+        if speed_min_sps is not None and speed_max_sps < speed_min_sps:
             raise _relation("the pen reports a maximum speed below its minimum")
-        return speed_max
+        return speed_max_sps
 
 
 SIMULATED_PEN = DeviceLimits(

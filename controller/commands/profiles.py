@@ -8,15 +8,24 @@ Every failure prints what was wrong and what to do next, and exits non-zero with
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 import textwrap
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from profiles import Bound, EffectiveLimits, Library, LimitsRefusal
+    from profiles import (
+        Bound,
+        DeviceLimits,
+        EffectiveLimits,
+        Library,
+        LimitsRefusal,
+        ProfileEntry,
+        RequestCheck,
+        UnknownName,
+    )
 
 WIDTH = 100
 EXIT_PROBLEM = 1
@@ -35,7 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.set_defaults(handler=lambda _args: _help(parser))
     commands = parser.add_subparsers(dest="profiles_command", metavar="SUBCOMMAND")
+    _add_library_commands(commands)
+    _add_file_commands(commands)
+    _add_limits_command(commands)
 
+
+def _add_library_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing = commands.add_parser("list", help="list the profiles, the policy and any overrides")
     _clinic_option(listing)
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -54,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     areas = commands.add_parser("areas", help="show every area's hard and soft depth ceiling")
     areas.set_defaults(handler=_areas)
 
+
+def _add_file_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     validate = commands.add_parser(
         "validate",
         help="check profile, policy and area files; print every problem as file:line",
@@ -70,6 +86,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     schema.add_argument("--kind", choices=KINDS, default="profile", help="default: profile")
     schema.set_defaults(handler=_schema)
 
+
+def _add_limits_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Millimetre options are read into micrometres at once (`dest` says `_um`)."""
     limits = commands.add_parser(
         "limits",
         help="effective depth and speed limits for an area, and which layer set each bound",
@@ -81,7 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     limits.add_argument("--area", required=True, metavar="AREA", help="area, e.g. cheek_left")
     limits.add_argument(
         "--cartridge-max-mm",
-        type=_millimetres,
+        dest="cartridge_max_um",
+        type=_um_from_mm_text,
         metavar="MM",
         help="the fitted cartridge's needle length in mm (omit: no cartridge layer)",
     )
@@ -90,15 +110,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     limits.add_argument(
         "--pen-depth-mm",
+        dest="pen_depth_um",
         nargs=3,
-        type=_millimetres,
+        type=_um_from_mm_text,
         metavar=("MIN", "MAX", "STEP"),
         help="the pen's depth range and step in mm (default: the simulated pen, 0.25 2.5 0.05)",
     )
     limits.add_argument(
         "--pen-speed-sps",
         nargs=3,
-        type=_strokes,
+        type=_sps_from_text,
         metavar=("MIN", "MAX", "STEP"),
         help="the pen's speed range and step in strokes/s (default: 60 150 10)",
     )
@@ -126,7 +147,7 @@ def _clinic_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _millimetres(text: str) -> int:
+def _um_from_mm_text(text: str) -> int:
     from profiles.units import UnitError, mm_to_um
 
     try:
@@ -138,7 +159,7 @@ def _millimetres(text: str) -> int:
         ) from None
 
 
-def _strokes(text: str) -> int:
+def _sps_from_text(text: str) -> int:
     try:
         return int(text)
     except ValueError:
@@ -152,33 +173,15 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
-def _profile_name(library: Library, name: str) -> str:
-    """Profile names use hyphens; `acne_scars` is taken as `acne-scars`."""
-    hyphenated = name.replace("_", "-")
-    return hyphenated if name not in library.profiles and hyphenated in library.profiles else name
+class _UsageError(Exception):
+    """A wrong name or argument, found before anything is computed; the message is for people."""
 
 
-def _area_name(name: str) -> str:
-    """Area names use underscores; `cheek-left` is taken as `cheek_left`."""
-    from profiles import Area
-
-    underscored = name.replace("-", "_")
-    known = {area.value for area in Area}
-    return underscored if name not in known and underscored in known else name
-
-
-def _closest(typed: str, known: list[str]) -> str | None:
-    """The known name closest to a mistyped one, if any is close."""
-    close = difflib.get_close_matches(typed, known, n=1)
-    return close[0] if close else None
-
-
-def _unknown_profile(library: Library, name: str) -> int:
-    close = _closest(name.replace("_", "-"), list(library.profiles))
-    hint = f" (did you mean {close!r}?)" if close else ""
-    return _fail(
-        f"no profile named {name!r}{hint}; `penctl profiles list` shows the "
-        f"{len(library.profiles)} available"
+def _no_such_profile(unknown: UnknownName) -> str:
+    hint = f" (did you mean {unknown.suggestions[0]!r}?)" if unknown.suggestions else ""
+    return (
+        f"no profile named {unknown.given!r}{hint}; `penctl profiles list` shows the "
+        f"{len(unknown.known)} available"
     )
 
 
@@ -261,15 +264,15 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from profiles import format_mm, format_sps
+    from profiles import UnknownName, format_mm, format_sps
     from profiles.units import format_minutes
 
     library = _library(args)
     if isinstance(library, int):
         return library
-    entry = library.entry(_profile_name(library, args.name))
-    if entry is None:
-        return _unknown_profile(library, args.name)
+    entry = library.find_profile(args.name)
+    if isinstance(entry, UnknownName):
+        return _fail(_no_such_profile(entry))
     profile = entry.profile
     if args.json:
         document = {
@@ -342,8 +345,8 @@ def _policy(args: argparse.Namespace) -> int:
     print("\npractitioner levels:")
     for name, level in policy.levels.items():
         default = " (default)" if name == policy.default_level else ""
-        speed = "" if level.speed_max_sps is None else f", {format_sps(level.speed_max_sps)}"
-        print(f"  {name}{default}: at most {format_mm(level.depth_max_um)}{speed}")
+        speed_cap = "" if level.speed_max_sps is None else f", {format_sps(level.speed_max_sps)}"
+        print(f"  {name}{default}: at most {format_mm(level.depth_max_um)}{speed_cap}")
     print("\nminimum days between sessions:")
     for concern, days in policy.min_interval_days.items():
         print(f"  {CONCERN_LABELS[concern]}: {days}")
@@ -416,121 +419,161 @@ def _schema(args: argparse.Namespace) -> int:
 # ---- limits -------------------------------------------------------------------------------------
 
 
-def _limits(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
+@dataclass(frozen=True)
+class _LimitsQuery:
+    """What `limits` was asked, with the profile and level found and figures in code units."""
 
-    from profiles import SIMULATED_PEN, DeviceLimits, LimitsRefusal, Verdict, check_request
+    library: Library
+    entry: ProfileEntry
+    area: str
+    """As typed: the library looks it up, and an unknown area is a refusal (exit 1), not a usage
+    error."""
+    level: str
+    device: DeviceLimits
+    cartridge_max_um: int | None
+    request: tuple[int, int] | None
+    """`--check` as (depth µm, speed strokes/s)."""
+
+
+def _limits(args: argparse.Namespace) -> int:
+    from profiles import check_request
 
     library = _library(args)
     if isinstance(library, int):
         return library
-    args.profile = _profile_name(library, args.profile)
-    if args.profile not in library.profiles:
-        return _unknown_profile(library, args.profile)
-    args.area = _area_name(args.area)
-    level = args.level or library.policy.default_level
-    if level not in library.policy.levels:
-        return _fail(
-            f"no practitioner level {level!r} in the clinic policy; use one of "
-            f"{', '.join(library.policy.levels)}"
-        )
-    device_fields = SIMULATED_PEN.model_dump()
-    if args.pen_depth_mm:
-        names = ("depth_min_um", "depth_max_um", "depth_step_um")
-        device_fields.update(zip(names, args.pen_depth_mm, strict=True))
-    if args.pen_speed_sps:
-        names = ("speed_min_sps", "speed_max_sps", "speed_step_sps")
-        device_fields.update(zip(names, args.pen_speed_sps, strict=True))
     try:
-        device = DeviceLimits(**device_fields)
-    except ValidationError as exc:
-        reasons = "; ".join(error["msg"] for error in exc.errors())
-        return _fail(f"the pen's ranges are not usable: {reasons}")
-    request: tuple[int, int] | None = None
-    if args.check:
-        try:
-            request = (_millimetres(args.check[0]), _strokes(args.check[1]))
-        except argparse.ArgumentTypeError as exc:
-            return _fail(f"--check: {exc}")
-    result = library.effective_limits(args.profile, args.area, device, args.cartridge_max_mm, level)
-    if isinstance(result, LimitsRefusal):
-        result = _suggest_area(result, args.area)
-    check = None if request is None else check_request(result, *request)
-    entry = library.profiles[args.profile]
+        query = _limits_query(library, args)
+    except _UsageError as exc:
+        return _fail(str(exc))
+    result = library.effective_limits(
+        query.entry.profile.name, query.area, query.device, query.cartridge_max_um, query.level
+    )
+    check = None if query.request is None else check_request(result, *query.request)
     if args.json:
-        document: dict[str, Any] = {
-            "profile": args.profile,
-            "profile_hash": entry.content_hash,
-            "policy_hash": library.policy_hash,
-            "device": device.model_dump(),
-            "cartridge_max_um": args.cartridge_max_mm,
-            "result": result.model_dump(mode="json"),
-            "refused": isinstance(result, LimitsRefusal),
-        }
-        if check is not None:
-            document["check"] = check.model_dump(mode="json")
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        print(json.dumps(_limits_document(query, result, check), indent=2, ensure_ascii=False))
     else:
-        _print_limits(library, args, device, level, result)
+        _print_query(query)
+        print()
+        _print_result(result)
         if check is not None:
             print()
             print(_wrap(check.message, f"check {check.verdict.value}: "))
+    return _limits_exit_code(result, check)
+
+
+def _limits_query(library: Library, args: argparse.Namespace) -> _LimitsQuery:
+    """Raises `_UsageError` for the first wrong name or argument, in the order they are given."""
+    from profiles import UnknownName
+
+    entry = library.find_profile(args.profile)
+    if isinstance(entry, UnknownName):
+        raise _UsageError(_no_such_profile(entry))
+    level = args.level or library.policy.default_level
+    if level not in library.policy.levels:
+        raise _UsageError(
+            f"no practitioner level {level!r} in the clinic policy; use one of "
+            f"{', '.join(library.policy.levels)}"
+        )
+    return _LimitsQuery(
+        library=library,
+        entry=entry,
+        area=args.area,
+        level=level,
+        device=_device(args.pen_depth_um, args.pen_speed_sps),
+        cartridge_max_um=args.cartridge_max_um,
+        request=None if args.check is None else _request(*args.check),
+    )
+
+
+def _device(depth_um: list[int] | None, speed_sps: list[int] | None) -> DeviceLimits:
+    """The simulated pen, with the ranges given on the command line."""
+    from pydantic import ValidationError
+
+    from profiles import SIMULATED_PEN, DeviceLimits
+
+    fields = SIMULATED_PEN.model_dump()
+    if depth_um:
+        names = ("depth_min_um", "depth_max_um", "depth_step_um")
+        fields.update(zip(names, depth_um, strict=True))
+    if speed_sps:
+        names = ("speed_min_sps", "speed_max_sps", "speed_step_sps")
+        fields.update(zip(names, speed_sps, strict=True))
+    try:
+        return DeviceLimits(**fields)
+    except ValidationError as exc:
+        reasons = "; ".join(error["msg"] for error in exc.errors())
+        raise _UsageError(f"the pen's ranges are not usable: {reasons}") from None
+
+
+def _request(depth_mm_text: str, speed_sps_text: str) -> tuple[int, int]:
+    try:
+        return _um_from_mm_text(depth_mm_text), _sps_from_text(speed_sps_text)
+    except argparse.ArgumentTypeError as exc:
+        raise _UsageError(f"--check: {exc}") from None
+
+
+def _limits_document(
+    query: _LimitsQuery, result: EffectiveLimits | LimitsRefusal, check: RequestCheck | None
+) -> dict[str, Any]:
+    from profiles import LimitsRefusal
+
+    document: dict[str, Any] = {
+        "profile": query.entry.profile.name,
+        "profile_hash": query.entry.content_hash,
+        "policy_hash": query.library.policy_hash,
+        "device": query.device.model_dump(),
+        "cartridge_max_um": query.cartridge_max_um,
+        "result": result.model_dump(mode="json"),
+        "refused": isinstance(result, LimitsRefusal),
+    }
+    if check is not None:
+        document["check"] = check.model_dump(mode="json")
+    return document
+
+
+def _limits_exit_code(result: EffectiveLimits | LimitsRefusal, check: RequestCheck | None) -> int:
+    from profiles import LimitsRefusal, RequestVerdict
+
     if isinstance(result, LimitsRefusal):
         return EXIT_PROBLEM
-    if check is not None and check.verdict is Verdict.REFUSED:
+    if check is not None and check.verdict is RequestVerdict.REFUSED:
         return EXIT_PROBLEM
-    if check is not None and check.verdict is Verdict.NEEDS_CONFIRMATION:
+    if check is not None and check.verdict is RequestVerdict.NEEDS_CONFIRMATION:
         return EXIT_NEEDS_CONFIRMATION
     return 0
 
 
-def _suggest_area(refusal: LimitsRefusal, area: str) -> LimitsRefusal:
-    """Adds the closest known area to the library's "No area named ..." problem."""
-    from profiles import Area
+def _print_query(query: _LimitsQuery) -> None:
+    """Every layer that went in, so a printed answer can be checked against its inputs."""
+    from profiles import UnknownName, format_mm, format_sps
 
-    close = _closest(area.replace("-", "_"), [a.value for a in Area])
-    problem = next((p for p in refusal.problems if p.startswith(f"No area named {area!r}")), None)
-    if close is None or problem is None:
-        return refusal
-    amended = f"{problem} Did you mean {close!r}?"
-    return refusal.model_copy(
-        update={
-            "problems": tuple(amended if p == problem else p for p in refusal.problems),
-            "message": refusal.message.replace(problem, amended, 1),
-        }
+    library, entry, device = query.library, query.entry, query.device
+    area = library.find_area(query.area)
+    area_label = (
+        query.area
+        if isinstance(area, UnknownName)
+        else f"{library.areas.spec(area).label} ({area.value})"
     )
-
-
-def _print_limits(
-    library: Library,
-    args: argparse.Namespace,
-    device: Any,
-    level: str,
-    result: EffectiveLimits | LimitsRefusal,
-) -> None:
-    from profiles import Area, LimitsRefusal, format_mm, format_sps
-
-    entry = library.profiles[args.profile]
-    try:
-        area_label = f"{library.areas.spec(Area(args.area)).label} ({args.area})"
-    except ValueError:
-        area_label = args.area
     print(
-        f"profile {args.profile} ({entry.origin}, {entry.content_hash[:19]}…) · "
-        f"area {area_label} · level {level}"
+        f"profile {entry.profile.name} ({entry.origin}, {entry.content_hash[:19]}…) · "
+        f"area {area_label} · level {query.level}"
     )
     print(
         f"pen: {format_mm(device.depth_min_um)} – {format_mm(device.depth_max_um)} in "
         f"{format_mm(device.depth_step_um)} steps, {format_sps(device.speed_min_sps)} – "
         f"{format_sps(device.speed_max_sps)} in {format_sps(device.speed_step_sps)} steps"
     )
-    cartridge = args.cartridge_max_mm
+    cartridge_um = query.cartridge_max_um
     print(
         "cartridge: "
-        + ("not given (no cartridge layer)" if cartridge is None else f"{format_mm(cartridge)}")
+        + ("not given (no cartridge layer)" if cartridge_um is None else format_mm(cartridge_um))
     )
     print(f"policy: {library.policy.name} ({library.policy_hash[:19]}…)")
-    print()
+
+
+def _print_result(result: EffectiveLimits | LimitsRefusal) -> None:
+    from profiles import LimitsRefusal, format_mm, format_sps
+
     if isinstance(result, LimitsRefusal):
         print(_wrap(result.message, "REFUSED: "))
         return

@@ -182,6 +182,23 @@ def test_two_clinic_files_with_one_name_are_refused(tmp_path: Path) -> None:
     assert issue.line == 12 and "also the name of" in issue.reason
 
 
+def test_a_second_clinic_policy_is_refused_naming_the_first(tmp_path: Path) -> None:
+    _copy("policy.toml", tmp_path / "a.policy.toml")
+    _copy("policy.toml", tmp_path / "b.policy.toml")
+    with pytest.raises(LibraryError) as caught:
+        load_library(tmp_path, environ={})
+    (issue,) = caught.value.issues
+    assert (issue.file, issue.field, issue.value) == (
+        str(tmp_path / "b.policy.toml"),
+        "(file)",
+        "(policy)",
+    )
+    assert (
+        issue.reason
+        == f"a second clinic policy (the first is {tmp_path / 'a.policy.toml'}); keep one"
+    )
+
+
 def test_a_missing_clinic_dir_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LibraryError, match=r"is not a directory \(set by \$PENCTL_CLINIC_DIR\)"):
         load_library(environ={CLINIC_DIR_ENV: str(tmp_path / "nope")})

@@ -11,7 +11,7 @@ from profiles import (
     EffectiveLimits,
     Layer,
     LimitsRefusal,
-    Verdict,
+    RequestVerdict,
     check_request,
     effective_limits,
     load_library,
@@ -64,7 +64,7 @@ def test_s2_soft_ceiling_comes_from_policy_with_its_reason() -> None:
     assert soft.reason is not None and "not evaluated above 1.5 mm" in soft.reason
     assert limits.needs_confirmation(1550) and not limits.needs_confirmation(1500)
     check = check_request(limits, 2000, 100)
-    assert check.verdict is Verdict.NEEDS_CONFIRMATION
+    assert check.verdict is RequestVerdict.NEEDS_CONFIRMATION
     assert check.findings[0].layer is Layer.POLICY
     assert "confirm with a reason, or choose 1.5 mm or less" in check.message
 
@@ -122,7 +122,7 @@ def test_unknown_names_are_refusals_not_exceptions(
     result = LIBRARY.effective_limits(name, area, SIMULATED_PEN, cartridge, level)
     assert isinstance(result, LimitsRefusal)
     assert fragment in result.message
-    assert check_request(result, 500, 100).verdict is Verdict.REFUSED
+    assert check_request(result, 500, 100).verdict is RequestVerdict.REFUSED
 
 
 COARSE_PEN = DeviceLimits(
@@ -182,12 +182,12 @@ class TestCheckRequest:
 
     def test_accepted_inside_every_limit(self) -> None:
         check = check_request(self.limits, 750, 100)
-        assert check.verdict is Verdict.ACCEPTED and check.findings == ()
+        assert check.verdict is RequestVerdict.ACCEPTED and check.findings == ()
         assert check.message.startswith("0.75 mm at 100 strokes/s is within every limit")
 
     def test_refused_above_the_cartridge_names_it(self) -> None:
         check = check_request(self.limits, 1250, 100)
-        assert check.verdict is Verdict.REFUSED
+        assert check.verdict is RequestVerdict.REFUSED
         assert check.stopped_by is not None and check.stopped_by.layer is Layer.CARTRIDGE
         assert check.message == (
             "1.25 mm refused: 1.0 mm is this cartridge's maximum (its needle length). "
@@ -201,7 +201,7 @@ class TestCheckRequest:
 
     def test_off_step_values_are_refused_with_neighbours(self) -> None:
         check = check_request(self.limits, 730, 100)
-        assert check.verdict is Verdict.REFUSED and check.stopped_by is not None
+        assert check.verdict is RequestVerdict.REFUSED and check.stopped_by is not None
         assert check.stopped_by.layer is None
         assert "the pen moves in 0.05 mm steps" in check.message
         assert "choose 0.7 mm or 0.75 mm" in check.message

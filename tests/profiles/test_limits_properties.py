@@ -22,7 +22,7 @@ from profiles import (
     Layer,
     LimitsRefusal,
     Profile,
-    Verdict,
+    RequestVerdict,
     check_request,
     effective_limits,
 )
@@ -216,12 +216,12 @@ def test_s2_check_request_agrees_with_every_layer(case: Case, depth: int, speed:
     result = compute(case)
     check = check_request(result, depth, speed)
     if isinstance(result, LimitsRefusal):
-        assert check.verdict is Verdict.REFUSED
+        assert check.verdict is RequestVerdict.REFUSED
         return
     oracle = Oracle(case)
     allowed = oracle.depth_ok(depth) and oracle.speed_ok(speed)
     if not allowed:
-        assert check.verdict is Verdict.REFUSED
+        assert check.verdict is RequestVerdict.REFUSED
         refusal = check.stopped_by
         assert refusal is not None and "Nothing was sent to the pen" in refusal.message
         if refusal.bound is not None:
@@ -232,7 +232,7 @@ def test_s2_check_request_agrees_with_every_layer(case: Case, depth: int, speed:
                 else (refusal.requested < limit)
             )
     elif depth > min(oracle.softs):
-        assert check.verdict is Verdict.NEEDS_CONFIRMATION
+        assert check.verdict is RequestVerdict.NEEDS_CONFIRMATION
         assert check.findings[0].bound == result.soft_depth_max
     else:
-        assert check.verdict is Verdict.ACCEPTED and check.findings == ()
+        assert check.verdict is RequestVerdict.ACCEPTED and check.findings == ()
