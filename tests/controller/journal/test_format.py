@@ -139,7 +139,7 @@ def test_check_schema_names_the_bad_field() -> None:
 
 def test_every_record_type_has_a_schema_and_a_row_in_the_spec() -> None:
     """docs/journal.md §2.1 lists exactly the types the writer and verifier accept."""
-    doc = (Path(__file__).parents[2] / "docs" / "journal.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).parents[3] / "docs" / "journal.md").read_text(encoding="utf-8")
     table = doc.split("### 2.1 Record types", 1)[1].split("###", 1)[0]
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", table, re.M))
     assert set(DATA_MODELS) == documented
