@@ -517,6 +517,27 @@ _SPECS: tuple[AlarmSpec, ...] = (
         ),
         source="S1; protocol.md §7 item 3 (START preconditions); controller.md (supervisor)",
     ),
+    AlarmSpec(
+        alarm_id="HOST_INTERNAL",
+        priority=Priority.HIGH,
+        latches=True,
+        stops_needle=True,
+        what="penctl met an error it does not know how to handle: {error}.",
+        did="penctl stopped the needle and latched a fault.",
+        next=(
+            "Lift the pen from the skin and acknowledge. Note what you were doing and report it; "
+            "confirm the settings again before you go on."
+        ),
+        result=(
+            "death/irreversible: the controller's view of the pen may no longer be right, so a "
+            "needle could run at a depth nobody confirmed (scarring)."
+        ),
+        onset=(
+            "prompt: penctl writes STOP as it catches the error, and the pen's own clamps and "
+            "lease watchdog hold whatever the host does."
+        ),
+        source="S6; ARCHITECTURE.md §2 (an exception in a callback leads to a fault state)",
+    ),
     # ---- medium -----------------------------------------------------------------------------
     AlarmSpec(
         alarm_id="SPEED_DEVIATION",

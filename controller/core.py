@@ -55,7 +55,6 @@ if TYPE_CHECKING:
 
 TICK_NS = 100 * NS_PER_MS
 LEASE_MS = 300
-SOFTWARE = "penctl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +100,13 @@ class Controller:
         library: Library,
         operator: str,
         open_pen: Callable[[], PenClient],
+        software_version: str = "penctl",
     ) -> None:
         self.clock = clock
         self.journal = journal
         self.library = library
         self.operator = operator
+        self.software_version = software_version
         self._open_pen = open_pen
         self.pen: PenClient | None = None
         self.device: Any = build(DEVICE_ROWS, Device, Device.DISCONNECTED, "device")
@@ -202,6 +203,20 @@ class Controller:
             handle(self, item)
         except JournalFault as exc:
             self.journal_failed(exc)
+        except Exception as exc:  # ARCHITECTURE.md §2: an exception leads to a fault state
+            self.internal_fault(exc)
+
+    def internal_fault(self, exc: Exception) -> None:
+        """Stop the needle, latch a fault and say what broke; the owner keeps running."""
+        if self.pen is not None:
+            self.pen.stop(StopReason.HOST_FAULT)
+        error = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300]
+        try:
+            self.raise_alarm("HOST_INTERNAL", {"error": error})
+        except JournalFault as journal_exc:
+            self.journal_failed(journal_exc)
+        if self.can("device", "fault"):
+            self.device.fault()
 
     # ---- stops: sent first, journaled after ----------------------------------------------------
 
@@ -242,7 +257,25 @@ class Controller:
             return trigger in allowed_triggers(DEVICE_ROWS, self.device_state)
         return trigger in allowed_triggers(WORKFLOW_ROWS, self.step)
 
+    def new_session(self) -> None:
+        """The next patient: the workflow starts again; the pen and its link stay as they are."""
+        self.fire("workflow", "new_session")
+        self.progress = SessionProgress()
+        self.limits = None
+        self.alarms = [a for a in self.alarms if a.latched]
+        self.history = read_history(Path(self.journal.directory))
+
+    def alarm_latches(self, alarm_id: str) -> bool:
+        return CATALOGUE[alarm_id].latches
+
     # ---- the journal ---------------------------------------------------------------------------
+
+    def close_session(self, outcome: str, reason: str) -> None:
+        """Close the journal's session with a signed checkpoint (journal.md §4)."""
+        if self.journal.session is None or self.journal.fault is not None:
+            return
+        self.journal.close_session(outcome, reason, self.operator)  # type: ignore[arg-type]
+        self.history = read_history(Path(self.journal.directory))
 
     def record(self, data: RecordData, actor: str | None = None) -> None:
         """Journal `data` durably if a session is open (S7). A failure stops the needle."""
@@ -283,11 +316,20 @@ class Controller:
         message = f"{text.what} {text.did} {text.next}"
         frames = self._raw_frames()
         if spec.latches:
-            self.record(Fault(fault_id=alarm_id, cause=alarm_id.lower(), message=message,
-                              raw_frames=frames), "controller")
+            self.record(
+                Fault(
+                    fault_id=alarm_id, cause=alarm_id.lower(), message=message, raw_frames=frames
+                ),
+                "controller",
+            )
         self.record(
-            Alarm(alarm_id=alarm_id, priority=spec.priority.value, condition=alarm_id.lower(),
-                  message=message, raw_frames=frames),
+            Alarm(
+                alarm_id=alarm_id,
+                priority=spec.priority.value,
+                condition=alarm_id.lower(),
+                message=message,
+                raw_frames=frames,
+            ),
             "controller",
         )
 

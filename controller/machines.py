@@ -101,6 +101,7 @@ WORKFLOW_ROWS: tuple[Row, ...] = (
     Row("treatment_done", (W.TREATMENT,), W.AFTERCARE, "needle stopped; areas recorded"),
     Row("aftercare_done", (W.AFTERCARE,), W.CLOSED, "instructions given, follow-up set"),
     Row("abort", OPEN_STEPS, W.ABORTED, "needle stopped first; reason journaled"),
+    Row("new_session", (W.CLOSED, W.REFUSED, W.ABORTED), W.INTAKE, "the next patient"),
 )
 
 

@@ -10,7 +10,6 @@ broken contract and the import that broke it.
 from __future__ import annotations
 
 import ast
-
 import os
 import shutil
 import subprocess

@@ -1,0 +1,238 @@
+"""What the pen says, turned into state: link outputs handled on the owner, one function each.
+
+The host's view of the pen comes only from here (S3: the snapshot shows what the pen confirmed,
+never what was merely requested), and every pen report that stops the needle is journaled after
+the stop (S7).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from controller import actions as act
+from controller.alarms import FAULT_ALARMS
+from controller.journal.records import ActionRefused, NeedleStop, ParamsApplied
+from controller.machines import Device
+from controller.progress import ParamSet
+from controller.supervisor import Commanded
+from firmware_bridge.link import (
+    CartridgeReported,
+    Confirmed,
+    EchoMismatch,
+    Failed,
+    Identified,
+    LinkState,
+    LinkStateChanged,
+    PenEventReceived,
+    Refused,
+    TelemetryReceived,
+    nak_words,
+)
+from firmware_bridge.protocol import EventCode, FaultCode, MotorState, PenState, StopReason
+
+if TYPE_CHECKING:
+    from controller.core import Controller
+
+_LOST = (LinkState.LOST, LinkState.PEN_REBOOTED)
+
+
+def connect(ctl: Controller, action: act.Action) -> None:
+    """Open the pen's port (or reopen it after a loss) and say HELLO; identified comes later."""
+    trigger = "connect" if ctl.device_state is Device.DISCONNECTED else "reconnect"
+    ctl.fire("device", trigger)
+    try:
+        if ctl.pen is None:
+            ctl.pen = ctl._open_pen()
+            ctl.pen.subscribe(ctl.on_link)
+        else:
+            ctl.pen.reopen()
+    except Exception as exc:  # PortError and what pyserial raises: said, never a traceback
+        ctl.last_refusal = f"connect: {exc}"
+        ctl.fire("device", "port_failed")
+        return
+    ctl.fire("device", "port_open")
+    ctl.pen.hello()
+
+
+def handle(ctl: Controller, output: object) -> None:
+    if isinstance(output, TelemetryReceived):
+        _telemetry(ctl, output)
+    elif isinstance(output, PenEventReceived):
+        _event(ctl, output)
+    elif isinstance(output, Confirmed | Refused | Failed | EchoMismatch):
+        _outcome(ctl, output)
+    elif isinstance(output, Identified):
+        _identified(ctl, output)
+    elif isinstance(output, CartridgeReported):
+        ctl.facts.cartridge = output.cartridge
+    elif isinstance(output, LinkStateChanged):
+        _link_state(ctl, output)
+
+
+def _identified(ctl: Controller, output: Identified) -> None:
+    ctl.facts.identify = output.identify
+    ctl.supervisor = type(ctl.supervisor)(output.identify.telemetry_period_ms)
+    if ctl.device_state is Device.IDENTIFYING:
+        ctl.fire("device", "identified")
+
+
+def _link_state(ctl: Controller, change: LinkStateChanged) -> None:
+    if change.new not in _LOST or ctl.device_state in (Device.LINK_LOST, Device.DISCONNECTED):
+        return
+    was_running = ctl.device_state in (Device.RUNNING, Device.STOPPING)
+    if was_running:
+        ctl.stop_needle(StopReason.LINK_LOSS, change.why)
+    ctl.progress.confirmed = None
+    if change.new is LinkState.PEN_REBOOTED:
+        ctl.raise_alarm("PEN_REBOOTED", {})
+    else:
+        lease_ms = str(ctl.facts.identify.lease_max_ms if ctl.facts.identify else 300)
+        ctl.raise_alarm("LINK_LOST", {"cause": change.why, "lease_ms": lease_ms})
+    if ctl.can("device", "link_lost"):
+        ctl.fire("device", "link_lost")
+
+
+def _telemetry(ctl: Controller, received: TelemetryReceived) -> None:
+    frame = received.telemetry
+    facts = ctl.facts
+    facts.telemetry = frame
+    facts.depth_history.append(frame.depth_um)
+    facts.speed_history.append(frame.speed_sps)
+    confirmed = ctl.progress.confirmed
+    commanded = Commanded(
+        None if confirmed is None else confirmed.depth_um,
+        None if confirmed is None else confirmed.speed_sps,
+        ctl.device_state in (Device.RUNNING, Device.STOPPING),
+    )
+    for condition in ctl.supervisor.check(frame, received.missed, commanded):
+        ctl.raise_alarm(condition.alarm_id, condition.values)
+        if condition.alarm_id == "UNCOMMANDED_RUN":
+            ctl.stop_needle(StopReason.HOST_FAULT, "the pen ran without a start (S1)")
+            _latch(ctl)
+        elif ctl.alarm_latches(condition.alarm_id):
+            _latch(ctl)
+    _pen_state(ctl, frame.pen_state, frame.active_fault, frame.motor_state)
+
+
+def _pen_state(ctl: Controller, pen: PenState, fault: FaultCode, motor: MotorState) -> None:
+    """Follow what the pen reports: its own stops, faults and e-stop (S4, S6)."""
+    device = ctl.device_state
+    if pen is PenState.ESTOPPED and device is not Device.ESTOP and ctl.can("device", "estop"):
+        ctl.raise_alarm("ESTOP_ENGAGED", {"by": "from the pen"})
+        ctl.progress.end_pass(ctl, ctl.now_ns())
+        ctl.fire("device", "estop")
+    elif pen is PenState.FAULTED and fault is not FaultCode.NONE:
+        _pen_fault(ctl, fault)
+    elif device is Device.STOPPING and motor is MotorState.STOPPED:
+        ctl.fire("device", "stopped")
+
+
+def _pen_fault(ctl: Controller, fault: FaultCode) -> None:
+    alarm_id = FAULT_ALARMS.get(fault, "PEN_INTERNAL")
+    if any(a.alarm_id == alarm_id for a in ctl.alarms):
+        return
+    if ctl.device_state in (Device.RUNNING, Device.STOPPING):
+        ctl.progress.end_pass(ctl, ctl.now_ns())
+        ctl.record(NeedleStop(reason="fault", sent_mono_ns=ctl.now_ns(), detail=fault.name), "pen")
+    values = {}
+    telemetry = ctl.facts.telemetry
+    if alarm_id in ("OVER_TEMPERATURE",) and telemetry is not None:
+        values["temperature_c"] = f"{telemetry.temperature_cdeg / 100:.1f}"
+    if alarm_id == "BATTERY_CRITICAL" and telemetry is not None:
+        values["battery_pct"] = str(telemetry.battery_pct)
+    if alarm_id == "ESTOP_ENGAGED":
+        values["by"] = "from the pen"
+    ctl.raise_alarm(alarm_id, values)
+    _latch(ctl)
+
+
+def _latch(ctl: Controller) -> None:
+    ctl.progress.confirmed = None
+    if ctl.can("device", "fault"):
+        ctl.fire("device", "fault")
+
+
+def _event(ctl: Controller, received: PenEventReceived) -> None:
+    event = received.event
+    code = event.event
+    if code is EventCode.BUTTON_STOP and ctl.can("device", "button"):
+        ctl.progress.end_pass(ctl, received.at_ns)
+        ctl.record(NeedleStop(reason="button", sent_mono_ns=received.at_ns), "pen")
+        ctl.raise_alarm("BUTTON_STOP", {})
+        ctl.fire("device", "button")
+    elif code is EventCode.MOTOR_STOPPED and ctl.device_state is Device.STOPPING:
+        ctl.fire("device", "stopped")
+    elif code is EventCode.CARTRIDGE_REMOVED and ctl.progress.cartridge_serial is not None:
+        ctl.progress.cartridge_serial = None  # a pulled cartridge is never trusted again (S8)
+    elif code is EventCode.FAULT_RAISED:
+        try:
+            _pen_fault(ctl, FaultCode(event.detail))
+        except ValueError:
+            _pen_fault(ctl, FaultCode.INTERNAL)
+
+
+def _outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMismatch) -> None:
+    purpose = ctl.pending.pop(outcome.command_id, None)
+    if purpose == "arm":
+        _arm_outcome(ctl, outcome)
+    elif purpose == "start" and not isinstance(outcome, Confirmed):
+        why = nak_words(outcome.nak) if isinstance(outcome, Refused) else str(outcome)
+        ctl.progress.current and setattr(ctl.progress.current, "run_started_ns", None)
+        ctl.last_refusal = f"start: the pen refused: {why}"
+        ctl.record(ActionRefused(action="start", reason=f"the pen refused START: {why}"))
+        if ctl.can("device", "start_refused"):
+            ctl.fire("device", "start_refused")
+    elif purpose == "clear":
+        _clear_outcome(ctl, outcome)
+
+
+def _arm_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMismatch) -> None:
+    requested = ctl.progress.requested
+    area = ctl.progress.area or "unknown"
+    if isinstance(outcome, Confirmed) and requested is not None:
+        ack = outcome.ack
+        ctl.progress.confirmed = ParamSet(ack.depth_um, ack.speed_sps, ack.param_version)
+        ctl.record(
+            ParamsApplied(
+                param_version=ack.param_version,
+                area=area,
+                depth_um=ack.depth_um,
+                speed_sps=ack.speed_sps,
+                matches_request=True,
+            ),
+            "pen",
+        )
+        if ctl.device_state is Device.ARMING:
+            ctl.fire("device", "armed")
+        return
+    if isinstance(outcome, EchoMismatch):
+        ack = outcome.ack
+        ctl.record(
+            ParamsApplied(
+                param_version=max(1, ack.param_version),
+                area=area,
+                depth_um=ack.depth_um,
+                speed_sps=ack.speed_sps,
+                matches_request=False,
+            ),
+            "pen",
+        )
+        ctl.raise_alarm("ECHO_MISMATCH", {"detail": ", ".join(outcome.fields) + " differ"})
+        _latch(ctl)
+        return
+    why = nak_words(outcome.nak) if isinstance(outcome, Refused) else outcome.why
+    ctl.last_refusal = f"arm: the pen refused the settings: {why}"
+    ctl.record(ActionRefused(action="arm", reason=f"the pen refused the settings: {why}"))
+    if ctl.device_state is Device.ARMING:
+        ctl.fire("device", "arm_refused")
+
+
+def _clear_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMismatch) -> None:
+    if isinstance(outcome, Confirmed):
+        if outcome.ack.pen_state is PenState.IDLE and ctl.can("device", "cleared"):
+            ctl.clear_alarms(latched=True, note=None)
+            ctl.fire("device", "cleared")
+        return
+    why = nak_words(outcome.nak) if isinstance(outcome, Refused) else str(outcome)
+    ctl.last_refusal = f"acknowledge: the pen did not clear the fault: {why}"
+    ctl.record(ActionRefused(action="acknowledge", reason=f"the pen kept the fault: {why}"))
