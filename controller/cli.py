@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "controller.commands.identify",
     "controller.commands.protocol",
     "controller.commands.sim",
+    "controller.commands.session",
     "controller.commands.profiles",
     "controller.commands.audit",
 )

@@ -33,6 +33,7 @@ class PastTreatment:
 class JournalHistory:
     treatments: dict[str, list[PastTreatment]] = field(default_factory=dict)
     used_cartridges: set[str] = field(default_factory=set)
+    last_utc: str | None = None  # the newest record's time: a virtual clock starts after it
 
     def last_treatment(self, patient: str, areas: set[str]) -> PastTreatment | None:
         """The newest session in which the needle ran on any of `areas` for `patient`."""
@@ -67,7 +68,9 @@ def _read_session(number: int, path: Path, history: JournalHistory) -> None:
             cartridge = data.get("cartridge_serial")
         elif record.type == "CARTRIDGE":
             cartridge = data["serial"]
-        elif record.type == "NEEDLE_START":
+        if history.last_utc is None or record.utc > history.last_utc:
+            history.last_utc = record.utc
+        if record.type == "NEEDLE_START":
             areas.add(data["area"])
             day = day or date.fromisoformat(record.utc[:10])
     if areas and cartridge is not None:

@@ -20,6 +20,7 @@ SPEED_TOLERANCE_PCT = 10
 TEMPERATURE_WARN_CDEG = 4_000  # 40 °C: warn before the pen's own 45 °C cut-off
 TEMPERATURE_CLEAR_CDEG = 3_800
 BATTERY_LOW_PCT = 15
+SETTLE_SAMPLES = 20  # a second at speed for the depth actuator to reach a new depth (4 mm/s)
 GAP_WINDOW = 20  # frames: about a second of telemetry
 GAP_ALARM_MISSED = 3  # missed frames within the window that make link quality an alarm
 
@@ -46,6 +47,8 @@ class Supervisor:
         self._silence_ms = 3 * telemetry_period_ms
         self._depth_off = 0
         self._speed_off = 0
+        self._depth_settled = False
+        self._at_speed = 0
         self._uncommanded = 0
         self._warm = False
         self._battery_warned = False
@@ -67,8 +70,9 @@ class Supervisor:
         return None if frame.active_fault is FaultCode.NONE else frame.active_fault
 
     def reset_run(self) -> None:
-        """A new set or a stop: deviations are judged afresh."""
-        self._depth_off = self._speed_off = 0
+        """A new set or a stop: deviations are judged afresh, after the actuator has settled."""
+        self._depth_off = self._speed_off = self._at_speed = 0
+        self._depth_settled = False
 
     def _running_without_leave(self, frame: Telemetry, commanded: Commanded) -> list[Condition]:
         """S1: the motor turning while the host has not let it run is stopped at once."""
@@ -84,6 +88,11 @@ class Supervisor:
             return []
         found: list[Condition] = []
         depth_off = abs(frame.depth_um - commanded.depth_um) > DEPTH_TOLERANCE_UM
+        self._at_speed += 1
+        if not depth_off:
+            self._depth_settled = True
+        if not self._depth_settled and self._at_speed < SETTLE_SAMPLES:
+            depth_off = False  # still travelling to the new depth: not yet a deviation
         self._depth_off = self._depth_off + 1 if depth_off else 0
         if self._depth_off == SUSTAIN_SAMPLES:
             figures = {

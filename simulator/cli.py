@@ -61,6 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="append one JSON object a line per firmware event, with t_ns from time.monotonic_ns()",
     )
     parser.add_argument(
+        "--cartridge-serial",
+        metavar="SERIAL",
+        help="seat a fresh cartridge with this serial (default: the scenario's, or CART-0001); "
+        "a host that journals sessions refuses a serial it has seen run (S8)",
+    )
+    parser.add_argument(
         "--list-scenarios", action="store_true", help="list the bundled scenarios and exit"
     )
 
@@ -145,7 +151,7 @@ def _serve(
                 )
             close_later.callback(events.close)
         clock = RealClock()
-        pen = SimulatedPen(clock, scenario=scenario, seed=args.seed)
+        pen = SimulatedPen(clock, scenario=scenario, seed=args.seed, **_cartridge(args))
         close_later.callback(pen.close)
         if events is not None:
             pen.add_listener(events)
@@ -175,3 +181,13 @@ def _serve_until_signalled(server: Server, url: str) -> None:
         signal.set_wakeup_fd(-1)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _cartridge(args: argparse.Namespace) -> dict[str, object]:
+    """`--cartridge-serial`: a fresh cartridge like the default one, with that serial."""
+    serial = getattr(args, "cartridge_serial", None)
+    if not serial:
+        return {}
+    from simulator.config import DEFAULT_CARTRIDGE
+
+    return {"cartridge": DEFAULT_CARTRIDGE.replace(serial=serial[:16])}
