@@ -62,14 +62,14 @@ class ScriptRun:
         controller: Controller,
         pace: Pace,
         *,
-        out: TextIO = sys.stdout,
+        out: TextIO | None = None,
         press_button: Callable[[], None] | None = None,
     ) -> None:
         self.script = script
         self.ctl = controller
         self.pace = pace
-        self.out = out
-        self.live = out.isatty()
+        self.out = out or sys.stdout
+        self.live = self.out.isatty()
         self._press_button = press_button
 
     def run(self) -> int:

@@ -27,7 +27,7 @@ FIRMWARE_BRIDGE_ALONE = "firmware_bridge imports no other package of ours"
 SIMULATOR_ON_PROTOCOL = (
     "simulator imports only firmware_bridge.protocol and firmware_bridge.clock of ours"
 )
-SIMULATOR_ONLY_IN_SIM = "within controller only controller.commands.sim imports simulator"
+SIMULATOR_ONLY_IN_SIM = "within controller only the sim and session commands import simulator"
 CONTRACTS = (
     LAYERS,
     PROFILES_ALONE,
