@@ -24,7 +24,7 @@ $(VENV)/.stamp-bench: pyproject.toml | $(PY)
 	touch $@
 
 run: $(VENV)/.stamp-run
-	$(BIN)/penctl run
+	$(BIN)/penctl console
 
 lint: $(VENV)/.stamp-test
 	$(BIN)/ruff check .

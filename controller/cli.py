@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 # Each module registers its own subcommand; order here is the order in `penctl --help`.
 COMMAND_MODULES: tuple[str, ...] = (
+    "controller.commands.console",
     "controller.commands.run",
     "controller.commands.identify",
     "controller.commands.protocol",

@@ -1,0 +1,92 @@
+"""`penctl console`: the practitioners' console, on the bundled simulator unless told otherwise.
+
+Without --port the bundled simulator starts in its own process on a pty (a fresh cartridge each
+time), so `make run` opens the console on a working pen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "console",
+        help="the practitioners' console (Textual), on the bundled simulator by default",
+        description="Run treatment sessions at the console (docs/console.md). Esc stops the "
+        "needle and F1 is the e-stop, on every screen.",
+    )
+    parser.add_argument(
+        "--port", metavar="URL", help="a pen's port (default: the bundled simulator)"
+    )
+    parser.add_argument(
+        "--journal",
+        metavar="DIR",
+        help="the journal directory (default: $PENCTL_JOURNAL_DIR or the user's data directory)",
+    )
+    parser.add_argument(
+        "--operator",
+        metavar="ID",
+        default="op:console",
+        help="who is at the console (journaled with every action)",
+    )
+    parser.add_argument("--clinic-dir", metavar="DIR", help="the clinic's profiles and policy")
+    parser.add_argument("--key-dir", metavar="DIR", help="where the journal's signing key lives")
+    parser.set_defaults(handler=_console)
+
+
+def _console(args: argparse.Namespace) -> int:
+    from controller.console.app import PenConsole
+    from controller.core import Controller
+    from controller.journal import JournalError, JournalWriter
+    from controller.journal.paths import resolve_journal_dir
+    from controller.runner import ThreadRunner
+    from controller.simproc import SimulatorError, simulator_process
+    from firmware_bridge import open_pen
+    from firmware_bridge.clock import RealClock
+    from profiles import LibraryError, load_library
+
+    try:
+        library = load_library(args.clinic_dir)
+    except LibraryError as exc:
+        print(f"penctl console: {exc}", file=sys.stderr)
+        return 1
+    journal_dir = Path(resolve_journal_dir(args.journal))
+    serial = f"SIM-{time.time_ns() // 1000 % 10**12:012d}"
+    try:
+        with contextlib.ExitStack() as stack:
+            port = args.port or stack.enter_context(
+                simulator_process(["--cartridge-serial", serial])
+            )
+            journal = JournalWriter.open(journal_dir, key_dir=args.key_dir, clock=RealClock())
+            stack.callback(journal.close)
+            controller = Controller(
+                clock=RealClock(),
+                journal=journal,
+                library=library,
+                operator=args.operator,
+                open_pen=lambda: open_pen(port),
+            )
+            runner = ThreadRunner(controller)
+            stack.callback(runner.stop)
+            stack.callback(_close_pen, controller)
+            from controller import actions as act
+
+            controller.submit(act.Connect())
+            PenConsole(controller, journal_dir=journal_dir).run()
+    except (SimulatorError, JournalError) as exc:
+        print(f"penctl console: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _close_pen(controller: object) -> None:
+    pen = getattr(controller, "pen", None)
+    if pen is not None:
+        with contextlib.suppress(Exception):
+            pen.stop()
+        pen.close()

@@ -1,0 +1,1 @@
+"""The practitioners' console (Textual): a client of the controller (docs/console.md)."""

@@ -1,0 +1,216 @@
+"""The console's display widgets: each draws one part of a controller snapshot and holds nothing.
+
+`show(snapshot)` is called 10-20 times a second by the app; a widget compares what it would draw
+with what it drew and skips the repaint when nothing changed, so a slow terminal costs little.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Digits, Label, Sparkline, Static
+
+from controller.machines import Device
+from controller.snapshot import BoundView, ParamsView, Snapshot
+
+MARKERS = {"high": "***", "medium": "**", "low": "*"}
+
+
+def mm(micrometres: int) -> str:
+    return f"{micrometres / 1000:.2f}"
+
+
+class Cached(Static):
+    """A Static that repaints only when its text changes."""
+
+    def paint(self, content: Text | str) -> None:
+        key = content.plain if isinstance(content, Text) else content
+        if getattr(self, "_painted", None) != key:
+            self._painted = key
+            self.update(content)
+
+
+class AlarmBanner(Cached):
+    """Active alarms, most urgent first: priority by colour, marker and order (IEC 60601-1-8)."""
+
+    def show(self, snap: Snapshot) -> None:
+        self.display = bool(snap.alarms)
+        text = Text()
+        for alarm in snap.alarms:
+            style = {"high": "bold white on red", "medium": "bold black on yellow"}.get(
+                alarm.priority, "black on cyan"
+            )
+            latch = " (latched: acknowledge with F2)" if alarm.latched else ""
+            text.append(f" {MARKERS[alarm.priority]} {alarm.alarm_id}{latch} ", style=style)
+            text.append(f" {alarm.what} {alarm.did} {alarm.next}\n")
+        self.set_class(any(a.priority == "high" for a in snap.alarms), "high")
+        self.paint(text)
+
+
+class DeviceBar(Cached):
+    """The pen: model, serial, firmware, cartridge, battery, link quality; the state, big."""
+
+    def show(self, snap: Snapshot) -> None:
+        pen = snap.pen
+        text = Text()
+        state = snap.device.value.upper().replace("_", " ")
+        style = (
+            "bold white on red"
+            if snap.device in (Device.FAULT, Device.ESTOP, Device.LINK_LOST)
+            else "bold"
+        )
+        if snap.device is Device.RUNNING:
+            style = "bold black on green"
+        text.append(f" {state} ", style=style)
+        text.append(f"  step: {snap.step.value}  ")
+        if pen is None:
+            text.append("pen: not identified")
+        else:
+            cart = pen.cartridge_serial or "none"
+            needle = "" if pen.needle_length_um is None else f" {mm(pen.needle_length_um)} mm"
+            text.append(
+                f"pen {pen.model} {pen.serial} fw {pen.firmware} · cartridge {cart}"
+                f"{needle} {(pen.cartridge_state or '').lower()} exp {pen.expiry or '-'}"
+            )
+        tele = snap.telemetry
+        if tele is not None:
+            text.append(f" · battery {tele.battery_pct}%")
+        quality = snap.link_quality
+        if quality:
+            text.append(
+                f" · link {snap.link}: {quality['bad_frames']} bad, "
+                f"{quality['retransmits']} retries, {quality['telemetry_gaps']} gaps"
+            )
+        self.paint(text)
+
+
+class Setting(Vertical):
+    """One setting (depth or speed) as the pen confirmed it, large, with its range and layers."""
+
+    def __init__(self, title: str, unit: str, *, id: str) -> None:
+        super().__init__(id=id)
+        self._title = title
+        self._unit = unit
+
+    def compose(self) -> ComposeResult:
+        yield Label(f"{self._title} ({self._unit}) as the pen confirmed it", classes="title")
+        yield Digits("--", classes="confirmed")
+        yield Cached("", classes="requested")
+        yield Cached("", classes="range")
+
+    def show(
+        self,
+        confirmed: str | None,
+        requested: str | None,
+        low: BoundView | None,
+        high: BoundView | None,
+        soft: BoundView | None,
+        depth: bool,
+    ) -> None:
+        digits = self.query_one(Digits)
+        value = confirmed or "--"
+        if digits.value != value:
+            digits.update(value)
+        pending = requested is not None and requested != confirmed
+        self.query_one(".requested", Cached).paint(
+            Text(f"requested {requested}, not yet confirmed by the pen", style="bold yellow")
+            if pending
+            else ""
+        )
+        if low is None or high is None:
+            self.query_one(".range", Cached).paint("")
+            return
+        show = mm if depth else str
+        lines = (
+            f"range {show(low.value)}–{show(high.value)}: min by {low.layer}, "
+            f"max by {high.layer} ({high.sentence})"
+        )
+        if soft is not None:
+            lines += f"\nconfirm with a reason above {show(soft.value)} ({soft.layer})"
+        self.query_one(".range", Cached).paint(lines)
+
+
+class TreatmentView(Vertical):
+    """The treatment screen: areas, confirmed settings, time and passes, live telemetry."""
+
+    def compose(self) -> ComposeResult:
+        yield Cached("", id="areas")
+        with Horizontal(id="settings"):
+            yield Setting("Depth", "mm", id="depth")
+            yield Setting("Speed", "strokes/s", id="speed")
+        yield Cached("", id="progress")
+        yield Cached("", id="telemetry")
+        with Horizontal(id="sparks"):
+            yield Sparkline([], id="depth-spark")
+            yield Sparkline([], id="speed-spark")
+
+    def show(self, snap: Snapshot) -> None:
+        self.query_one("#areas", Cached).paint(_areas(snap))
+        limits = snap.limits
+        confirmed, proposed = snap.confirmed, snap.proposed
+        self.query_one("#depth", Setting).show(
+            _depth(confirmed),
+            _depth(proposed),
+            None if limits is None else limits.depth_min,
+            None if limits is None else limits.depth_max,
+            None if limits is None else limits.depth_soft_max,
+            True,
+        )
+        self.query_one("#speed", Setting).show(
+            _speed(confirmed),
+            _speed(proposed),
+            None if limits is None else limits.speed_min,
+            None if limits is None else limits.speed_max,
+            None,
+            False,
+        )
+        self.query_one("#progress", Cached).paint(_progress(snap))
+        tele = snap.telemetry
+        if tele is None:
+            return
+        self.query_one("#telemetry", Cached).paint(
+            f"measured {mm(tele.depth_um)} mm · {tele.speed_sps}/s · {tele.current_ma} mA · "
+            f"{tele.temperature_cdeg / 100:.1f} °C · battery {tele.battery_pct}% · motor "
+            f"{tele.motor.lower().replace('_', ' ')} · lease {tele.lease_remaining_ms} ms"
+        )
+        self.query_one("#depth-spark", Sparkline).data = list(tele.depth_history_um[-60:])
+        self.query_one("#speed-spark", Sparkline).data = list(tele.speed_history_sps[-60:])
+
+
+def _depth(params: ParamsView | None) -> str | None:
+    return None if params is None else mm(params.depth_um)
+
+
+def _speed(params: ParamsView | None) -> str | None:
+    return None if params is None else str(params.speed_sps)
+
+
+def _areas(snap: Snapshot) -> Text:
+    text = Text("Areas: ")
+    for area in snap.areas:
+        if area.area == snap.area:
+            text.append(f"[{area.area}] ", style="bold reverse")
+        elif area.done:
+            text.append(f"{area.area} ✓ ", style="dim")
+        else:
+            text.append(f"{area.area} ")
+    return text
+
+
+def _progress(snap: Snapshot) -> Text:
+    current = next((a for a in snap.areas if a.area == snap.area), None)
+    if current is None:
+        return Text("Choose an area: press N for the next one.")
+    running = snap.device is Device.RUNNING
+    state = (
+        Text(" RUNNING ", style="bold black on green")
+        if running
+        else Text(" NEEDLE STOPPED ", style="bold white on blue")
+    )
+    state.append(
+        f"  {current.area}: pass {current.passes} of {current.max_passes}, "
+        f"{current.time_ms // 1000} s of {current.max_time_ms // 1000} s",
+        style="",
+    )
+    return state
