@@ -88,6 +88,7 @@ class PenConsole(App[None]):
         self.journal_dir = journal_dir
         self._last: Snapshot | None = None
         self._alarm_ids: set[str] = set()
+        self._said = ""  # the console's own last "not now" line, until the next accepted action
 
     def compose(self) -> ComposeResult:
         ctl = self.controller
@@ -118,7 +119,7 @@ class PenConsole(App[None]):
         previous, self._last = self._last, snap
         self.query_one(AlarmBanner).show(snap)
         self.query_one(DeviceBar).show(snap)
-        refusal = f"⚠ {snap.last_refusal}" if snap.last_refusal else ""
+        refusal = f"⚠ {snap.last_refusal}" if snap.last_refusal else self._said
         self.query_one("#refusal", Cached).paint(refusal)
         self.query_one("#panes", ContentSwitcher).current = _PANES[snap.step]
         if snap.step is Step.TREATMENT:
@@ -142,14 +143,16 @@ class PenConsole(App[None]):
         self._alarm_ids = ids
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The footer shows what is possible now; a key that is not is shown greyed."""
+        """The footer shows the keys of the step at hand. A key the controller would refuse now
+        stays live, so pressing it says why (from `allowed()`), never nothing."""
         guard = _GUARDS.get(action)
         if guard is None:
             return True
-        treatment_only = action not in ("acknowledge", "new_intake")
-        if treatment_only and self.controller.step is not Step.TREATMENT:
-            return False
-        return True if self.controller.allowed()[guard].ok else None
+        if action == "acknowledge":
+            return True
+        if action == "new_intake":
+            return self.controller.step in (Step.CLOSED, Step.REFUSED, Step.ABORTED)
+        return self.controller.step is Step.TREATMENT
 
     # ---- sending -------------------------------------------------------------------------------
 
@@ -157,13 +160,15 @@ class PenConsole(App[None]):
         """Submit if the controller allows it now; otherwise say why (S10), sending nothing."""
         permission = self.controller.allowed()[action.name]
         if not permission.ok:
-            self.query_one("#refusal", Cached).paint(f"⚠ {action.name}: {permission.why}")
+            self._said = f"⚠ {action.name}: {permission.why}"
+            self.query_one("#refusal", Cached).paint(self._said)
             self.notify(
                 permission.why,
                 title=f"{action.name.replace('_', ' ')}: not now",
                 severity="warning",
             )
             return
+        self._said = ""
         self.controller.submit(action)
 
     def action_stop(self) -> None:

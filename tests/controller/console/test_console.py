@@ -1,0 +1,266 @@
+"""The console driven as a practitioner drives it (Textual's Pilot), against the simulated pen in
+virtual time: every check of a stop is made at the simulator (the pen's own record), not in the
+console's picture of it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Select, SelectionList
+
+from controller.console.app import PenConsole
+from controller.console.dialogs import ReasonScreen
+from controller.core import Controller
+from controller.journal import JournalWriter
+from controller.journal.signing import CheckpointSigner
+from controller.machines import Device, Step
+from controller.runner import VirtualRunner
+from firmware_bridge import open_pen
+from firmware_bridge.clock import NS_PER_MS, VirtualClock
+from profiles import load_library
+from simulator.pen import SimulatedPen
+from simulator.transport.inprocess import publish, unpublish
+
+SIZE = (160, 60)
+
+
+@dataclass
+class Bench:
+    app: PenConsole
+    pilot: Pilot[None]
+    pen: SimulatedPen
+    runner: VirtualRunner
+    controller: Controller
+
+    async def wait(self, ms: int) -> None:
+        """Let `ms` of virtual time pass, then let the console redraw."""
+        self.runner.run_for(ms * NS_PER_MS)
+        self.app.refresh_view()
+        await self.pilot.pause()
+
+    async def press(self, *keys: str, ms: int = 50) -> None:
+        await self.pilot.press(*keys)
+        await self.wait(ms)
+
+    async def click(self, selector: str, ms: int = 50) -> None:
+        await self.pilot.click(selector)
+        await self.wait(ms)
+
+    def motor_running(self) -> bool:
+        starts = [e for e in self.pen.events if e.event in ("motor_started", "motor_stopped")]
+        return bool(starts) and starts[-1].event == "motor_started"
+
+    def estop_latched(self) -> bool:
+        return any(e.event == "estop_engaged" for e in self.pen.events)
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def clinic_dir(directory: Path) -> Path:
+    """The bundled policy with a three-second numbing dwell, so each test stays short."""
+    clinic = directory / "clinic"
+    clinic.mkdir()
+    policy = (ROOT / "profiles" / "library" / "policy.toml").read_text()
+    (clinic / "policy.toml").write_text(
+        policy.replace("min_dwell_minutes = 15", "min_dwell_minutes = 0.05")
+    )
+    return clinic
+
+
+@asynccontextmanager
+async def console(name: str) -> AsyncIterator[Bench]:
+    clock = VirtualClock()
+    pen = SimulatedPen(clock, seed=3)
+    url = publish(name, pen)
+    directory = Path(tempfile.mkdtemp())
+    journal = JournalWriter.open(directory / "j", signer=CheckpointSigner.generate(), clock=clock)
+    controller = Controller(
+        clock=clock,
+        journal=journal,
+        library=load_library(clinic_dir(directory)),
+        operator="op:test",
+        open_pen=lambda: open_pen(url, clock=clock),
+    )
+    runner = VirtualRunner(controller, clock)
+    from controller import actions as act
+
+    controller.submit(act.Connect())
+    runner.run_for(500 * NS_PER_MS)
+    app = PenConsole(controller)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            bench = Bench(app, pilot, pen, runner, controller)
+            await bench.wait(10)
+            yield bench
+    finally:
+        journal.close()
+        unpublish(name)
+
+
+async def fill_intake(b: Bench, *, profile: str = "hair-growth", area: str = "scalp") -> None:
+    app = b.app
+    app.query_one("#patient", Input).value = "P-0900"
+    app.query_one("#profile", Select).value = profile
+    await b.pilot.pause()
+    app.query_one("#areas", SelectionList).select(area)
+    app.query_one("#skin", Select).value = 3
+    app.query_one("#level", Select).value = "doctor"
+    await b.click("#intake-submit")
+
+
+async def to_treatment(b: Bench) -> None:
+    await fill_intake(b)
+    assert b.controller.step is Step.CONSENT, b.controller.snapshot().last_refusal
+    await b.click("#consent-yes")
+    await b.click("#prep-cleanse")
+    await b.click("#prep-numb")
+    await b.wait(3_000)
+    await b.click("#prep-unnumb")
+    await b.click("#prep-cleanse")
+    await b.click("#prep-cartridge")
+    await b.click("#prep-begin")
+    assert b.controller.step is Step.TREATMENT, b.controller.snapshot().last_refusal
+
+
+async def run_needle(b: Bench) -> None:
+    await b.press("n")  # the first area
+    await b.press("a", ms=200)
+    assert b.controller.device_state is Device.ARMED
+    await b.press("s", ms=500)
+    assert b.motor_running(), [e.event for e in b.pen.events][-5:]
+
+
+async def test_the_whole_happy_path_from_intake_to_summary() -> None:
+    async with console("c-happy") as b:
+        await to_treatment(b)
+        await run_needle(b)
+        await b.press("p", ms=300)
+        assert not b.motor_running()
+        await b.press("n")  # complete the area
+        await b.press("f")
+        assert b.controller.step is Step.AFTERCARE
+        b.app.query_one("#effects", SelectionList).select("redness")
+        await b.click("#aftercare-done")
+        snap = b.controller.snapshot()
+        assert snap.step is Step.CLOSED and snap.follow_up is not None
+        summary = str(b.app.query_one("Summary").render())
+        assert "Follow-up" in summary and snap.follow_up in summary
+
+
+@pytest.mark.parametrize("key", ["escape", "f1"])
+async def test_s4_stop_and_estop_work_while_typing_in_a_field(key: str) -> None:
+    """The keys are app priority bindings: a focused Input does not swallow them."""
+    async with console(f"c-typing-{key}") as b:
+        await to_treatment(b)
+        await run_needle(b)
+        b.app.query_one("#patient", Input).focus()  # a field on another pane still has focus
+        await b.press(key, ms=100)
+        assert not b.motor_running()
+        if key == "f1":
+            assert b.estop_latched()
+            assert b.controller.device_state is Device.ESTOP
+
+
+@pytest.mark.parametrize("key", ["escape", "f1"])
+async def test_s4_stop_and_estop_work_inside_the_reason_dialog(key: str) -> None:
+    async with console(f"c-dialog-{key}") as b:
+        await to_treatment(b)
+        await run_needle(b)
+        b.app.push_screen(ReasonScreen("why?"))
+        await b.pilot.pause()
+        await b.pilot.press("x", "y")  # typing a reason
+        await b.press(key, ms=100)
+        assert not b.motor_running()
+        assert b.estop_latched() is (key == "f1")
+
+
+@pytest.mark.parametrize("pane", ["intake", "journal", "treatment"])
+async def test_s4_estop_latches_at_the_pen_from_every_screen(pane: str) -> None:
+    async with console(f"c-every-{pane}") as b:
+        if pane == "treatment":
+            await to_treatment(b)
+            await run_needle(b)
+        if pane == "journal":
+            await b.press("f3")
+        await b.press("f1", ms=200)
+        assert b.estop_latched()
+        assert not b.motor_running()
+        banner = str(b.app.query_one("#alarms").render())
+        assert "ESTOP_ENGAGED" in banner and "***" in banner
+
+
+async def test_a_latched_fault_is_acknowledged_and_never_restarts_the_needle() -> None:
+    async with console("c-fault") as b:
+        await to_treatment(b)
+        await run_needle(b)
+        await b.press("f1", ms=200)
+        assert b.controller.device_state is Device.ESTOP
+        await b.press("s", ms=100)  # refused: the e-stop is latched
+        assert not b.motor_running()
+        assert "start" in str(b.app.query_one("#refusal").render())
+        await b.press("f2", ms=300)
+        assert b.controller.device_state is Device.IDLE
+        assert not b.motor_running()  # S6: release is never go
+        assert b.controller.snapshot().confirmed is None  # the set must be confirmed again
+
+
+async def test_the_soft_limit_asks_for_a_reason_and_journals_it() -> None:
+    async with console("c-soft") as b:
+        await to_treatment(b)
+        await b.press("n")
+        limits = b.controller.snapshot().limits
+        assert limits is not None and limits.depth_soft_max is not None
+        soft = limits.depth_soft_max.value
+        steps = (soft - b.controller.snapshot().proposed.depth_um) // limits.depth_step_um
+        for _ in range(steps):
+            await b.press("up", ms=10)
+        await b.press("up", ms=10)
+        assert isinstance(b.app.screen, ReasonScreen)
+        await b.pilot.press(*"thinning crown")
+        await b.press("enter")
+        proposed = b.controller.snapshot().proposed
+        assert proposed.depth_um == soft + limits.depth_step_um
+        assert proposed.confirm_reason == "thinning crown"
+        await b.press("a", ms=200)
+        assert b.controller.snapshot().confirmed.depth_um == soft + limits.depth_step_um
+
+
+async def test_a_hard_limit_is_refused_naming_the_limit_and_its_layer() -> None:
+    async with console("c-hard") as b:
+        await to_treatment(b)
+        await b.press("n")
+        limits = b.controller.snapshot().limits
+        assert limits is not None
+        # Go to the hard maximum through the soft ceiling, then one step more.
+        b.controller.submit(
+            __import__("controller.actions", fromlist=["Adjust"]).Adjust(
+                depth_um=limits.depth_max.value, confirm_reason="test"
+            )
+        )
+        await b.wait(20)
+        await b.press("up", ms=20)
+        refusal = str(b.app.query_one("#refusal").render())
+        assert "refused" in refusal and limits.depth_max.sentence.split(" ")[0] in refusal
+        assert b.controller.snapshot().proposed.depth_um == limits.depth_max.value
+
+
+async def test_link_loss_is_a_high_priority_alarm() -> None:
+    async with console("c-link") as b:
+        await to_treatment(b)
+        await run_needle(b)
+        b.pen.inject("silent", direction="both", for_ms=2000)
+        await b.wait(600)
+        snap = b.controller.snapshot()
+        assert snap.device is Device.LINK_LOST
+        assert snap.alarms[0].alarm_id == "LINK_LOST" and snap.alarms[0].priority == "high"
+        assert "LINK_LOST" in str(b.app.query_one("#alarms").render())
+        await b.wait(2000)
+        assert not b.motor_running()  # the pen stopped itself by its lease (S5)
