@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: run test lint bench fuzz clean
+.PHONY: run test lint bench fuzz clean system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,21 @@ lint: $(VENV)/.stamp-test
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
 
-test: lint
+# The browser and terminal tests need Debian's chromium and tmux. As root on Debian (as in CI)
+# they are installed when missing; elsewhere those tests skip, saying what to install.
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; \
+	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	  command -v tmux >/dev/null || missing="$$missing tmux"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing$$missing for the browser and terminal tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing \
+	      >/dev/null) || echo "could not install$$missing; those tests will skip"; \
+	  fi; \
+	fi
+
+test: lint system-deps
 	$(BIN)/pytest -q
 
 bench: $(VENV)/.stamp-bench

@@ -209,7 +209,7 @@ def _progress(snap: Snapshot) -> Text:
         else Text(" NEEDLE STOPPED ", style="bold white on blue")
     )
     state.append(
-        f"  {current.area}: pass {current.passes} of {current.max_passes}, "
+        f"  {current.area}: {current.passes} of {current.max_passes} passes done, "
         f"{current.time_ms // 1000} s of {current.max_time_ms // 1000} s",
         style="",
     )
