@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from controller import actions as act
 from controller.alarms import FAULT_ALARMS
+from controller.core import LEASE_MS
 from controller.journal.records import ActionRefused, NeedleStop, ParamsApplied
 from controller.machines import Device
 from controller.progress import ParamSet
@@ -86,8 +87,7 @@ def _link_state(ctl: Controller, change: LinkStateChanged) -> None:
     if change.new is LinkState.PEN_REBOOTED:
         ctl.raise_alarm("PEN_REBOOTED", {})
     else:
-        lease_ms = str(ctl.facts.identify.lease_max_ms if ctl.facts.identify else 300)
-        ctl.raise_alarm("LINK_LOST", {"cause": change.why, "lease_ms": lease_ms})
+        ctl.raise_alarm("LINK_LOST", {"cause": change.why, "lease_ms": str(LEASE_MS)})
     if ctl.can("device", "link_lost"):
         ctl.fire("device", "link_lost")
 

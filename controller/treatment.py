@@ -155,7 +155,11 @@ def acknowledge(ctl: Controller, action: act.Action) -> None:
     """S6: clear what is latched once the cause is gone; the set must be confirmed again."""
     assert isinstance(action, act.Acknowledge)
     ctl.clear_alarms(latched=False, note=action.note)
+    if ctl.device_state is Device.LINK_LOST:
+        ctl.last_refusal = "acknowledge: the link is still lost; reconnect (R) first"
+        return
     if ctl.device_state not in (Device.FAULT, Device.ESTOP):
+        ctl.clear_alarms(latched=True, note=action.note)  # e.g. a link lost, now back
         return
     telemetry = ctl.facts.telemetry
     pen_fault = FaultCode.NONE if telemetry is None else telemetry.active_fault

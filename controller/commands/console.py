@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from controller.commands.identify import add_trace_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -36,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--clinic-dir", metavar="DIR", help="the clinic's profiles and policy")
     parser.add_argument("--key-dir", metavar="DIR", help="where the journal's signing key lives")
+    add_trace_option(parser)
     parser.set_defaults(handler=_console)
 
 
@@ -69,7 +72,7 @@ def _console(args: argparse.Namespace) -> int:
                 journal=journal,
                 library=library,
                 operator=args.operator,
-                open_pen=lambda: open_pen(port),
+                open_pen=lambda: open_pen(port, trace=args.trace),
             )
             runner = ThreadRunner(controller)
             stack.callback(runner.stop)

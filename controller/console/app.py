@@ -9,6 +9,7 @@ anything), so a slow terminal never delays a stop. docs/console.md lists every k
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import ClassVar
 
@@ -53,6 +54,7 @@ _GUARDS = {
     "finish": "finish_treatment",
     "acknowledge": "acknowledge",
     "new_intake": "intake",
+    "reconnect": "connect",
     "depth_up": "adjust",
     "depth_down": "adjust",
     "speed_up": "adjust",
@@ -79,6 +81,7 @@ class PenConsole(App[None]):
         Binding("n", "next_area", "Next area"),
         Binding("f", "finish", "Finish"),
         Binding("i", "new_intake", "New intake"),
+        Binding("r", "reconnect", "Reconnect"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -107,8 +110,12 @@ class PenConsole(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Everything built so far lives as long as the app: out of the collector's way, so a
+        # full collection stays short and never stalls the link and owner threads for long.
+        gc.freeze()
         self.set_interval(1 / REFRESH_HZ, self.refresh_view)
         self.refresh_view()
+        self.query_one("#patient").focus()
 
     # ---- the view ------------------------------------------------------------------------------
 
@@ -121,7 +128,7 @@ class PenConsole(App[None]):
         self.query_one(DeviceBar).show(snap)
         refusal = f"⚠ {snap.last_refusal}" if snap.last_refusal else self._said
         self.query_one("#refusal", Cached).paint(refusal)
-        self.query_one("#panes", ContentSwitcher).current = _PANES[snap.step]
+        self._show_pane(_PANES[snap.step])
         if snap.step is Step.TREATMENT:
             self.query_one(TreatmentView).show(snap)
         elif snap.step is Step.PREPARATION:
@@ -135,6 +142,18 @@ class PenConsole(App[None]):
             snap.area,
         ):
             self.refresh_bindings()
+
+    def _show_pane(self, pane: str) -> None:
+        """Switch panes with the workflow; the new pane's first field takes the keyboard."""
+        switcher = self.query_one("#panes", ContentSwitcher)
+        if switcher.current == pane:
+            return
+        switcher.current = pane
+        self.screen.set_focus(None)
+        widget = switcher.get_child_by_id(pane)
+        focusable = [w for w in widget.query("*") if w.focusable]
+        if focusable:
+            focusable[0].focus()
 
     def _ring_for_new_high_alarms(self, snap: Snapshot) -> None:
         ids = {a.alarm_id for a in snap.alarms}
@@ -150,6 +169,8 @@ class PenConsole(App[None]):
             return True
         if action == "acknowledge":
             return True
+        if action == "reconnect":
+            return self.controller.allowed()["connect"].ok
         if action == "new_intake":
             return self.controller.step in (Step.CLOSED, Step.REFUSED, Step.ABORTED)
         return self.controller.step is Step.TREATMENT
@@ -180,6 +201,9 @@ class PenConsole(App[None]):
     def action_acknowledge(self) -> None:
         self.send(act.Acknowledge(note="acknowledged at the console"))
 
+    def action_reconnect(self) -> None:
+        self.send(act.Connect())
+
     def action_journal(self) -> None:
         if isinstance(self.screen, JournalScreen):
             self.pop_screen()
@@ -200,7 +224,7 @@ class PenConsole(App[None]):
 
     def action_new_intake(self) -> None:
         if self.controller.step in (Step.CLOSED, Step.REFUSED, Step.ABORTED):
-            self.query_one("#panes", ContentSwitcher).current = "intake"
+            self._show_pane("intake")
 
     def action_next_area(self) -> None:
         snap = self.controller.snapshot()

@@ -170,6 +170,15 @@ class ThreadedDriver(_Driver):
         )
         self._thread.start()
 
+    def _waiting(self, port: Port) -> bytes:
+        """What arrived while this thread waited for the interpreter after its read: a host
+        stalled by a collector pause must not take buffered frames for a silent pen (§5.5)."""
+        try:
+            waiting = port.in_waiting
+            return port.read(waiting) if waiting else b""
+        except _PORT_ERRORS:
+            return b""  # the next read reports the failure
+
     def _halt(self) -> None:
         self._stop.set()
         thread, port = self._thread, self._port
@@ -189,6 +198,8 @@ class ThreadedDriver(_Driver):
             with self._lock:
                 if stop.is_set():
                     return
+                if not isinstance(data, Exception):
+                    data += self._waiting(port)
                 self._take(data)
             if isinstance(data, Exception):
                 return
