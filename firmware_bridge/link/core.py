@@ -73,6 +73,7 @@ TRY_NS = 100 * NS_PER_MS  # how long each send waits for its ACK or NAK (§5.1)
 RETRANSMISSIONS = 3  # then the link is lost: 4 sends, 400 ms
 STOP_REPEAT_NS = 100 * NS_PER_MS
 SILENT_PERIODS = 3  # TELEMETRY periods without a frame that make the link lost (§5.5)
+SILENCE_MIN_NS = 150 * NS_PER_MS  # but never less: a fast pen's 30 ms is within host jitter
 BOOT_WAIT_NS = 3_000 * NS_PER_MS  # how long a pen answering BAD_STATE(BOOTING) may take to start
 DEFAULT_TELEMETRY_PERIOD_MS = 50
 
@@ -199,7 +200,7 @@ class LinkCore:
                 self._fail(lease, why, now_ns)
         silence = self._silence_deadline_ns
         if self.state is LinkState.UP and silence is not None and now_ns >= silence:
-            periods = self._telemetry_period_ns * SILENT_PERIODS // NS_PER_MS
+            periods = self.silence_ns // NS_PER_MS
             self._lose(LinkTrigger.SILENCE, f"no TELEMETRY from the pen for {periods} ms", now_ns)
 
     def next_deadline_ns(self) -> int | None:
@@ -241,6 +242,11 @@ class LinkCore:
     @property
     def telemetry_period_ns(self) -> int:
         return self._telemetry_period_ns
+
+    @property
+    def silence_ns(self) -> int:
+        """How long without TELEMETRY is link loss: 3 periods, at least 150 ms (§5.5)."""
+        return max(SILENT_PERIODS * self._telemetry_period_ns, SILENCE_MIN_NS)
 
     # ---- sending -------------------------------------------------------------------------------
 
@@ -390,7 +396,7 @@ class LinkCore:
         if not (self._hello_acked and self.identify is not None):
             return
         self._outstanding = None
-        self._silence_deadline_ns = now_ns + SILENT_PERIODS * self._telemetry_period_ns
+        self._silence_deadline_ns = now_ns + self.silence_ns
         assert self.last_ack is not None
         rtt = None if hello.retransmitted else now_ns - hello.first_sent_ns
         self._outputs.append(Confirmed(hello.command_id, hello.message, self.last_ack, now_ns, rtt))
@@ -404,7 +410,7 @@ class LinkCore:
         self._telemetry_next = (message.counter + 1) & 0xFFFFFFFF
         self.stats.telemetry_gaps += missed
         self.last_telemetry = message
-        self._silence_deadline_ns = now_ns + SILENT_PERIODS * self._telemetry_period_ns
+        self._silence_deadline_ns = now_ns + self.silence_ns
         self._outputs.append(TelemetryReceived(message, missed, now_ns))
 
     def _on_event(self, message: Event, now_ns: int) -> None:
