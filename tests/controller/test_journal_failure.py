@@ -49,9 +49,16 @@ def test_s7_a_full_disk_mid_treatment_stops_the_needle_and_latches(tmp_path: Pat
         stops = [e for e in rig.pen.events if e.event == "command" and e.data["type"] == "STOP"]
         assert stops, "the pen was never told to stop"
 
-        # Nothing starts again: the pen is faulted and the latched alarm blocks arming.
-        permissions = ctl.allowed()
-        assert not permissions["start"].ok
-        rig.submit(act.Acknowledge())
-        assert ctl.device_state is not Device.RUNNING
+        # Nothing starts again, not even after the alarm is acknowledged: the journal stays
+        # latched, and a needle must not run unrecorded.
         assert not ctl.allowed()["start"].ok
+        rig.submit(act.Acknowledge())
+        sent_before = len(rig.pen.events)
+        for action in (act.Arm(), act.Start()):
+            why = ctl.allowed()[action.name]
+            assert not why.ok and "journal" in why.why, (action.name, why)
+            rig.submit(action, settle_ms=200)
+            assert ctl.snapshot().last_refusal == f"{action.name}: {why.why}"
+        sent = [e.data["type"] for e in rig.pen.events[sent_before:] if e.event == "command"]
+        assert set(sent) <= {"LEASE"}, sent
+        assert ctl.device_state not in (Device.ARMING, Device.ARMED, Device.RUNNING)
