@@ -287,7 +287,9 @@ class Controller:
         """No treatment without a record: stop, latch, alarm (nothing more can be journaled)."""
         if self.pen is not None:
             self.pen.stop(StopReason.HOST_FAULT)
-        self.raise_alarm("JOURNAL_FAULT", {"cause": str(exc)}, journal=False)
+        cause = exc.cause
+        error = f"{cause.strerror or cause} on {exc.path}" if cause is not None else str(exc)
+        self.raise_alarm("JOURNAL_FAULT", {"error": error}, journal=False)
         if self.can("device", "fault"):
             self.device.fault()
 

@@ -161,3 +161,19 @@ def render_table(rows: Sequence[Row]) -> str:
         dest = "(stays)" if row.dest is None else row.dest.name
         lines.append(f"| {row.trigger} | {sources} | {dest} | {row.note} |")
     return "\n".join(lines)
+
+
+def generated_blocks() -> dict[str, str]:
+    """The four blocks docs/controller.md carries between `<!-- generated:NAME -->` markers."""
+    return {
+        "device-states": f"```mermaid\n{render_mermaid(DEVICE_ROWS, Device.DISCONNECTED)}\n```",
+        "device-table": render_table(DEVICE_ROWS),
+        "workflow-states": f"```mermaid\n{render_mermaid(WORKFLOW_ROWS, Step.INTAKE)}\n```",
+        "workflow-table": render_table(WORKFLOW_ROWS),
+    }
+
+
+if __name__ == "__main__":
+    # `python -m controller.machines`: every block with its markers, ready to paste.
+    for block_name, block in generated_blocks().items():
+        print(f"<!-- generated:{block_name} -->\n{block}\n<!-- /generated:{block_name} -->\n")

@@ -160,10 +160,18 @@ def _adjust(ctl: Controller) -> Permission:
     return YES
 
 
+_UNRECORDED = (
+    "the journal cannot be written: no treatment without a record (S7); abort the session, "
+    "fix the storage and restart penctl"
+)
+
+
 def _arm(ctl: Controller) -> Permission:
     permission = _adjust(ctl)
     if not permission.ok:
         return permission
+    if ctl.journal.fault is not None:
+        return no(_UNRECORDED)
     latched = [a.alarm_id for a in ctl.alarms if a.latched]
     if latched:
         return no(f"acknowledge {', '.join(latched)} first")
@@ -173,9 +181,12 @@ def _arm(ctl: Controller) -> Permission:
 
 
 def _start(ctl: Controller) -> Permission:
-    """S1: treatment step, checklist, cartridge, an echoed set equal to the proposal, a lease."""
+    """S1: treatment step, checklist, cartridge, an echoed set equal to the proposal, a lease;
+    and S7: a journal that can record the start."""
     if ctl.step is not Step.TREATMENT:
         return _step(ctl, Step.TREATMENT, "starting the needle")
+    if ctl.journal.fault is not None:
+        return no(_UNRECORDED)
     if ctl.device_state not in (Device.ARMED, Device.PAUSED):
         return no(f"the pen is {ctl.device_state.value}; apply the settings (arm) first")
     confirmed, proposed = ctl.progress.confirmed, ctl.progress.proposed

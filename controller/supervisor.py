@@ -106,11 +106,12 @@ class Supervisor:
         speed_off = abs(frame.speed_sps - speed) * 100 > SPEED_TOLERANCE_PCT * speed
         self._speed_off = self._speed_off + 1 if speed_off else 0
         if self._speed_off == SUSTAIN_SAMPLES:
-            found.append(
-                Condition(
-                    "SPEED_DEVIATION", {"measured_sps": frame.speed_sps, "applied_sps": speed}
-                )
-            )
+            figures = {
+                "measured_sps": str(frame.speed_sps),
+                "applied_sps": str(speed),
+                "readings": str(SUSTAIN_SAMPLES),
+            }
+            found.append(Condition("SPEED_DEVIATION", figures))
         return found
 
     def _temperature(self, frame: Telemetry) -> list[Condition]:

@@ -9,7 +9,7 @@ from html import escape
 
 from controller.journal.audit.reader import JournalView
 from controller.journal.audit.render_text import verdict_sentence
-from controller.journal.audit.summary import SessionSummary, summarise
+from controller.journal.audit.summary import SessionSummary, cartridge_text, summarise
 from controller.journal.audit.timeline import area_name, format_depth, format_duration, format_speed
 from controller.journal.audit.verifier import DIMENSIONS, VerificationReport
 
@@ -313,7 +313,7 @@ def _facts(s: SessionSummary) -> str:
         ("patient (pseudonym)", o.get("patient_pseudonym", "—")),
         ("records", f"{s.records} (seq {s.first_seq}–{s.last_seq})"),
         ("pen", f"{o.get('device_serial', '—')} · firmware {o.get('firmware_version', '—')}"),
-        ("cartridge", f"{o.get('cartridge_serial', '—')} · lot {o.get('cartridge_lot', '—')}"),
+        ("cartridge" if len(s.cartridges) <= 1 else "cartridges", cartridge_text(s.cartridges)),
         ("profile", o.get("profile_name", "—")),
         ("profile SHA-256", o.get("profile_sha256", "—")),
         ("policy SHA-256", o.get("policy_sha256", "—")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from controller.journal.audit.reader import JournalView, SessionView
+from controller.journal.audit.summary import cartridge_text, fitted_cartridges
 from controller.journal.audit.timeline import describe, format_duration, parse_utc
 from controller.journal.audit.verifier import DIMENSIONS, VerificationReport
 
@@ -96,9 +97,10 @@ def _session_header(view: SessionView) -> list[str]:
             f"  operator {opening['operator_id']} · patient {opening['patient_pseudonym']} · "
             f"pen {opening['device_serial']} firmware {opening['firmware_version']}"
         )
+        cartridges = fitted_cartridges(records)
+        noun = "cartridge " if len(cartridges) == 1 else "cartridges " if cartridges else ""
         lines.append(
-            f"  cartridge {opening.get('cartridge_serial') or 'not yet fitted'} "
-            f"lot {opening.get('cartridge_lot') or '—'} · "
+            f"  {noun}{cartridge_text(cartridges)} · "
             f"profile {opening['profile_name']} ({opening['profile_sha256'][:12]}…) · "
             f"policy {opening['policy_sha256'][:12]}…"
         )

@@ -66,6 +66,37 @@ class ActionRow:
 
 
 @dataclass
+class FittedCartridge:
+    serial: str
+    lot: str | None
+    seq: int  # the record that names it: SESSION_OPEN, or the CARTRIDGE record
+
+
+def fitted_cartridges(records: list[Record]) -> list[FittedCartridge]:
+    """The cartridges a session used, in order: SESSION_OPEN's, when it names one (older
+    journals), then each CARTRIDGE record's (a session opened at intake names none)."""
+    found: list[FittedCartridge] = []
+    for record in records:
+        d = record.data
+        if record.type == "SESSION_OPEN" and d.get("cartridge_serial"):
+            serial, lot = d["cartridge_serial"], d.get("cartridge_lot")
+        elif record.type == "CARTRIDGE":
+            serial, lot = d["serial"], d["lot"]
+        else:
+            continue
+        if all(c.serial != serial for c in found):
+            found.append(FittedCartridge(serial, lot, record.seq))
+    return found
+
+
+def cartridge_text(cartridges: list[FittedCartridge]) -> str:
+    """`CT-1 lot L-1`, several joined with `, then `, or `no cartridge fitted`."""
+    if not cartridges:
+        return "no cartridge fitted"
+    return ", then ".join(f"{c.serial} lot {c.lot or '—'}" for c in cartridges)
+
+
+@dataclass
 class SessionSummary:
     number: int
     file: str
@@ -75,6 +106,7 @@ class SessionSummary:
     outcome: str | None
     close_reason: str | None
     opening: dict[str, Any] | None
+    cartridges: list[FittedCartridge]
     records: int
     first_seq: int | None
     last_seq: int | None
@@ -118,6 +150,7 @@ def summarise(view: SessionView) -> SessionSummary:
         outcome=close.data["outcome"] if close is not None else None,
         close_reason=close.data["reason"] if close is not None else None,
         opening=dict(opening) if opening is not None else None,
+        cartridges=fitted_cartridges(records),
         records=len(records),
         first_seq=view.verdict.first_seq,
         last_seq=view.verdict.last_seq,
@@ -152,6 +185,7 @@ class _Tally:
     run_start: tuple[float, str] | None = None  # (t_s, area) of the needle run in progress
     needle_s: dict[str, float] = field(default_factory=dict)  # needle running time by area
     last_t_s: float = 0.0
+    in_aftercare: bool = False  # the controller's workflow reached aftercare (STATE_CHANGE)
 
     def take(self, record: Record, t_s: float) -> None:
         """One record, `t_s` seconds after the session's first."""
@@ -188,8 +222,11 @@ class _Tally:
                 self.by_ident[d["subject"]].responses.append(
                     f"{d['action']} by {record.actor} at {record.utc[11:19]}Z{note}"
                 )
-            case "CHECKLIST" | "CONSENT" | "NUMBING":
-                self.before.append(describe(record))
+            case "STATE_CHANGE" if d["machine"] == "workflow" and d["to_state"] == "aftercare":
+                self.in_aftercare = True
+            case "INTAKE" | "OVERRIDE" | "CHECKLIST" | "CONSENT" | "PLAN" | "NUMBING" | "CARTRIDGE":
+                # A checklist answer in aftercare (an effect observed) belongs after treatment.
+                (self.after if self.in_aftercare else self.before).append(describe(record))
             case "PHOTO":
                 (self.before if d["phase"] == "before" else self.after).append(describe(record))
             case "AFTERCARE" | "FOLLOW_UP":

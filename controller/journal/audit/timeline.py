@@ -40,6 +40,18 @@ def area_name(area: str) -> str:
     return area.replace("_", " ")
 
 
+_ROMAN = ("I", "II", "III", "IV", "V", "VI")
+
+
+def skin_type(fitzpatrick: int) -> str:
+    """Fitzpatrick types as people write them: 3 → `III`."""
+    return _ROMAN[fitzpatrick - 1] if 1 <= fitzpatrick <= len(_ROMAN) else str(fitzpatrick)
+
+
+def _words(identifier: str) -> str:
+    return identifier.replace("_", " ")
+
+
 def _params(data: dict) -> str:
     return (
         f"{area_name(data['area'])} {format_depth(data['depth_um'])}, "
@@ -50,18 +62,51 @@ def _params(data: dict) -> str:
 def describe(record: Record) -> str:
     """What the record says, in one line a person reads without the schema.
 
-    Long on purpose: one case per record type (all 20), read as a table from top to bottom.
+    Long on purpose: one case per record type (all 25), read as a table from top to bottom.
     """
     d = record.data
     match record.type:
         case "SESSION_OPEN":
+            cartridge = (
+                f"cartridge {d['cartridge_serial']} lot {d.get('cartridge_lot') or '—'}"
+                if d.get("cartridge_serial")
+                else "no cartridge fitted yet"
+            )
             return (
                 f"session opened by {d['operator_id']} for patient {d['patient_pseudonym']}; "
-                f"pen {d['device_serial']} (firmware {d['firmware_version']}), cartridge "
-                f"{d.get('cartridge_serial') or 'not yet fitted'} "
-                f"lot {d.get('cartridge_lot') or '—'}, "
+                f"pen {d['device_serial']} (firmware {d['firmware_version']}), {cartridge}, "
                 f"profile {d['profile_name']}"
             )
+        case "INTAKE":
+            areas = ", ".join(area_name(area) for area in d["areas"])
+            if d.get("last_session_date"):
+                earliest = d.get("earliest_allowed_date")
+                history = f"last treated {d['last_session_date']}" + (
+                    f", earliest {earliest}" if earliest else ""
+                )
+            else:
+                history = "no earlier treatment of these areas on record"
+            return (
+                f"intake: {d['profile_name']} on {areas}; skin type {skin_type(d['skin_type'])}; "
+                f"{d['level']}; {history}"
+            )
+        case "OVERRIDE":
+            detail = f" ({d['detail']})" if d.get("detail") else ""
+            return f"override: {_words(d['rule'])} set aside: {d['reason']}{detail}"
+        case "PLAN":
+            count = d["planned_sessions"]
+            sessions = f"{count} session" + ("" if count == 1 else "s")
+            return f"plan: {sessions}, {d['spacing_days']} days apart; explained: " + " ".join(
+                d["expectations"]
+            )
+        case "CARTRIDGE":
+            return (
+                f"cartridge {d['serial']} lot {d['lot']} fitted: {d['needle_count']} needles, "
+                f"{format_depth(d['needle_length_um'])} long, expires {d['expiry']}, "
+                f"{_words(d['state'].lower())}"
+            )
+        case "ACTION_REFUSED":
+            return f"{_words(d['action'])} refused: {d['reason']}"
         case "CHECKLIST":
             note = f" ({d['note']})" if d.get("note") else ""
             return f"checklist: {d['question']}: {d['answer'].replace('_', ' ')}{note}"
