@@ -86,7 +86,13 @@ DEVICE_ROWS: tuple[Row, ...] = (
     Row("link_lost", (D.IDENTIFYING, *CONNECTED, D.FAULT, D.ESTOP), D.LINK_LOST, "high alarm"),
     Row("acknowledge", (D.FAULT, D.ESTOP), None, "CLEAR_FAULT sent; waits for the pen"),
     Row("cleared", (D.FAULT, D.ESTOP), D.IDLE, "the pen confirmed; parameters needed again (S6)"),
-    Row("reconnect", (D.LINK_LOST, D.DISCONNECTED), D.CONNECTING, "operator reconnects (S5)"),
+    Row("hello_refused", (D.IDENTIFYING,), D.DISCONNECTED, "the pen refused HELLO (version)"),
+    Row(
+        "reconnect",
+        (D.LINK_LOST, D.DISCONNECTED, D.FAULT, D.ESTOP),
+        D.CONNECTING,
+        "operator reconnects (S5); from a latch only with the link down, the pen's latch stays",
+    ),
     Row("disconnect", ANY_DEVICE, D.DISCONNECTED, "the link was closed"),
 )
 

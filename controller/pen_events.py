@@ -78,6 +78,10 @@ def _identified(ctl: Controller, output: Identified) -> None:
 
 
 def _link_state(ctl: Controller, change: LinkStateChanged) -> None:
+    if change.new is LinkState.REFUSED and ctl.can("device", "hello_refused"):
+        ctl.last_refusal = f"connect: {change.why}"
+        ctl.fire("device", "hello_refused")
+        return
     if change.new not in _LOST or ctl.device_state in (Device.LINK_LOST, Device.DISCONNECTED):
         return
     was_running = ctl.device_state in (Device.RUNNING, Device.STOPPING)

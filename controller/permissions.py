@@ -50,7 +50,14 @@ def _step(ctl: Controller, step: Step, doing: str) -> Permission:
 def _connect(ctl: Controller) -> Permission:
     if ctl.device_state in (Device.DISCONNECTED, Device.LINK_LOST):
         return YES
+    if ctl.device_state in (Device.FAULT, Device.ESTOP) and not link_up(ctl):
+        return YES  # a latch set while the link was down: reconnect first, then acknowledge
     return no(f"the pen is {ctl.device_state.value}; connecting is for a lost or closed link")
+
+
+def link_up(ctl: Controller) -> bool:
+    pen = ctl.pen
+    return pen is not None and pen.status().link.value == "up"
 
 
 def _intake(ctl: Controller) -> Permission:

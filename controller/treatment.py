@@ -161,6 +161,11 @@ def acknowledge(ctl: Controller, action: act.Action) -> None:
     if ctl.device_state not in (Device.FAULT, Device.ESTOP):
         ctl.clear_alarms(latched=True, note=action.note)  # e.g. a link lost, now back
         return
+    from controller.permissions import link_up
+
+    if not link_up(ctl):
+        ctl.last_refusal = "acknowledge: the pen is not connected; reconnect (R) first"
+        return
     telemetry = ctl.facts.telemetry
     pen_fault = FaultCode.NONE if telemetry is None else telemetry.active_fault
     ctl.progress.confirmed = None

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from controller import actions as act
 from controller.machines import Device
 from firmware_bridge.protocol import MotorState
@@ -58,17 +56,7 @@ def test_s4_s6_an_estop_while_running_latches_and_its_release_is_never_go(tmp_pa
         assert ctl.allowed()["start"].ok
 
 
-ESTOP_WITHOUT_A_PEN = (
-    "known bug: an e-stop with no live link (DISCONNECTED, CONNECTING or LINK_LOST) moves the "
-    "device to ESTOP, and acknowledging it fires `cleared` to IDLE although no pen is "
-    "identified; IDLE then refuses `connect` ('connecting is for a lost or closed link'), so the "
-    "operator can never reconnect, and a lost link's LINK_LOST alarm is cleared while the link "
-    "is still down"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=ESTOP_WITHOUT_A_PEN)
-def test_s4_an_estop_before_connecting_can_be_acknowledged_and_the_pen_connected_after(
+def test_s4_an_estop_before_connecting_leaves_the_way_to_connect(
     tmp_path: Path,
 ) -> None:
     with run_session(tmp_path / "journal") as rig:
@@ -80,7 +68,6 @@ def test_s4_an_estop_before_connecting_can_be_acknowledged_and_the_pen_connected
         assert rig.ctl.device_state is Device.IDLE and rig.ctl.facts.identify is not None
 
 
-@pytest.mark.xfail(strict=True, reason=ESTOP_WITHOUT_A_PEN)
 def test_s4_s6_an_estop_on_a_lost_link_leaves_the_way_to_reconnect(tmp_path: Path) -> None:
     with run_session(tmp_path / "journal") as rig:
         rig.connect()

@@ -179,6 +179,10 @@ def test_the_ways_out_of_a_latched_state_are_these_and_no_more() -> None:
         (Device.FAULT, "link_lost", Device.LINK_LOST),
         (Device.ESTOP, "link_lost", Device.LINK_LOST),
         (Device.LINK_LOST, "reconnect", Device.CONNECTING),
+        # a latch set while the link was down: allowed() lets the operator reconnect only then,
+        # and the pen's own latch (ESTOPPED in its telemetry) latches the host again
+        (Device.FAULT, "reconnect", Device.CONNECTING),
+        (Device.ESTOP, "reconnect", Device.CONNECTING),
         (Device.FAULT, "disconnect", Device.DISCONNECTED),
         (Device.ESTOP, "disconnect", Device.DISCONNECTED),
         (Device.LINK_LOST, "disconnect", Device.DISCONNECTED),

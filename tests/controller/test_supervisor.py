@@ -10,6 +10,7 @@ from controller.supervisor import (
     BATTERY_LOW_PCT,
     DEPTH_TOLERANCE_UM,
     GAP_ALARM_MISSED,
+    SETTLE_SAMPLES,
     SUSTAIN_SAMPLES,
     TEMPERATURE_WARN_CDEG,
     Commanded,
@@ -67,7 +68,8 @@ CASES = {
 @pytest.mark.parametrize("alarm_id", CASES)
 def test_each_condition_is_reported_once_and_renders_with_the_catalogue(alarm_id: str) -> None:
     frames, commanded, missed = CASES[alarm_id]
-    found = _feed(frames + frames, commanded, missed)
+    settled = [_frame()]  # the depth actuator has arrived once (SETTLE_SAMPLES)
+    found = _feed(settled + frames + frames, commanded, missed)
     assert [c.alarm_id for c in found if c.alarm_id == alarm_id] == [alarm_id]
     condition = next(c for c in found if c.alarm_id == alarm_id)
     text = CATALOGUE[alarm_id].render(**condition.values)
@@ -88,3 +90,13 @@ def test_within_tolerance_is_quiet() -> None:
 def test_a_ramping_motor_is_not_judged_on_depth_or_speed() -> None:
     frame = _frame(speed_sps=10, motor_state=MotorState.RAMPING_UP)
     assert _feed([frame] * 10, RUNNING) == []
+
+
+def test_s2_a_depth_that_never_arrives_is_a_deviation_once_the_actuator_had_time() -> None:
+    """The actuator travels to a new depth while the motor ramps up: no alarm while it may still
+    be on its way (SETTLE_SAMPLES), an alarm once it had that time and is still off."""
+    off = _frame(depth_um=1000 - DEPTH_TOLERANCE_UM - 50)
+    early = _feed([off] * (SETTLE_SAMPLES - 1), RUNNING)
+    assert [c.alarm_id for c in early] == []
+    late = _feed([off] * (SETTLE_SAMPLES + SUSTAIN_SAMPLES), RUNNING)
+    assert [c.alarm_id for c in late] == ["DEPTH_DEVIATION"]
