@@ -117,6 +117,7 @@ def _estop_trials(events: Path, trials: int) -> list[int]:
                     f"\n{_events(events)[-5:]}"
                 )
             time.sleep(0.005)
+        _wait("  ESTOP  ", timeout_s=5)  # the console shows the latch before it is released
         _tmux("send-keys", "-t", SESSION, "F2")
         _wait("  IDLE  ", timeout_s=5)  # released: the next trial starts from a clear pen
     return latencies

@@ -29,7 +29,14 @@ from firmware_bridge.link import (
     TelemetryReceived,
     nak_words,
 )
-from firmware_bridge.protocol import EventCode, FaultCode, MotorState, PenState, StopReason
+from firmware_bridge.protocol import (
+    EventCode,
+    FaultCode,
+    MotorState,
+    NakReason,
+    PenState,
+    StopReason,
+)
 
 if TYPE_CHECKING:
     from controller.core import Controller
@@ -236,6 +243,15 @@ def _clear_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | Echo
         if outcome.ack.pen_state is PenState.IDLE and ctl.can("device", "cleared"):
             ctl.clear_alarms(latched=True, note=None)
             ctl.fire("device", "cleared")
+        return
+    if (
+        isinstance(outcome, Refused)
+        and outcome.nak.reason is NakReason.WRONG_FAULT
+        and outcome.nak.detail == FaultCode.NONE
+        and ctl.can("device", "cleared")
+    ):  # the pen has nothing latched (an e-stop that never reached it): the host's latch goes
+        ctl.clear_alarms(latched=True, note=None)
+        ctl.fire("device", "cleared")
         return
     why = nak_words(outcome.nak) if isinstance(outcome, Refused) else str(outcome)
     ctl.last_refusal = f"acknowledge: the pen did not clear the fault: {why}"

@@ -168,6 +168,10 @@ def acknowledge(ctl: Controller, action: act.Action) -> None:
         return
     telemetry = ctl.facts.telemetry
     pen_fault = FaultCode.NONE if telemetry is None else telemetry.active_fault
+    if ctl.device_state is Device.ESTOP:
+        # The host sent the e-stop: the pen's latch is released by CLEAR_FAULT(ESTOP) whatever
+        # its last telemetry said (it may predate the e-stop); a pen without it says WRONG_FAULT.
+        pen_fault = FaultCode.ESTOP
     ctl.progress.confirmed = None
     if pen_fault is FaultCode.NONE:
         ctl.clear_alarms(latched=True, note=action.note)

@@ -79,3 +79,18 @@ def test_s4_s6_an_estop_on_a_lost_link_leaves_the_way_to_reconnect(tmp_path: Pat
         assert rig.ctl.snapshot().link == "lost"
         assert rig.ctl.device_state is not Device.IDLE, "idle with the link lost"
         assert rig.ctl.allowed()["connect"].ok, rig.ctl.allowed()["connect"].why
+
+
+def test_s4_s6_an_estop_acknowledged_at_once_releases_the_pen_too(tmp_path: Path) -> None:
+    """F1 then F2 quicker than the pen's next telemetry: the acknowledgement still sends
+    CLEAR_FAULT(ESTOP), so host and pen agree, and nothing restarts (found by the console bench)."""
+    with run_session(tmp_path / "journal") as rig:
+        rig.connect()
+        rig.ctl.submit(act.EStop())
+        rig.ctl.submit(act.Acknowledge())  # no time passes between the two keys
+        rig.wait_s(0.5)
+        events = [e.event for e in rig.pen.events]
+        assert "estop_engaged" in events and "fault_cleared" in events
+        assert rig.ctl.device_state is Device.IDLE
+        assert not rig.ctl.alarms
+        assert "motor_started" not in events
