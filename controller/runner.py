@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from controller.core import TICK_NS
@@ -62,13 +63,21 @@ class VirtualRunner:
     def _drain(self) -> None:
         self._drain_due = False
         if not self._stopped:
-            self.controller.drain()
+            self._guarded(self.controller.drain)
 
     def _tick(self) -> None:
         if self._stopped:
             return
-        self.controller.tick()
         self._clock.call_later(TICK_NS, self._tick)
+        self._guarded(self.controller.tick)
+
+    def _guarded(self, work: Callable[[], None]) -> None:
+        """The owner never dies silently: an error stops the needle and latches a fault."""
+        try:
+            work()
+        except Exception as exc:
+            self.controller.internal_fault(exc)
+            self.controller.refresh()
 
 
 class ThreadRunner:
@@ -91,11 +100,15 @@ class ThreadRunner:
         next_tick = controller.now_ns() + TICK_NS
         while not self._stopping.is_set():
             timeout_s = max(0, next_tick - controller.now_ns()) / NS_PER_S
-            if self._work.wait(timeout_s):
-                self._work.clear()
-                controller.drain()
-            if controller.now_ns() >= next_tick:
-                controller.tick()
-                next_tick += TICK_NS
-                if next_tick < controller.now_ns():  # a long pause: do not tick in a burst
-                    next_tick = controller.now_ns() + TICK_NS
+            try:
+                if self._work.wait(timeout_s):
+                    self._work.clear()
+                    controller.drain()
+                if controller.now_ns() >= next_tick:
+                    controller.tick()
+                    next_tick += TICK_NS
+                    if next_tick < controller.now_ns():  # a long pause: no burst of ticks
+                        next_tick = controller.now_ns() + TICK_NS
+            except Exception as exc:  # the owner never dies silently: stop, latch, say what
+                controller.internal_fault(exc)
+                controller.refresh()

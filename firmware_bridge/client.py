@@ -212,9 +212,10 @@ class PenClient:
     # ---- watching ------------------------------------------------------------------------------
 
     def status(self) -> PenStatus:
-        core = self._driver.core
-        return PenStatus(
-            core.state, core.identify, core.cartridge, core.last_telemetry, core.last_ack
+        return self._driver.call(
+            lambda core, now: PenStatus(
+                core.state, core.identify, core.cartridge, core.last_telemetry, core.last_ack
+            )
         )
 
     @property
@@ -233,11 +234,12 @@ class PenClient:
         return unsubscribe
 
     def stats(self) -> dict[str, Any]:
-        return self._driver.core.stats.snapshot()
+        """The link's counters, read under the link's lock (the I/O thread keeps adding)."""
+        return self._driver.call(lambda core, now: core.stats.snapshot())
 
     def dump_frames(self) -> list[dict[str, Any]]:
         """The last 256 frames both ways, oldest first (for a fault report)."""
-        return self._driver.core.stats.dump()
+        return self._driver.call(lambda core, now: core.stats.dump())
 
     @property
     def driver(self) -> ThreadedDriver | VirtualDriver:
