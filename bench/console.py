@@ -77,9 +77,10 @@ def measure(trials: int, seconds: float) -> dict[str, Any]:
         penctl = Path(sys.executable).with_name("penctl")
         args = ["--events", str(events), "--scenario", str(scenario), "--cartridge-serial", "B-1"]
         with simulator_process(args) as pty:
+            trace = work / "trace.jsonl"
             command = (
                 f"PENCTL_KEY_DIR={work / 'keys'} {penctl} console --port {pty} "
-                f"--journal {work / 'j'}; sleep 60"
+                f"--journal {work / 'j'} --trace {trace}; sleep 60"
             )
             _tmux("new-session", "-d", "-s", SESSION, "-x", "150", "-y", "48", command)
             try:
@@ -87,10 +88,29 @@ def measure(trials: int, seconds: float) -> dict[str, Any]:
                 time.sleep(1.0)
                 pid = _console_pid()
                 cpu = _cpu_window(pid, seconds)
-                latencies = _estop_trials(events, trials)
+                latencies, pressed = _estop_trials(events, trials)
+                written = _written_ns(trace)
             finally:
                 subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
-    return {"cpu_pct_of_one_core": cpu, "refresh_hz": REFRESH_HZ, **_summary(latencies)}
+    key_to_wire = [w - p for p, w in zip(pressed, written, strict=False)]
+    wire_to_pen = [p + lat - w for p, lat, w in zip(pressed, latencies, written, strict=False)]
+    return {
+        "cpu_pct_of_one_core": cpu,
+        "refresh_hz": REFRESH_HZ,
+        **_summary(latencies),
+        "key_to_estop_written": _summary(key_to_wire),
+        "estop_written_to_pen": _summary(wire_to_pen),
+    }
+
+
+def _written_ns(trace: Path) -> list[int]:
+    """When the console wrote each ESTOP frame (its first send), from its link trace."""
+    records = [json.loads(line) for line in trace.read_text().splitlines() if line.strip()]
+    return [
+        r["t_ns"]
+        for r in records
+        if r["type"] == "ESTOP" and r["dir"] == "to_pen" and not r["flags"]
+    ]
 
 
 def _cpu_window(pid: int, seconds: float) -> float:
@@ -99,11 +119,13 @@ def _cpu_window(pid: int, seconds: float) -> float:
     return 100 * (_cpu_s(pid) - before) / (time.monotonic() - started)
 
 
-def _estop_trials(events: Path, trials: int) -> list[int]:
+def _estop_trials(events: Path, trials: int) -> tuple[list[int], list[int]]:
     latencies: list[int] = []
+    presses: list[int] = []
     for _ in range(trials):
         seen = len([e for e in _events(events) if e["event"] == "estop_engaged"])
         pressed_ns = time.monotonic_ns()
+        presses.append(pressed_ns)
         _tmux("send-keys", "-t", SESSION, "F1")
         deadline = time.monotonic() + 2
         while True:
@@ -120,7 +142,7 @@ def _estop_trials(events: Path, trials: int) -> list[int]:
         _wait("  ESTOP  ", timeout_s=5)  # the console shows the latch before it is released
         _tmux("send-keys", "-t", SESSION, "F2")
         _wait("  IDLE  ", timeout_s=5)  # released: the next trial starts from a clear pen
-    return latencies
+    return latencies, presses
 
 
 def _summary(latencies_ns: list[int]) -> dict[str, Any]:
