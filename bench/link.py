@@ -41,11 +41,22 @@ from typing import Any
 from controller.simproc import simulator_process
 from firmware_bridge import PenClient, open_pen
 from firmware_bridge.clock import NS_PER_MS
+from firmware_bridge.protocol import (
+    PROTOCOL_VERSION,
+    Ack,
+    Decoder,
+    Frame,
+    GetStatus,
+    Hello,
+    Message,
+    Nak,
+    encode,
+)
 
 HERE = Path(__file__).resolve()
 RTT_ROUNDS = 10
 RTT_PER_ROUND = 100  # so 1,000 round trips of each kind
-RTT_WARMUP = 20
+RTT_WARMUP = 5  # per round, untimed
 STOP_TRIALS = 250
 LEASE_TRIALS = 24
 LEASE_MS = 300
@@ -65,6 +76,8 @@ PENCTL = "penctl get_status"
 ECHO_RAW = "raw echo (os.read/os.write)"
 ECHO_PYSERIAL = "raw echo through pyserial"
 MODBUS = "pymodbus RTU write_register"
+BARE = "bare protocol loop get_status"
+CORE = "link core round trip"  # the link's own statistics (PenClient.stats()), not a workload
 
 
 class BenchError(RuntimeError):
@@ -300,6 +313,48 @@ class EventTail:
 # ---- 1. round trips -----------------------------------------------------------------------------
 
 
+class _BareHost:
+    """The least a host can do for GET_STATUS: encode, pyserial write, read until its ACK.
+
+    No link thread, no retransmission, no lock: beside `PenClient.get_status()` against a
+    simulator of its own, it splits our round trip into what the simulator and the pty cost and
+    what the link adds.
+    """
+
+    def __init__(self, url: str) -> None:
+        import serial
+
+        self.port = serial.serial_for_url(url, baudrate=BAUD, timeout=2.0)
+        self._decoder = Decoder()
+        self._seq = 0
+        deadline = time.monotonic() + PEER_READY_S
+        while not self.hello():  # refused while the pen boots
+            if time.monotonic() > deadline:
+                raise BenchError(f"the simulator at {url} refused HELLO for {PEER_READY_S} s")
+            time.sleep(0.05)
+
+    def hello(self) -> bool:
+        return isinstance(self.command(Hello(PROTOCOL_VERSION)), Ack)
+
+    def get_status(self) -> None:
+        if not isinstance(self.command(GetStatus()), Ack):
+            raise BenchError("the simulator refused GET_STATUS")
+
+    def command(self, message: Message) -> Ack | Nak:
+        self._seq = (self._seq + 1) & 0xFFFF
+        self.port.write(encode(message, self._seq))
+        while True:
+            data = self.port.read(self.port.in_waiting or 1)
+            if not data:
+                raise BenchError("the simulator did not answer within 2 s")
+            for item in self._decoder.feed(data):
+                reply = item.message if isinstance(item, Frame) else None
+                if isinstance(reply, Ack) and reply.ack_seq == self._seq:
+                    return reply
+                if isinstance(reply, Nak) and reply.nak_seq == self._seq:
+                    return reply
+
+
 def _modbus_available() -> bool:
     try:
         import pymodbus  # noqa: F401
@@ -308,12 +363,52 @@ def _modbus_available() -> bool:
     return True
 
 
+@dataclass(slots=True)
+class _Workload:
+    """One round trip (`once`), with what a round of them needs done first and after, untimed."""
+
+    once: Callable[[], None]
+    begin: Callable[[], None] = lambda: None
+    end: Callable[[], None] = lambda: None
+
+
+class _PenctlRounds:
+    """`PenClient.get_status()`, the client open only during its own rounds: its I/O thread
+    wakes every few ms, and must not weigh on the other workloads' rounds."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client: PenClient | None = None
+        self.core_round_trips: list[list[int]] = []
+        self.link_stats: list[dict[str, Any]] = []
+
+    def begin(self) -> None:
+        self.client = open_pen(self.url)
+        self.client.identify()
+
+    def once(self) -> None:
+        assert self.client is not None
+        self.client.get_status()
+
+    def end(self, timed: int) -> None:
+        assert self.client is not None
+        # The link's own round trips: from the call's time to the ACK decoded on its thread.
+        core = list(self.client.driver.core.stats.round_trips_ns)
+        self.core_round_trips.append(core[-timed:] if timed else [])
+        self.link_stats.append(self.client.stats())
+        self.client.close()
+        self.client = None
+
+
 @contextlib.contextmanager
-def _workloads(client: PenClient, with_modbus: bool) -> Iterator[dict[str, Callable[[], None]]]:
-    """One round trip of each kind, as a callable; the peers live as long as the context."""
+def _workloads(
+    url: str, per_round: int, with_modbus: bool
+) -> Iterator[tuple[_PenctlRounds, dict[str, _Workload]]]:
+    """Each kind of round trip; the peers live as long as the context."""
     import serial
 
     with contextlib.ExitStack() as stack:
+        penctl = _PenctlRounds(url)
         echo_fd, echo_path = stack.enter_context(_peer("--echo-peer"))
         echo_port = serial.serial_for_url(echo_path, baudrate=BAUD, timeout=2.0)
         stack.callback(echo_port.close)
@@ -330,13 +425,13 @@ def _workloads(client: PenClient, with_modbus: bool) -> Iterator[dict[str, Calla
             if len(echo_port.read(size)) != size:
                 raise BenchError("the echo process did not echo 20 bytes within 2 s")
 
-        def penctl() -> None:
-            client.get_status()
-
-        works: dict[str, Callable[[], None]] = {
-            PENCTL: penctl,
-            ECHO_RAW: echo_raw,
-            ECHO_PYSERIAL: echo_pyserial,
+        bare = _BareHost(stack.enter_context(simulator_process()))
+        stack.callback(bare.port.close)
+        works = {
+            PENCTL: _Workload(penctl.once, penctl.begin, lambda: penctl.end(per_round)),
+            BARE: _Workload(bare.get_status, bare.port.reset_input_buffer),  # stale TELEMETRY
+            ECHO_RAW: _Workload(echo_raw),
+            ECHO_PYSERIAL: _Workload(echo_pyserial),
         }
         if with_modbus:
             from pymodbus import FramerType
@@ -356,37 +451,40 @@ def _workloads(client: PenClient, with_modbus: bool) -> Iterator[dict[str, Calla
                 if reply.isError():
                     raise BenchError(f"the pymodbus server answered {reply}")
 
-            works[MODBUS] = modbus_write
-        yield works
+            works[MODBUS] = _Workload(modbus_write)
+        yield penctl, works
 
 
 def round_trips(
-    client: PenClient,
+    url: str,
     rounds: int = RTT_ROUNDS,
     per_round: int = RTT_PER_ROUND,
     *,
     warmup: int = RTT_WARMUP,
     with_modbus: bool = True,
-) -> dict[str, list[list[int]]]:
-    """Round-trip times in ns, per workload, per round. Each round runs every workload in turn
-    (starting with a different one each round), `per_round` times in a row."""
-    with _workloads(client, with_modbus) as works:
-        for work in works.values():
-            for _ in range(warmup):
-                work()
+) -> tuple[dict[str, list[list[int]]], list[dict[str, Any]]]:
+    """Round-trip times in ns, per workload (and the link's own view, CORE), per round; and the
+    link's statistics of each round. Each round runs every workload in turn (starting with a
+    different one each round): `warmup` untimed round trips, then `per_round` timed ones."""
+    with _workloads(url, per_round, with_modbus) as (penctl, works):
         samples: dict[str, list[list[int]]] = {name: [] for name in works}
         names = list(works)
         clock = time.perf_counter_ns
         for r in range(rounds):
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 work = works[name]
+                work.begin()
+                for _ in range(warmup):
+                    work.once()
                 times = []
                 for _ in range(per_round):
                     started = clock()
-                    work()
+                    work.once()
                     times.append(clock() - started)
+                work.end()
                 samples[name].append(times)
-    return samples
+        samples[CORE] = penctl.core_round_trips
+        return samples, penctl.link_stats
 
 
 # ---- 2. stop latency ----------------------------------------------------------------------------
@@ -394,21 +492,23 @@ def round_trips(
 
 def stop_latencies(
     client: PenClient, events: EventTail, trials: int = STOP_TRIALS, seed: int = 1
-) -> list[int]:
-    """From just before `client.stop()` to the simulator's `motor_stopped`, in ns."""
+) -> tuple[list[int], list[int]]:
+    """From just before `client.stop()` to the simulator's `motor_stopped`, in ns; and how long
+    the `stop()` call itself took (encoding and writing the STOP, in the caller's thread)."""
     rng = random.Random(seed)
     client.set_params(depth_um=DEPTH_UM, speed_sps=SPEED_SPS)
-    latencies = []
+    latencies, calls = [], []
     for _ in range(trials):
         client.renew_lease(LEASE_MS)
         client.start()
         time.sleep(rng.uniform(0.030, 0.050))
         called = time.monotonic_ns()
         client.stop(wait=False)
+        calls.append(time.monotonic_ns() - called)
         time.sleep(0.003)  # let the stop travel undisturbed before reading the file
         stopped = events.wait_for("motor_stopped", after_ns=called, reason="stop")
         latencies.append(stopped["t_ns"] - called)
-    return latencies
+    return latencies, calls
 
 
 # ---- 3. lease-kill lateness ---------------------------------------------------------------------
@@ -489,14 +589,13 @@ def run(
     with tempfile.TemporaryDirectory(prefix="penctl-bench-") as tmp:
         events_path = Path(tmp) / "events.jsonl"
         with simulator_process(["--events", str(events_path)]) as url:
+            rtt, link_stats = round_trips(
+                url, rtt_rounds, rtt_per_round, warmup=rtt_warmup, with_modbus=with_modbus
+            )
             client = open_pen(url)
             try:
                 client.identify()
-                rtt = round_trips(
-                    client, rtt_rounds, rtt_per_round, warmup=rtt_warmup, with_modbus=with_modbus
-                )
-                stops = stop_latencies(client, EventTail(events_path), stop_trials)
-                link_stats = client.stats()
+                stops, stop_calls = stop_latencies(client, EventTail(events_path), stop_trials)
             finally:
                 client.close()
     kills = lease_kills(lease_trials)
@@ -547,7 +646,12 @@ def run(
             "samples_ns": rtt,
             "link_stats": link_stats,
         },
-        "stop": {"summary": stop_summary, "samples_ns": stops},
+        "stop": {
+            "summary": stop_summary,
+            "samples_ns": stops,
+            "call": summary(stop_calls),
+            "call_samples_ns": stop_calls,
+        },
         "lease_kill": {
             "lease_ms": LEASE_MS,
             "renew_ms": RENEW_MS,
@@ -577,23 +681,22 @@ def report(results: dict[str, Any]) -> str:
         "",
         f"1. Round trip over a pty, {rt['rounds']} interleaved rounds of {rt['per_round']} each "
         f"({rt['rounds'] * rt['per_round']} trials per row), µs:",
-        f"   {'':46}{'p50':>9}{'p99':>9}{'max':>9}",
+        f"   {'':49}{'p50':>9}{'p99':>9}{'max':>9}",
     ]
-    peers = {
-        PENCTL: "penctl get_status (sim process; 10 B, ACK 26 B)",
-        ECHO_RAW: "raw echo, os.read/os.write (echo process; 20 B)",
-        ECHO_PYSERIAL: "raw echo through pyserial (same peer; 20 B)",
-        MODBUS: "pymodbus RTU write_register (server process; 8 B)",
-    }
-    for name, s in rt["summary"].items():
-        out.append(f"   {peers[name]:46}{s['p50_us']:>9.0f}{s['p99_us']:>9.0f}{s['max_us']:>9.0f}")
-    core = rt["link_stats"].get("round_trip_ns")
-    if core:
-        label = "  of which write -> ACK on the link's thread"
-        out.append(
-            f"   {label:46}{core['p50'] / 1e3:>9.0f}{core['p99'] / 1e3:>9.0f}"
-            f"{core['max'] / 1e3:>9.0f}"
-        )
+    labels = [
+        (PENCTL, "penctl get_status (sim process; 10 B, ACK 26 B)"),
+        (CORE, "  its link's view: sent -> ACK decoded"),
+        (BARE, "bare protocol loop get_status (2nd sim)"),
+        (ECHO_RAW, "raw echo, os.read/os.write (echo process; 20 B)"),
+        (ECHO_PYSERIAL, "raw echo through pyserial (same peer; 20 B)"),
+        (MODBUS, "pymodbus RTU write_register (server process; 8 B)"),
+    ]
+    found = rt["summary"]
+    for name, label in labels:
+        if name not in found:
+            continue
+        s = found[name]
+        out.append(f"   {label:49}{s['p50_us']:>9.0f}{s['p99_us']:>9.0f}{s['max_us']:>9.0f}")
     if MODBUS not in rt["summary"]:
         out.append("   (pymodbus is not installed: `make bench` installs it, the bench extra)")
     out.append(
@@ -608,6 +711,11 @@ def report(results: dict[str, Any]) -> str:
         f"{s['max_us'] / 1e3:.3f}   (goals: p99 within {GOAL_STOP_P99_MS:g}, max within "
         f"{GOAL_STOP_MAX_MS:g})",
     ]
+    c = results["stop"]["call"]
+    out.append(
+        f"   of which the stop() call (encode, write, in the caller's thread): p50 "
+        f"{c['p50_us'] / 1e3:.3f}   p99 {c['p99_us'] / 1e3:.3f}   max {c['max_us'] / 1e3:.3f}"
+    )
     lk = results["lease_kill"]
     late, death = lk["lateness"], lk["death_to_stop"]
     out += [

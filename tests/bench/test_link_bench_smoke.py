@@ -34,7 +34,13 @@ def test_the_link_bench_runs_end_to_end_with_tiny_counts(link_bench: ModuleType)
     )
 
     workloads = set(results["round_trip"]["summary"])
-    expected = {link_bench.PENCTL, link_bench.ECHO_RAW, link_bench.ECHO_PYSERIAL}
+    expected = {
+        link_bench.PENCTL,
+        link_bench.CORE,
+        link_bench.BARE,
+        link_bench.ECHO_RAW,
+        link_bench.ECHO_PYSERIAL,
+    }
     if link_bench._modbus_available():
         expected.add(link_bench.MODBUS)
     assert workloads == expected
