@@ -1,4 +1,9 @@
-"""Codec throughput, measured side by side in one run.
+"""`make bench`: the codec bench (below), then the pen link bench (bench/link.py).
+
+`python bench/run.py codec` or `python bench/run.py link` runs one of them. Exit status 1 when a
+goal was missed.
+
+Codec throughput, measured side by side in one run.
 
 Prints frames per second for encoding and decoding telemetry-sized frames, beside the frame rate a
 115200-baud line can carry for the same frames and beside pymavlink's parse rate for a MAVLink 2
@@ -88,7 +93,7 @@ def pymavlink_workload() -> tuple[float, Callable[[], int]] | None:
     return len(stream) / FRAMES, parse_all
 
 
-def main() -> int:
+def codec_main() -> int:
     machine = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -138,5 +143,27 @@ def main() -> int:
     return 0 if ratio is None or ratio >= 2 else 1
 
 
+def main(argv: list[str]) -> int:
+    benches = {"codec": codec_main, "link": link_main}
+    chosen = argv or list(benches)
+    unknown = [name for name in chosen if name not in benches]
+    if unknown:
+        print(f"usage: bench/run.py [{' '.join(benches)}]; unknown: {unknown}", file=sys.stderr)
+        return 2
+    failed = 0
+    for number, name in enumerate(chosen):
+        if number:
+            print()
+        print(f"== {name} ==")
+        failed |= benches[name]()
+    return failed
+
+
+def link_main() -> int:
+    import link  # bench/link.py, beside this file
+
+    return link.main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
