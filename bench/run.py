@@ -1,6 +1,7 @@
-"""`make bench`: the codec bench (below), then the pen link bench (bench/link.py).
+"""`make bench`: the codec bench (below), the pen link bench (bench/link.py), then the console
+bench (bench/console.py: CPU at 100 Hz telemetry, e-stop key to pen, in a real terminal).
 
-`python bench/run.py codec` or `python bench/run.py link` runs one of them. Exit status 1 when a
+`python bench/run.py codec` (or `link`, `console`) runs one of them. Exit status 1 when a
 goal was missed.
 
 Codec throughput, measured side by side in one run.
@@ -144,7 +145,7 @@ def codec_main() -> int:
 
 
 def main(argv: list[str]) -> int:
-    benches = {"codec": codec_main, "link": link_main}
+    benches = {"codec": codec_main, "link": link_main, "console": console_main}
     chosen = argv or list(benches)
     unknown = [name for name in chosen if name not in benches]
     if unknown:
@@ -163,6 +164,13 @@ def link_main() -> int:
     import link  # bench/link.py, beside this file
 
     return link.main()
+
+
+def console_main() -> int:
+    import console  # bench/console.py, beside this file: the console in tmux under load
+
+    sys.argv = [sys.argv[0]]
+    return console.main()
 
 
 if __name__ == "__main__":

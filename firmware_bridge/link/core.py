@@ -149,6 +149,7 @@ class LinkCore:
             raise ValueError("HELLO is sent by open(), which resets the link")
         command = self._new(message)
         if message.TYPE in (MessageType.STOP, MessageType.ESTOP):
+            self._supersede_stops(message.TYPE, now_ns)
             self._stops_send(command, now_ns)
             self._fail_queued(now_ns, f"a {message.TYPE.name} was sent before it went out")
         elif self.state not in (LinkState.UP, LinkState.HANDSHAKE):
@@ -259,6 +260,15 @@ class LinkCore:
             command = self._queue.popleft()
             self._outstanding = command
             self._transmit(command, now_ns)
+
+    def _supersede_stops(self, kind: MessageType, now_ns: int) -> None:
+        """A new ESTOP replaces every stop still repeating, a new STOP the other STOPs (never an
+        ESTOP): pressing STOP ten times with no pen must not make ten frames every 100 ms."""
+        for seq, older in list(self._stops.items()):
+            if kind is MessageType.ESTOP or older.message.TYPE is MessageType.STOP:
+                del self._stops[seq]
+                why = f"a newer {kind.name} replaced it before the pen acknowledged it"
+                self._fail(older, why, now_ns)
 
     def _stops_send(self, command: _Command, now_ns: int) -> None:
         self._transmit(command, now_ns, STOP_REPEAT_NS)

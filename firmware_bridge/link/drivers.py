@@ -76,6 +76,12 @@ class _Driver:
 
     def _flush(self) -> None:
         """Write, trace, then hand up: in that order, so nothing delays the bytes."""
+        self._write_out()
+        outputs = self.core.take_outputs()
+        if outputs:
+            self._on_outputs(outputs)
+
+    def _write_out(self) -> None:
         data = self.core.data_to_send()
         if data:
             port = self._port
@@ -83,13 +89,10 @@ class _Driver:
                 if port is None:
                     raise serial.SerialException("the port is closed")
                 port.write(data)
-            except _PORT_ERRORS as exc:
+            except Exception as exc:  # any failure of the port (queue.Full on loop:// too)
                 self.core.port_failed(f"writing to the port failed ({exc})", self.now_ns())
         if self._trace is not None:
             self._trace.write(self.core.take_traced())
-        outputs = self.core.take_outputs()
-        if outputs:
-            self._on_outputs(outputs)
 
     def now_ns(self) -> int:
         return self.clock.monotonic_ns()
@@ -98,7 +101,7 @@ class _Driver:
         """Whatever the port holds now (waiting up to its timeout), or why it failed."""
         try:
             return port.read(port.in_waiting or 1)
-        except _PORT_ERRORS as exc:
+        except Exception as exc:  # whatever the port raises becomes link loss, never a crash
             return exc
 
     def _take(self, data: bytes | Exception) -> None:
@@ -126,16 +129,34 @@ class ThreadedDriver(_Driver):
         trace: TraceWriter | None = None,
     ) -> None:
         super().__init__(core, port, clock, on_outputs, trace)
-        self._lock = threading.RLock()
-        self._settled = threading.Condition(self._lock)
+        self._lock = threading.RLock()  # the core and the port
+        self._dispatch = threading.RLock()  # handing outputs up, in the order they were made
+        self._settled = threading.Condition(self._dispatch)
+        self._held: list[LinkOutput] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._start(port)
 
     def call(self, fn: Callable[[LinkCore, int], R]) -> R:
+        return self._locked(lambda: fn(self.core, self.now_ns()))
+
+    def _locked(self, work: Callable[[], R]) -> R:
+        """Run `work` on the core, write what it made, then hand the outputs up outside the
+        core's lock, so a slow subscriber never holds back a STOP from another thread. The
+        dispatch lock is taken before the core's is let go: outputs go up in the order made."""
         with self._lock:
-            result = fn(self.core, self.now_ns())
-            self._flush()
+            try:
+                result = work()
+            finally:
+                self._flush()
+                outputs, self._held = self._held, []
+            self._dispatch.acquire()
+        try:
+            if outputs:
+                self._on_outputs(outputs)
+            self._settled.notify_all()
+        finally:
+            self._dispatch.release()
         return result
 
     def wait(self, predicate: Callable[[], bool], timeout_ns: int) -> bool:
@@ -158,8 +179,9 @@ class ThreadedDriver(_Driver):
         self._halt()
 
     def _flush(self) -> None:
-        super()._flush()
-        self._settled.notify_all()
+        """Under the core's lock: write now, keep the outputs for `_locked` to hand up."""
+        self._write_out()
+        self._held += self.core.take_outputs()
 
     def _start(self, port: Port) -> None:
         port.timeout = POLL_S
@@ -169,6 +191,9 @@ class ThreadedDriver(_Driver):
             target=self._run, args=(port, self._stop), name="penctl-link-io", daemon=True
         )
         self._thread.start()
+
+    def _with_waiting(self, port: Port, data: bytes | Exception) -> bytes | Exception:
+        return data if isinstance(data, Exception) else data + self._waiting(port)
 
     def _waiting(self, port: Port) -> bytes:
         """What arrived while this thread waited for the interpreter after its read: a host
@@ -195,12 +220,15 @@ class ThreadedDriver(_Driver):
         """The I/O thread: read, feed the core with the arrival time, wake it when due."""
         while not stop.is_set():
             data = self._read(port)
-            with self._lock:
-                if stop.is_set():
-                    return
-                if not isinstance(data, Exception):
-                    data += self._waiting(port)
-                self._take(data)
+            if stop.is_set():
+                return
+            try:
+                self._locked(lambda data=data: self._take(self._with_waiting(port, data)))
+            except Exception as exc:  # never escapes the thread: the link is lost instead
+                self._locked(
+                    lambda exc=exc: self.core.port_failed(f"link error ({exc})", self.now_ns())
+                )
+                return
             if isinstance(data, Exception):
                 return
 

@@ -437,7 +437,8 @@ def test_a_stop_is_repeated_every_100ms_until_acknowledged_without_limit_S4(stop
 
 @pytest.mark.parametrize("stop", STOPS, ids=["STOP", "ESTOP"])
 def test_a_stop_outlives_the_link_and_is_written_when_lost_S4(stop: Message) -> None:
-    """A stop is never given up: it repeats after the link is lost, and is sent while lost."""
+    """A stop is never given up: it repeats after the link is lost, and is sent while lost; a
+    newer one of the same kind replaces it (one frame every 100 ms, not one per press)."""
     core, pen, now = up()
     before = core.send(stop, now)
     [pending] = pen.read()
@@ -446,13 +447,27 @@ def test_a_stop_outlives_the_link_and_is_written_when_lost_S4(stop: Message) -> 
     after = core.send(stop, now + ms(20))
     [written] = pen.read()
     assert written.message == stop and written.seq == pending.seq + 1
+    [replaced] = only(core.take_outputs(), Failed)
+    assert replaced.command_id == before and "replaced" in replaced.why
     for k in range(1, 21):
         core.advance(now + k * TRY + ms(20))
-        assert sorted(f.seq for f in pen.read()) == [pending.seq, written.seq]
-    assert not only(core.take_outputs(), Failed)
-    pen.ack(pending, now + ms(2_100))
+        assert [f.seq for f in pen.read()] == [written.seq]
     pen.ack(written, now + ms(2_101))
-    assert outcome_ids(core.take_outputs()) == [("Confirmed", before), ("Confirmed", after)]
+    assert outcome_ids(core.take_outputs()) == [("Confirmed", after)]
+
+
+def test_s4_an_estop_replaces_a_repeating_stop_but_a_stop_never_replaces_an_estop() -> None:
+    core, pen, now = up()
+    estop_id = core.send(EStop(StopReason.ESTOP), now)
+    pen.read()
+    stop_id = core.send(Stop(StopReason.OPERATOR), now + ms(1))
+    pen.read()
+    assert only(core.take_outputs(), Failed) == []  # both keep repeating
+    core.advance(now + TRY + ms(1))
+    assert sorted(f.message.TYPE.name for f in pen.read()) == ["ESTOP", "STOP"]
+    core.send(EStop(StopReason.ESTOP), now + ms(150))
+    failed = {f.command_id for f in only(core.take_outputs(), Failed)}
+    assert failed == {estop_id, stop_id}
 
 
 def test_s4_a_stop_cancels_what_was_queued_before_it() -> None:
