@@ -45,7 +45,7 @@ from controller.machines import (
 from controller.progress import SessionProgress
 from controller.supervisor import Supervisor
 from firmware_bridge.clock import NS_PER_MS, Clock
-from firmware_bridge.link import LinkOutput
+from firmware_bridge.link import LinkOutput, TelemetryReceived
 from firmware_bridge.protocol import StopReason, Telemetry
 from profiles import Library
 
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from profiles import EffectiveLimits
 
 TICK_NS = 100 * NS_PER_MS
+SNAPSHOT_NS = 50 * NS_PER_MS  # telemetry alone refreshes the snapshot at most at 20 Hz
 LEASE_MS = 300
 
 
@@ -123,6 +124,7 @@ class Controller:
         self._lock = threading.Lock()
         self._wake: Callable[[], None] = lambda: None
         self._snapshot: Any = None
+        self._snapshot_ns = 0
         self._stop_reason: StopReason | None = None
         from controller.view import build_snapshot
 
@@ -161,14 +163,22 @@ class Controller:
         self._wake = wake
 
     def drain(self) -> None:
-        """Handle everything queued, in order. Only the owner calls this."""
+        """Handle everything queued, in order. Only the owner calls this.
+
+        The snapshot is rebuilt after anything but telemetry at once, and after telemetry at most
+        every SNAPSHOT_NS: the console draws at 15 Hz, and a picture rebuilt for each of a fast
+        pen's 100 frames a second only takes the interpreter from the console's keys.
+        """
+        only_telemetry = True
         while True:
             with self._lock:
                 if not self._queue:
                     break
                 item = self._queue.popleft()
+            only_telemetry = only_telemetry and isinstance(item, TelemetryReceived)
             self._handle(item)
-        self.refresh()
+        if not only_telemetry or self.now_ns() - self._snapshot_ns >= SNAPSHOT_NS:
+            self.refresh()
 
     def tick(self) -> None:
         """Every 100 ms on the owner: renew the lease, run the area's clock, check timers."""
@@ -182,6 +192,7 @@ class Controller:
         self.refresh()
 
     def refresh(self) -> None:
+        self._snapshot_ns = self.now_ns()
         self._snapshot = self._build_snapshot(self)
 
     def now_ns(self) -> int:
