@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: run test lint bench fuzz clean system-deps
+.PHONY: run test lint bench fuzz soak clean system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ test: lint system-deps
 
 bench: $(VENV)/.stamp-bench
 	$(PY) bench/run.py
+
+# The model-based test of the controller and the simulator, 50,000 random sessions (hours).
+soak: $(VENV)/.stamp-test
+	PENCTL_SOAK_EXAMPLES=50000 $(BIN)/pytest -q -s -p no:cacheprovider tests/controller/test_model.py
 
 fuzz: $(VENV)/.stamp-test
 	$(PY) -m tests.fuzz_decoder --inputs 1000000

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 TICK_NS = 100 * NS_PER_MS
 SNAPSHOT_NS = 50 * NS_PER_MS  # telemetry alone refreshes the snapshot at most at 20 Hz
 LEASE_MS = 300
+REASON_MAX = 2000  # an ACTION_REFUSED record's reason holds at most this many characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,22 +325,28 @@ class Controller:
             self.now_ns(),
         )
         self.alarms.append(alarm)
-        if not journal:
-            return
-        message = f"{text.what} {text.did} {text.next}"
+        if journal:
+            self.journal_alarm(alarm)
+
+    def journal_alarm(self, alarm: ActiveAlarm) -> None:
+        """The FAULT (for a latching alarm) and ALARM records of an alarm on show (S7)."""
+        message = f"{alarm.what} {alarm.did} {alarm.next}"
         frames = self._raw_frames()
-        if spec.latches:
+        if alarm.latched:
             self.record(
                 Fault(
-                    fault_id=alarm_id, cause=alarm_id.lower(), message=message, raw_frames=frames
+                    fault_id=alarm.alarm_id,
+                    cause=alarm.alarm_id.lower(),
+                    message=message,
+                    raw_frames=frames,
                 ),
                 "controller",
             )
         self.record(
             Alarm(
-                alarm_id=alarm_id,
-                priority=spec.priority.value,
-                condition=alarm_id.lower(),
+                alarm_id=alarm.alarm_id,
+                priority=alarm.priority,
+                condition=alarm.alarm_id.lower(),
                 message=message,
                 raw_frames=frames,
             ),
@@ -362,7 +369,11 @@ class Controller:
 
     def refuse(self, action: act.Action, why: str) -> None:
         """An action the state does not allow: said, journaled, nothing else done (S9, S10)."""
-        self.last_refusal = f"{action.name}: {why}"
         from controller.journal.records import ActionRefused
 
+        # The reason may quote what was typed: keep it within what the record holds (S9).
+        why = why.encode("utf-8", "backslashreplace").decode("utf-8")
+        if len(why) > REASON_MAX:
+            why = f"{why[: REASON_MAX - 40]}... ({len(why)} characters in all)"
+        self.last_refusal = f"{action.name}: {why}"
         self.record(ActionRefused(action=action.name, reason=why))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from controller import actions as act
-from controller import pen_events, steps, treatment
+from controller import inputs, pen_events, steps, treatment
 from controller.core import StopSent
 from controller.permissions import allowed
 
@@ -51,6 +51,10 @@ def _action(ctl: Controller, action: act.Action) -> None:
     permission = allowed(ctl)[action.name]
     if not permission.ok:
         ctl.refuse(action, permission.why)
+        return
+    bad_input = inputs.problem(action)
+    if bad_input is not None:
+        ctl.refuse(action, bad_input)
         return
     ctl.last_refusal = None
     HANDLERS[type(action)](ctl, action)

@@ -30,6 +30,7 @@ from firmware_bridge.link import (
     nak_words,
 )
 from firmware_bridge.protocol import (
+    CartridgeState,
     EventCode,
     FaultCode,
     MotorState,
@@ -73,6 +74,10 @@ def handle(ctl: Controller, output: object) -> None:
         _identified(ctl, output)
     elif isinstance(output, CartridgeReported):
         ctl.facts.cartridge = output.cartridge
+        if output.cartridge.serial != ctl.progress.cartridge_serial:
+            # Another cartridge, or none (swapped while the link was down, say, its EVENT lost):
+            # not the one checked (S1, S8).
+            ctl.progress.cartridge_serial = None
     elif isinstance(output, LinkStateChanged):
         _link_state(ctl, output)
 
@@ -109,6 +114,8 @@ def _telemetry(ctl: Controller, received: TelemetryReceived) -> None:
     facts.telemetry = frame
     facts.depth_history.append(frame.depth_um)
     facts.speed_history.append(frame.speed_sps)
+    if frame.cartridge_state in (CartridgeState.ABSENT, CartridgeState.UNREADABLE):
+        ctl.progress.cartridge_serial = None  # gone, whether or not its EVENT reached us (S8)
     confirmed = ctl.progress.confirmed
     commanded = Commanded(
         None if confirmed is None else confirmed.depth_um,
@@ -134,13 +141,23 @@ def _pen_state(ctl: Controller, pen: PenState, fault: FaultCode, motor: MotorSta
         ctl.fire("device", "estop")
     elif pen is PenState.FAULTED and fault is not FaultCode.NONE:
         _pen_fault(ctl, fault)
-    elif device is Device.STOPPING and motor is MotorState.STOPPED:
+    elif device is Device.STOPPING and motor is MotorState.STOPPED and _stops_answered(ctl):
         ctl.fire("device", "stopped")
+
+
+def _stops_answered(ctl: Controller) -> bool:
+    """S1: STOPPING ends only once the pen has acknowledged our stops. A motor reported stopped
+    before that says nothing of a START still on the wire ahead of the STOP, which would start
+    the needle after the console showed it paused."""
+    return ctl.pen is None or ctl.pen.status().stops_unanswered == 0
 
 
 def _pen_fault(ctl: Controller, fault: FaultCode) -> None:
     alarm_id = FAULT_ALARMS.get(fault, "PEN_INTERNAL")
     if any(a.alarm_id == alarm_id for a in ctl.alarms):
+        # On show already (raised before a reconnect, say): the device still follows the pen
+        # into the latch, or it shows IDLE with a fault nothing can clear (S6).
+        _latch(ctl)
         return
     if ctl.device_state in (Device.RUNNING, Device.STOPPING):
         ctl.progress.end_pass(ctl, ctl.now_ns())
@@ -171,7 +188,11 @@ def _event(ctl: Controller, received: PenEventReceived) -> None:
         ctl.record(NeedleStop(reason="button", sent_mono_ns=received.at_ns), "pen")
         ctl.raise_alarm("BUTTON_STOP", {})
         ctl.fire("device", "button")
-    elif code is EventCode.MOTOR_STOPPED and ctl.device_state is Device.STOPPING:
+    elif (
+        code is EventCode.MOTOR_STOPPED
+        and ctl.device_state is Device.STOPPING
+        and _stops_answered(ctl)
+    ):
         ctl.fire("device", "stopped")
     elif code is EventCode.CARTRIDGE_REMOVED and ctl.progress.cartridge_serial is not None:
         ctl.progress.cartridge_serial = None  # a pulled cartridge is never trusted again (S8)

@@ -63,7 +63,7 @@ def link_up(ctl: Controller) -> bool:
 def _intake(ctl: Controller) -> Permission:
     if ctl.step not in (Step.INTAKE, Step.CLOSED, Step.REFUSED, Step.ABORTED):
         return no(f"a session is under way (step {ctl.step.value}); finish or abort it first")
-    if ctl.device_state not in _IDENTIFIED:
+    if ctl.device_state not in _IDENTIFIED or ctl.facts.identify is None:  # ESTOP needs no pen
         return no("connect and identify the pen first: the session records which pen is used")
     if ctl.journal.fault is not None:
         return no("the journal cannot be written: no session without a record (S7)")
@@ -160,6 +160,8 @@ def _select_area(ctl: Controller) -> Permission:
 
 
 def _adjust(ctl: Controller) -> Permission:
+    if ctl.step is not Step.TREATMENT:
+        return _step(ctl, Step.TREATMENT, "setting depth and speed")
     if ctl.progress.area is None or ctl.limits is None:
         return no("choose an area first: its limits decide what may be set")
     if ctl.device_state not in _STILL:

@@ -65,6 +65,8 @@ def intake(ctl: Controller, action: act.Action) -> None:
         ),
         ctl.operator,
     )
+    for alarm in ctl.alarms:  # what is on show as the session opens belongs in its record (S7)
+        ctl.journal_alarm(alarm)
     _record_intake(ctl, action, verdict)
     if verdict.blocking:
         ctl.last_refusal = verdict.blocking

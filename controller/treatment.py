@@ -158,16 +158,23 @@ def acknowledge(ctl: Controller, action: act.Action) -> None:
     if ctl.device_state is Device.LINK_LOST:
         ctl.last_refusal = "acknowledge: the link is still lost; reconnect (R) first"
         return
-    if ctl.device_state not in (Device.FAULT, Device.ESTOP):
-        ctl.clear_alarms(latched=True, note=action.note)  # e.g. a link lost, now back
-        return
     from controller.permissions import link_up
 
-    if not link_up(ctl):
-        ctl.last_refusal = "acknowledge: the pen is not connected; reconnect (R) first"
-        return
+    linked = link_up(ctl)
     telemetry = ctl.facts.telemetry
     pen_fault = FaultCode.NONE if telemetry is None else telemetry.active_fault
+    if ctl.device_state not in (Device.FAULT, Device.ESTOP):
+        if linked and pen_fault is FaultCode.NONE:
+            # A latch raised outside FAULT (a link lost, the pen rebooted) whose cause is gone:
+            # the pen is back and reports no fault.
+            ctl.clear_alarms(latched=True, note=action.note)
+        return
+    if not linked:
+        # No pen to confirm the cause is gone, and IDLE would claim one: back to where the link
+        # is, so that connecting is the next step (the pen's own latch shows again then).
+        ctl.progress.confirmed = None
+        ctl.fire("device", "disconnect" if ctl.pen is None else "link_lost")
+        return
     if ctl.device_state is Device.ESTOP:
         # The host sent the e-stop: the pen's latch is released by CLEAR_FAULT(ESTOP) whatever
         # its last telemetry said (it may predate the e-stop); a pen without it says WRONG_FAULT.

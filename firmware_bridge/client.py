@@ -102,6 +102,7 @@ class PenStatus:
     cartridge: Cartridge | None
     telemetry: Telemetry | None
     last_ack: Ack | None
+    stops_unanswered: int = 0  # STOPs and ESTOPs the pen has not acknowledged yet
 
 
 class PenClient:
@@ -212,9 +213,14 @@ class PenClient:
     # ---- watching ------------------------------------------------------------------------------
 
     def status(self) -> PenStatus:
-        return self._driver.call(
-            lambda core, now: PenStatus(
-                core.state, core.identify, core.cartridge, core.last_telemetry, core.last_ack
+        return self._driver.peek(
+            lambda core: PenStatus(
+                core.state,
+                core.identify,
+                core.cartridge,
+                core.last_telemetry,
+                core.last_ack,
+                core.stops_unanswered,
             )
         )
 
@@ -235,11 +241,11 @@ class PenClient:
 
     def stats(self) -> dict[str, Any]:
         """The link's counters, read under the link's lock (the I/O thread keeps adding)."""
-        return self._driver.call(lambda core, now: core.stats.snapshot())
+        return self._driver.peek(lambda core: core.stats.snapshot())
 
     def dump_frames(self) -> list[dict[str, Any]]:
         """The last 256 frames both ways, oldest first (for a fault report)."""
-        return self._driver.call(lambda core, now: core.stats.dump())
+        return self._driver.peek(lambda core: core.stats.dump())
 
     @property
     def driver(self) -> ThreadedDriver | VirtualDriver:

@@ -6,8 +6,8 @@ Rules (docs/protocol.md §3 and §5; docs/link.md says the same with the reasons
   wait in order. Each try waits 100 ms; 3 retransmissions with the RETRANSMIT flag and the same
   seq, then the link is LOST and every waiting command fails.
 - STOP and ESTOP are written at once, overtaking the queue and the command outstanding (which is
-  still tracked to its end), and repeated every 100 ms until acknowledged, whatever the link's
-  state: a stop is never given up (S4).
+  still tracked to its end, but a START is never sent again), and repeated every 100 ms until
+  acknowledged, whatever the link's state: a stop is never given up (S4).
 - LEASE is written at once and never retransmitted: the next renewal supersedes it. One that gets
   no answer within a try's 100 ms is reported failed.
 - A SET_PARAMS echo is compared field by field with what was asked, `params_crc` included; any
@@ -61,6 +61,7 @@ from firmware_bridge.protocol import (
     NakReason,
     PenState,
     SetParams,
+    Start,
     Stop,
     StopReason,
     Telemetry,
@@ -85,6 +86,7 @@ class _Command:
     seq: int = -1
     sends: int = 0  # HELLO's is re-armed while the pen boots, so it is not a count of sends
     retransmitted: bool = False  # then it has no round trip (Karn's rule)
+    after_stop: bool = False  # a START overtaken by a stop: never sent again
     first_sent_ns: int = 0
     deadline_ns: int = 0
 
@@ -241,6 +243,11 @@ class LinkCore:
         return bool(self._outstanding or self._queue or self._stops or self._leases)
 
     @property
+    def stops_unanswered(self) -> int:
+        """STOPs and ESTOPs written and not yet acknowledged (they are being repeated)."""
+        return len(self._stops)
+
+    @property
     def telemetry_period_ns(self) -> int:
         return self._telemetry_period_ns
 
@@ -273,6 +280,12 @@ class LinkCore:
     def _stops_send(self, command: _Command, now_ns: int) -> None:
         self._transmit(command, now_ns, STOP_REPEAT_NS)
         self._stops[command.seq] = command
+        start = self._outstanding
+        if start is not None and isinstance(start.message, Start):
+            # S1, S4: a START still unanswered is never sent again after a stop. Had its first
+            # send been lost, the retransmission would start the needle after the stop. Its
+            # answer may still come (the first send was only slow): it is awaited as before.
+            start.after_stop = True
 
     def _transmit(self, command: _Command, now_ns: int, wait_ns: int = TRY_NS) -> None:
         command.seq = self._seq
@@ -302,7 +315,12 @@ class LinkCore:
             self._traced.append(record)
 
     def _retry(self, command: _Command, now_ns: int) -> None:
-        if command.sends <= RETRANSMISSIONS:
+        if command.after_stop:
+            self._outstanding = None
+            why = "the pen did not answer this START, and a stop was sent since: not sent again"
+            self._fail(command, why, now_ns)
+            self._send_next(now_ns)
+        elif command.sends <= RETRANSMISSIONS:
             self._retransmit(command, now_ns)
         else:
             tries = command.sends

@@ -140,6 +140,11 @@ class ThreadedDriver(_Driver):
     def call(self, fn: Callable[[LinkCore, int], R]) -> R:
         return self._locked(lambda: fn(self.core, self.now_ns()))
 
+    def peek(self, fn: Callable[[LinkCore], R]) -> R:
+        """Read the core under its lock, changing nothing and handing nothing up."""
+        with self._lock:
+            return fn(self.core)
+
     def _locked(self, work: Callable[[], R]) -> R:
         """Run `work` on the core, write what it made, then hand the outputs up outside the
         core's lock, so a slow subscriber never holds back a STOP from another thread. The
@@ -256,6 +261,10 @@ class VirtualDriver(_Driver):
         if not self._stepping.running:
             self.pump()
         return result
+
+    def peek(self, fn: Callable[[LinkCore], R]) -> R:
+        """Read the core, changing nothing: time and the port are left for `run_until`."""
+        return fn(self.core)
 
     def wait(self, predicate: Callable[[], bool], timeout_ns: int) -> bool:
         """Step virtual time until `predicate` holds or `timeout_ns` has passed in virtual time."""

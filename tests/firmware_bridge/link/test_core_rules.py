@@ -488,6 +488,37 @@ def test_s4_a_stop_cancels_what_was_queued_before_it() -> None:
     assert isinstance(outcomes[set_id], Confirmed)
 
 
+def test_s1_a_start_unanswered_when_a_stop_goes_is_never_sent_again() -> None:
+    """S1: had START's first send been lost, its retransmission would reach the pen after the
+    operator's STOP and start the needle just stopped. It gets its one try's wait, then fails."""
+    core, pen, now = up()
+    start_id = core.send(Start(1), now)
+    [_lost] = pen.read()  # START, lost on the wire: the pen never hears it
+    core.send(Stop(StopReason.OPERATOR), now + ms(10))
+    [stop_frame] = pen.read()
+    pen.ack(stop_frame, now + ms(12))
+    run_until(core, now + 5 * TRY)
+    assert pen.read() == []  # no START again
+    outcomes = {o.command_id: o for o in core.take_outputs() if hasattr(o, "command_id")}
+    assert isinstance(outcomes[start_id], Failed)
+    assert "not sent again" in outcomes[start_id].why
+    assert core.state is LinkState.UP
+
+
+def test_a_start_overtaken_by_a_stop_is_still_confirmed_if_its_answer_comes() -> None:
+    """Its first send was only slow: the pen started then stopped, and both are confirmed."""
+    core, pen, now = up()
+    start_id = core.send(Start(1), now)
+    [start_frame] = pen.read()
+    stop_id = core.send(Stop(StopReason.OPERATOR), now + ms(10))
+    [stop_frame] = pen.read()
+    pen.ack(start_frame, now + ms(20))
+    pen.ack(stop_frame, now + ms(21))
+    assert outcome_ids(core.take_outputs()) == [("Confirmed", start_id), ("Confirmed", stop_id)]
+    run_until(core, now + 5 * TRY)
+    assert pen.read() == []
+
+
 # ---- LEASE (§5.1) ------------------------------------------------------------------------------
 
 
