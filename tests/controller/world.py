@@ -1,9 +1,8 @@
 """A practice in virtual time for tests: a simulated pen, a journal, a controller and its owner.
 
-`World.build()` wires what the worked session in the controller's brief does by hand; its helpers
-walk a session forward as a careful practitioner would (connect, intake, preparation, arm, start),
-through `Controller.submit` like the console. Everything runs on one `VirtualClock`, so a test is
-exact and instant.
+`World.build()` wires one up; its helpers walk a session forward as a careful practitioner would
+(connect, intake, preparation, arm, start), through `Controller.submit` as the console does.
+Everything runs on one `VirtualClock`, so a test is exact and instant.
 
 One deliberate difference from the bundled library: the clinic policy's numbing dwell is 3 s
 instead of 15 min (a clinic policy.toml generated from the bundled one, every other figure kept),
