@@ -67,6 +67,7 @@ class StopSent:
     sent_ns: int
     estop: bool
     actor: str
+    written: bool = True  # False: no pen was open to write it to
 
 
 @dataclass(slots=True)
@@ -121,8 +122,11 @@ class Controller:
         self.pending: dict[int, str] = {}  # command id -> what the owner waits for
         self.history = read_history(Path(journal.directory))
         self.last_refusal: str | None = None
+        self.estop_unwritten = False  # an e-stop pressed with no pen open, not yet acknowledged
         self._queue: deque[object] = deque()
         self._lock = threading.Lock()
+        self._actions_posted = 0  # operator actions queued, and handled (the queue is FIFO)
+        self.actions_handled = 0
         self._wake: Callable[[], None] = lambda: None
         self._snapshot: Any = None
         self._snapshot_ns = 0
@@ -134,12 +138,20 @@ class Controller:
 
     # ---- the interface the console and scripts use --------------------------------------------
 
-    def submit(self, action: act.Action) -> None:
-        """Queue an operator action. A stop or e-stop is written to the pen first, right here."""
-        if isinstance(action, act.Stop | act.EStop):
-            self._post(self._send_stop(action))
-        else:
-            self._post(action)
+    def submit(self, action: act.Action) -> int:
+        """Queue an operator action. A stop or e-stop is written to the pen first, right here.
+
+        Returns the action's ticket: once a snapshot's `actions_handled` reaches it, that
+        snapshot shows what the action did (or its refusal)."""
+        item: object = (
+            self._send_stop(action) if isinstance(action, act.Stop | act.EStop) else action
+        )
+        with self._lock:
+            self._actions_posted += 1
+            self._queue.append(item)
+            ticket = self._actions_posted
+        self._wake()
+        return ticket
 
     def snapshot(self) -> Any:
         return self._snapshot
@@ -217,6 +229,9 @@ class Controller:
             self.journal_failed(exc)
         except Exception as exc:  # ARCHITECTURE.md §2: an exception leads to a fault state
             self.internal_fault(exc)
+        finally:
+            if isinstance(item, act.Action | StopSent):
+                self.actions_handled += 1
 
     def internal_fault(self, exc: Exception) -> None:
         """Stop the needle, latch a fault and say what broke; the owner keeps running."""
@@ -241,7 +256,7 @@ class Controller:
                 pen.estop(reason)
             else:
                 pen.stop(reason)
-        return StopSent(reason, self.now_ns(), estop, self.operator)
+        return StopSent(reason, self.now_ns(), estop, self.operator, written=pen is not None)
 
     def stop_needle(self, reason: StopReason, detail: str, actor: str = "controller") -> None:
         """Stop the needle from the owner (an alarm, a time limit): pen first, journal after."""

@@ -85,8 +85,16 @@ def handle(ctl: Controller, output: object) -> None:
 def _identified(ctl: Controller, output: Identified) -> None:
     ctl.facts.identify = output.identify
     ctl.supervisor = type(ctl.supervisor)(output.identify.telemetry_period_ms)
-    if ctl.device_state is Device.IDENTIFYING:
-        ctl.fire("device", "identified")
+    if ctl.device_state is not Device.IDENTIFYING:
+        return
+    if ctl.estop_unwritten and ctl.pen is not None:
+        # An e-stop pressed before any pen was open is delivered now, and holds until the
+        # operator acknowledges it (S4): connecting is never a way around it.
+        ctl.pen.estop()
+        ctl.estop_unwritten = False
+        ctl.fire("device", "estop")
+        return
+    ctl.fire("device", "identified")
 
 
 def _link_state(ctl: Controller, change: LinkStateChanged) -> None:

@@ -29,7 +29,9 @@ SCRIPT_ERROR = 1
 REFUSED = 2
 ALARM = 3
 NO_PEN = 4
+STALLED = 5
 POLL_MS = 20
+HANDLED_TIMEOUT_S = 10.0
 
 
 class Pace(Protocol):
@@ -258,9 +260,17 @@ class ScriptRun:
     # ---- plumbing ------------------------------------------------------------------------------
 
     def _try(self, action: act.Action) -> str | None:
-        """Submit and let it settle; the refusal's reason, or None."""
-        self.ctl.submit(action)
-        self.pace.wait(POLL_MS / 1000)
+        """Submit and wait until the controller has handled it; the refusal's reason, or None.
+        (A fixed wait is not enough: a loaded host's owner may take longer, and a refusal read
+        too early would be missed, or a dwell timed from before it began.)"""
+        ticket = self.ctl.submit(action)
+        self._until(
+            lambda s: s.actions_handled >= ticket,
+            HANDLED_TIMEOUT_S,
+            f"the controller did not handle {action.name}",
+            STALLED,
+            alarms=False,
+        )
         refusal = self.ctl.snapshot().last_refusal
         return refusal if refusal and refusal.startswith(f"{action.name}:") else None
 
@@ -271,11 +281,18 @@ class ScriptRun:
         self._check_alarms()
 
     def _until(
-        self, done: Callable[[Snapshot], bool], timeout_s: float, what: str, code: int
+        self,
+        done: Callable[[Snapshot], bool],
+        timeout_s: float,
+        what: str,
+        code: int,
+        *,
+        alarms: bool = True,
     ) -> None:
         waited = 0.0
         while not done(self.ctl.snapshot()):
-            self._check_alarms()
+            if alarms:
+                self._check_alarms()
             if waited >= timeout_s:
                 snap = self.ctl.snapshot()
                 raise ScriptFailed(code, f"{what} within {timeout_s:g} s (pen {snap.device.value})")

@@ -112,3 +112,4 @@ class Snapshot:
     journal_file: str | None = None
     link_quality: dict[str, int] = field(default_factory=dict)
     last_refusal: str | None = None
+    actions_handled: int = 0  # the ticket of the last operator action handled (Controller.submit)

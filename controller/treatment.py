@@ -126,6 +126,10 @@ def start(ctl: Controller, action: act.Action) -> None:
             speed_sps=confirmed.speed_sps,
         )
     )
+    if ctl.progress.cartridge_serial is not None:
+        # Used from now on, for every later session of this controller too, not only for those
+        # read from the journal when it started (S8; found by the model-based test).
+        ctl.history.used_cartridges.add(ctl.progress.cartridge_serial)
     ctl.fire("device", "start")
     ctl.progress.begin_pass(ctl.now_ns())
     ctl.pending[pen.send(Start(confirmed.param_version))] = "start"
@@ -144,6 +148,7 @@ def stop_sent(ctl: Controller, sent: StopSent) -> None:
         NeedleStop(reason=sent.reason.label, sent_mono_ns=sent.sent_ns, detail=detail), sent.actor
     )
     if sent.estop:
+        ctl.estop_unwritten = ctl.estop_unwritten or not sent.written
         ctl.progress.confirmed = None
         ctl.raise_alarm("ESTOP_ENGAGED", {"by": "from the console"})
         ctl.fire("device", "estop")
@@ -154,6 +159,7 @@ def stop_sent(ctl: Controller, sent: StopSent) -> None:
 def acknowledge(ctl: Controller, action: act.Action) -> None:
     """S6: clear what is latched once the cause is gone; the set must be confirmed again."""
     assert isinstance(action, act.Acknowledge)
+    ctl.estop_unwritten = False
     ctl.clear_alarms(latched=False, note=action.note)
     if ctl.device_state is Device.LINK_LOST:
         ctl.last_refusal = "acknowledge: the link is still lost; reconnect (R) first"

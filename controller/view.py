@@ -28,6 +28,7 @@ def build_snapshot(ctl: Controller) -> Snapshot:
     pen = ctl.pen
     return Snapshot(
         at_ns=ctl.now_ns(),
+        actions_handled=ctl.actions_handled,
         step=ctl.step,
         device=ctl.device_state,
         link="closed" if pen is None else pen.status().link.value,

@@ -12,6 +12,7 @@ import pytest
 
 from controller import actions as act
 from controller.machines import Device, Step
+from firmware_bridge.protocol import FaultCode
 from simulator.events import SimEvent
 from tests.controller.world import World
 
@@ -262,3 +263,15 @@ def test_s1_s8_a_pull_whose_events_were_lost_is_noticed_from_the_telemetry(world
     assert world.ctl.last_refusal and "cartridge" in world.ctl.last_refusal
     world.submit(act.Start(), after_ms=200)
     assert starts == []
+
+
+def test_s4_an_estop_pressed_before_any_pen_holds_once_one_connects(world: World) -> None:
+    """Found by the model: E-STOP with no pen open, then connect, used to land in IDLE with the
+    e-stop never acknowledged. It is delivered once the pen is identified and holds (S4)."""
+    world.submit(act.EStop())
+    world.submit(act.Connect(), after_ms=500)
+    assert world.device is Device.ESTOP
+    assert FaultCode.ESTOP in world.pen.firmware.latched_faults
+    world.submit(act.Acknowledge(), after_ms=100)
+    assert world.device is Device.IDLE
+    no_internal_fault(world)

@@ -14,6 +14,7 @@ from pathlib import Path
 from controller import actions as act
 from controller.journal.audit.verifier import verify_path
 from controller.journal.format import SESSION_FILE, Record, check_schema, parse_line
+from firmware_bridge.clock import NS_PER_MS
 from tests.controller.session import OPERATOR, Rig, run_session
 
 # Commands the controller sends on its own whatever the operator does (the owner's tick).
@@ -160,3 +161,18 @@ def test_s9_refused_actions_are_said_journaled_and_go_nowhere(tmp_path: Path) ->
 
         # The refusals are part of a journal that still verifies.
         assert verify_path(rig.directory).verdict == "PASS"
+
+
+def test_s9_a_refusal_is_read_only_from_a_snapshot_that_handled_its_action(tmp_path: Path) -> None:
+    """`Controller.submit` returns a ticket; a snapshot whose `actions_handled` has reached it
+    shows the action's outcome. Scripts wait for it, so a loaded owner never makes them miss a
+    refusal or time a dwell from before it began."""
+    with run_session(tmp_path / "journal") as rig:
+        rig.connect()
+        ticket = rig.ctl.submit(act.Start())  # no session yet: refused
+        assert rig.ctl.snapshot().actions_handled < ticket
+        rig.run.run_for(50 * NS_PER_MS)
+        snap = rig.ctl.snapshot()
+        assert snap.actions_handled >= ticket
+        assert snap.last_refusal is not None and snap.last_refusal.startswith("start:")
+        assert rig.ctl.submit(act.Stop()) == ticket + 1  # a stop is an action like any other
