@@ -26,10 +26,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from profiles.hashing import content_hash
-from profiles.issues import Issue, issues_from, show_value, toml_issue
+from profiles.issues import Issue, field_on_line, issues_from, show_value, toml_issue
 from profiles.limits import EffectiveLimits, LimitsRefusal, effective_limits, refusal
 from profiles.models import AreaCatalogue, ClinicPolicy, DeviceLimits, Profile
 from profiles.names import NameKind, UnknownName, find_name
+from profiles.rawtext import line_endings, long_number, nesting
 from profiles.tomlpos import key_lines, line_of
 from profiles.units import format_mm, mm_text
 from profiles.vocabulary import Area, Concern
@@ -111,10 +112,9 @@ def check_text(
 
     if not text.strip():
         return failed(Issue(file, 1, "(file)", "(empty)", f"the file is empty; {_EMPTY[kind]}"))
-    try:
-        data = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        return failed(toml_issue(str(exc), file, text))
+    data = _parse(text, file)
+    if isinstance(data, Issue):
+        return failed(data)
     if not data:
         return failed(
             Issue(file, 1, "(file)", "(empty)", f"the file has only comments; {_EMPTY[kind]}")
@@ -129,6 +129,23 @@ def check_text(
     if isinstance(model, Profile) and areas is not None:
         issues = _against_catalogue(model, areas, file, lines)
     return Checked(file, kind, None if issues else model, tuple(issues), data, lines)
+
+
+def _parse(text: str, file: str) -> dict[str, Any] | Issue:
+    """The TOML document, or the one issue that stops it being read; never an exception."""
+    for find in (line_endings, nesting, long_number):
+        problem = find(text)
+        if problem is not None:
+            field_name = field_on_line(text, problem.line)
+            return Issue(file, problem.line, field_name, problem.value, problem.reason)
+    try:
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        return toml_issue(str(exc), file, text)
+    except (ValueError, RecursionError) as exc:
+        # Guarded above; kept so that no parser limit can ever escape as a traceback.
+        reason = f"cannot be read as TOML ({type(exc).__name__}); check for a typo"
+        return Issue(file, 1, "(file)", "(unreadable)", reason)
 
 
 def _against_catalogue(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -101,7 +102,7 @@ def _add_limits_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
     limits.add_argument(
         "--cartridge-max-mm",
         dest="cartridge_max_um",
-        type=_um_from_mm_text,
+        type=_needle_um,
         metavar="MM",
         help="the fitted cartridge's needle length in mm (omit: no cartridge layer)",
     )
@@ -147,25 +148,75 @@ def _clinic_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _quoted(text: str) -> str:
+    """An argument as typed, cut short: a pasted number may have thousands of digits."""
+    return repr(text if len(text) <= 24 else text[:21] + "...")
+
+
+def _number_text(text: str, unit: str, example: str) -> Decimal:
+    """The number in an argument; a comma as the decimal separator is named, not guessed."""
+    from profiles.rawtext import odd_character
+
+    cleaned = text.strip()
+    if re.fullmatch(r"[-+]?\d+,\d+", cleaned):
+        raise argparse.ArgumentTypeError(
+            f"{_quoted(text)}: use a dot as the decimal separator, e.g. {cleaned.replace(',', '.')}"
+        )
+    odd = odd_character(cleaned)
+    if odd is not None:
+        raise argparse.ArgumentTypeError(f"{_quoted(text)}: {odd}")
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(
+            f"{_quoted(text)} is not a number of {unit}; give {unit} as digits, e.g. {example}"
+        ) from None
+
+
 def _um_from_mm_text(text: str) -> int:
     from profiles.units import UnitError, mm_to_um
 
+    number = _number_text(text, "millimetres", "1.0")
     try:
-        return mm_to_um(Decimal(text))
-    except (InvalidOperation, UnitError) as exc:
-        detail = str(exc) if isinstance(exc, UnitError) else "not a number"
+        return mm_to_um(number)
+    except UnitError as exc:
+        raise argparse.ArgumentTypeError(f"{_quoted(text)}: {exc}") from None
+
+
+def _needle_um(text: str) -> int:
+    """A needle length: above 0 and within the deepest pen in the reference."""
+    from profiles.fields import DEPTH_CEILING_UM
+    from profiles.units import format_mm
+
+    um = _um_from_mm_text(text)
+    if um <= 0:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: {detail}; give millimetres, e.g. 1.0"
-        ) from None
+            f"{_quoted(text)}: a needle length must be above 0 mm; give the cartridge's needle "
+            "length in mm, e.g. 1.5"
+        )
+    if um > DEPTH_CEILING_UM:
+        raise argparse.ArgumentTypeError(
+            f"{_quoted(text)}: longer than any needle in the reference (the deepest pen reaches "
+            f"{format_mm(DEPTH_CEILING_UM)}); lengths are millimetres"
+        )
+    return um
 
 
 def _sps_from_text(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
+    number = _number_text(text, "strokes per second", "120")
+    if (
+        not number.is_finite()
+        or number != number.to_integral_value()
+        or abs(number.adjusted()) > _SPS_DIGITS
+    ):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a whole number of strokes per second, e.g. 120"
-        ) from None
+            f"{_quoted(text)} is not a whole number of strokes per second, e.g. 120"
+        )
+    return int(number)
+
+
+_SPS_DIGITS = 6
+"""Strokes/s arguments have at most this many digits (the fastest pen in the reference: 300)."""
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:

@@ -20,8 +20,20 @@ CASES: list[tuple[str, int, str, str, str]] = [
     ("only-comments.toml", 1, "(file)", "(empty)", "the file has only comments"),
     ("not-utf8.toml", 1, "(file)", "(binary)", "not UTF-8 text (byte 0xe9 at offset 11)"),
     ("yaml-not-toml.toml", 1, "(file)", '"name: acne-scars"', "not valid TOML: expected '='"),
-    ("unclosed-string.toml", 15, "(file)", '"notes = \\"Stretch the skin."', "not valid TOML"),
-    ("unit-after-number.toml", 8, "(file)", '"depth_max_mm = 0.75 mm"', "not valid TOML"),
+    (
+        "unclosed-string.toml",
+        15,
+        "areas.forehead.notes",
+        '"notes = \\"Stretch the skin."',
+        "not valid TOML",
+    ),
+    (
+        "unit-after-number.toml",
+        8,
+        "areas.forehead.depth_max_mm",
+        '"depth_max_mm = 0.75 mm"',
+        "not valid TOML",
+    ),
     ("duplicate-area.toml", 17, "areas.forehead", "(table)", "declared twice"),
     ("duplicate-key.toml", 9, "areas.forehead.depth_max_mm", "1.0", "set twice"),
     (

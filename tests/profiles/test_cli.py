@@ -295,7 +295,7 @@ def test_a_millimetre_argument_that_is_not_a_number_is_an_argparse_error(
     with pytest.raises(SystemExit) as caught:
         main(["profiles", "limits", "--profile", "a", "--area", "b", "--cartridge-max-mm", "1mm"])
     assert caught.value.code == 2
-    assert "'1mm': not a number; give millimetres, e.g. 1.0" in capsys.readouterr().err
+    assert "'1mm' is not a number of millimetres; give millimetres as digits, e.g. 1.0" in capsys.readouterr().err
 
 
 def test_s9_validate_the_corpus_through_the_installed_command() -> None:
