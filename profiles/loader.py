@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,15 +22,16 @@ from enum import StrEnum
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
+from profiles.directory import Skipped, scan
 from profiles.hashing import content_hash
 from profiles.issues import Issue, field_on_line, issues_from, show_value, toml_issue
 from profiles.limits import EffectiveLimits, LimitsRefusal, effective_limits, refusal
 from profiles.models import AreaCatalogue, ClinicPolicy, DeviceLimits, Profile
-from profiles.names import NameKind, UnknownName, find_name
+from profiles.names import NameKind, UnknownName, find_name, unknown_sentence
 from profiles.rawtext import line_endings, long_number, nesting
 from profiles.tomlpos import key_lines, line_of
 from profiles.units import format_mm, mm_text
@@ -211,21 +213,102 @@ def check_file(
     return check_text(content, shown, kind, areas)
 
 
-def _toml_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.suffix == ".toml" and p.is_file())
+@dataclass(frozen=True)
+class DirectoryCheck:
+    """A clinic directory checked by the rules loading applies, so what validates also loads."""
+
+    results: tuple[Checked, ...]
+    """One per entry read or blocked, with the directory's rules folded into its issues."""
+    skipped: tuple[Skipped, ...]
+    """Entries not read, each with the reason (notes, not problems)."""
+
+    @property
+    def issues(self) -> tuple[Issue, ...]:
+        return tuple(issue for result in self.results for issue in result.issues)
+
+    @property
+    def policy(self) -> Checked | None:
+        return next((r for r in self.results if isinstance(r.model, ClinicPolicy)), None)
+
+    @property
+    def profiles(self) -> tuple[Checked, ...]:
+        return tuple(r for r in self.results if isinstance(r.model, Profile))
+
+
+def check_directory(
+    directory: Path, areas: AreaCatalogue | None = None, kind: FileKind | None = None
+) -> DirectoryCheck:
+    """Every entry of a clinic directory: the files read (each checked, an area catalogue or a
+    second policy refused, profile names unique), the entries blocked and those skipped. The
+    bundled library's own directory may hold the area catalogue."""
+    found = scan(directory)
+    bundled = directory.resolve() == Path(str(bundled_dir())).resolve()
+    areas = _bundled().areas if areas is None else areas
+    results = [Checked(issue.file, FileKind.PROFILE, None, (issue,)) for issue in found.blocked]
+    policy_file: str | None = None
+    for path in found.files:
+        refused = None if kind is not None or bundled else _refused_in_directory(path)
+        if refused is not None:
+            results.append(Checked(str(path), kind_of(path), None, (refused,)))
+            continue
+        checked = check_file(path, kind, areas)
+        if isinstance(checked.model, ClinicPolicy):
+            if policy_file is not None:
+                reason = f"a second clinic policy (the first is {policy_file}); keep one"
+                issue = Issue(str(path), 1, "(file)", "(policy)", reason)
+                checked = Checked(checked.file, checked.kind, None, (issue,))
+            else:
+                policy_file = checked.file
+        results.append(checked)
+    by_name = sorted(_unique_names(results), key=lambda result: Path(result.file).name)
+    return DirectoryCheck(tuple(by_name), found.skipped)
+
+
+def _refused_in_directory(path: Path) -> Issue | None:
+    """An area catalogue, or a file named like a policy that would be read as a profile."""
+    kind, lower = kind_of(path), path.name.lower()
+    if kind is FileKind.AREAS or (kind is FileKind.PROFILE and "areas" in lower):
+        return Issue(
+            str(path),
+            1,
+            "(file)",
+            "(area catalogue)",
+            "area ceilings ship with penctl and cannot be replaced or loosened by a clinic; "
+            "narrow an area in your profiles or with caps in policy.toml, and remove this file",
+        )
+    if kind is FileKind.PROFILE and "policy" in lower:
+        rest = re.sub("policy", "", path.name[: -len(".toml")], flags=re.IGNORECASE)
+        rest = rest.strip("-_. ")
+        better = f"{rest}.policy.toml" if rest else "policy.toml"
+        return Issue(
+            str(path),
+            1,
+            "(file)",
+            "(policy?)",
+            "named like a clinic policy, but only policy.toml or NAME.policy.toml is read as "
+            f"one (this name would be read as a profile); rename it to {better}",
+        )
+    return None
 
 
 def check_paths(paths: Sequence[str], kind: FileKind | None = None) -> list[Checked]:
-    """Check files and directories (every `*.toml` in them); names must be unique per directory."""
+    """Check files and directories (a directory by the rules loading applies)."""
+    return list(validate_paths(paths, kind).results)
+
+
+def validate_paths(paths: Sequence[str], kind: FileKind | None = None) -> DirectoryCheck:
+    """`penctl profiles validate`: files as given, directories as `load_library` reads them."""
     results: list[Checked] = []
+    skipped: list[Skipped] = []
     for given in paths:
         target = Path(given)
         if target.is_dir():
-            checked = [check_file(p, kind) for p in _toml_files(target)]
-            results += _unique_names(checked)
+            checked = check_directory(target, kind=kind)
+            results += checked.results
+            skipped += checked.skipped
         else:
             results.append(check_file(target, kind))
-    return results
+    return DirectoryCheck(tuple(results), tuple(skipped))
 
 
 def _unique_names(results: list[Checked]) -> list[Checked]:
@@ -307,6 +390,8 @@ class Library:
     profiles: Mapping[str, ProfileEntry]
     overrides: tuple[Override, ...] = ()
     clinic_dir: str | None = None
+    skipped: tuple[Skipped, ...] = ()
+    """Entries of the clinic directory that were not read, each with the reason."""
 
     def entry(self, name: str) -> ProfileEntry | None:
         """The profile of exactly this name; `find_profile` for a name a person typed."""
@@ -341,7 +426,7 @@ class Library:
         chosen_area = self.find_area(area)
         if isinstance(entry, UnknownName) or isinstance(chosen_area, UnknownName):
             unknown = [found for found in (entry, chosen_area) if isinstance(found, UnknownName)]
-            return refusal(problems=tuple(_unknown_problem(name) for name in unknown))
+            return refusal(problems=tuple(unknown_sentence(name) for name in unknown))
         return effective_limits(
             device=device,
             cartridge_max_um=cartridge_max_um,
@@ -351,21 +436,6 @@ class Library:
             policy=self.policy,
             level=self.policy.default_level if level is None else level,
         )
-
-
-_NEXT_STEP = {
-    NameKind.PROFILE: "; choose one from `penctl profiles list`.",
-    NameKind.AREA: ".",
-    NameKind.CONCERN: ".",
-}
-
-
-def _unknown_problem(unknown: UnknownName) -> str:
-    hint = f" Did you mean {unknown.suggestions[0]!r}?" if unknown.suggestions else ""
-    return (
-        f"No {unknown.kind.value} named {unknown.given!r} (known: {', '.join(unknown.known)})"
-        f"{_NEXT_STEP[unknown.kind]}{hint}"
-    )
 
 
 def bundled_dir() -> Traversable:
@@ -489,6 +559,7 @@ def load_library(
         profiles=dict(sorted(profiles.items())),
         overrides=tuple(overrides),
         clinic_dir=None if directory is None else str(directory),
+        skipped=clinic.skipped,
     )
 
 
@@ -499,40 +570,17 @@ class _ClinicFiles:
     policy: tuple[ClinicPolicy, str] | None = None
     """The policy and its file."""
     profiles: tuple[Checked, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
 
 
 def _check_clinic_dir(directory: Path, areas: AreaCatalogue) -> _ClinicFiles:
     """Checks every file before any is used; raises `LibraryError` with every issue found."""
-    issues: list[Issue] = []
-    policy: tuple[ClinicPolicy, str] | None = None
-    profiles: list[Checked] = []
-    for path in _toml_files(directory):
-        kind = kind_of(path)
-        if kind is FileKind.AREAS:
-            issues.append(
-                Issue(
-                    str(path),
-                    1,
-                    "(file)",
-                    "(area catalogue)",
-                    "area ceilings ship with penctl and cannot be replaced by a clinic; narrow "
-                    "an area in your profiles or with caps in policy.toml, and remove this file",
-                )
-            )
-            continue
-        checked = check_file(path, kind, areas)
-        issues += checked.issues
-        if isinstance(checked.model, ClinicPolicy):
-            if policy is not None:
-                _, first_file = policy
-                reason = f"a second clinic policy (the first is {first_file}); keep one"
-                issues.append(Issue(str(path), 1, "(file)", "(policy)", reason))
-                continue
-            policy = (checked.model, str(path))
-        elif checked.model is not None:
-            profiles.append(checked)
-    unique = _unique_names(profiles)
-    issues += [issue for result in unique for issue in result.issues]
-    if issues:
-        raise LibraryError(issues)
-    return _ClinicFiles(policy, tuple(unique))
+    checked = check_directory(directory, areas)
+    if checked.issues:
+        raise LibraryError(checked.issues)
+    policy = checked.policy
+    return _ClinicFiles(
+        None if policy is None else (cast(ClinicPolicy, policy.model), policy.file),
+        checked.profiles,
+        checked.skipped,
+    )

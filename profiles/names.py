@@ -54,3 +54,19 @@ def find_name(kind: NameKind, given: str, known: Sequence[str]) -> str | Unknown
     if respelt in known:
         return respelt
     return UnknownName(kind, given, closest(respelt, known), tuple(known))
+
+
+_NEXT_STEP = {
+    NameKind.PROFILE: "; choose one from `penctl profiles list`.",
+    NameKind.AREA: "; `penctl profiles areas` lists them.",
+    NameKind.CONCERN: ".",
+}
+
+
+def unknown_sentence(unknown: UnknownName) -> str:
+    """The one wording of an unknown name, for refusals and for the command line alike."""
+    hint = f" Did you mean {unknown.suggestions[0]!r}?" if unknown.suggestions else ""
+    return (
+        f"No {unknown.kind.value} named {unknown.given!r} (known: {', '.join(unknown.known)})"
+        f"{_NEXT_STEP[unknown.kind]}{hint}"
+    )

@@ -287,6 +287,10 @@ def _list(args: argparse.Namespace) -> int:
                         "hash": library.policy_hash,
                     },
                     "overrides": [str(override) for override in library.overrides],
+                    "skipped": [
+                        {"path": skipped.path, "reason": skipped.reason}
+                        for skipped in library.skipped
+                    ],
                 },
                 indent=2,
                 ensure_ascii=False,
@@ -311,6 +315,8 @@ def _list(args: argparse.Namespace) -> int:
         print(f"clinic directory: {library.clinic_dir}")
     for override in library.overrides:
         print(f"override: {override}")
+    for skipped in library.skipped:
+        print(f"note: {skipped}")
     return 0
 
 
@@ -432,12 +438,15 @@ def _areas(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from profiles import FileKind, check_paths
+    from profiles import FileKind
+    from profiles.loader import validate_paths
 
-    results = check_paths(args.paths, FileKind(args.kind) if args.kind else None)
-    problems = [issue for result in results for issue in result.issues]
+    checked = validate_paths(args.paths, FileKind(args.kind) if args.kind else None)
+    results, problems = checked.results, checked.issues
     for issue in problems:
         print(issue)
+    for skipped in checked.skipped:
+        print(f"note: {skipped}")
     bad_files = sum(1 for result in results if not result.ok)
     if problems:
         print(
@@ -477,8 +486,7 @@ class _LimitsQuery:
     library: Library
     entry: ProfileEntry
     area: str
-    """As typed: the library looks it up, and an unknown area is a refusal (exit 1), not a usage
-    error."""
+    """As the library names it (an unknown area is a usage error, exit 2, like any wrong name)."""
     level: str
     device: DeviceLimits
     cartridge_max_um: int | None
@@ -515,10 +523,14 @@ def _limits(args: argparse.Namespace) -> int:
 def _limits_query(library: Library, args: argparse.Namespace) -> _LimitsQuery:
     """Raises `_UsageError` for the first wrong name or argument, in the order they are given."""
     from profiles import UnknownName
+    from profiles.names import unknown_sentence
 
     entry = library.find_profile(args.profile)
     if isinstance(entry, UnknownName):
         raise _UsageError(_no_such_profile(entry))
+    area = library.find_area(args.area)
+    if isinstance(area, UnknownName):
+        raise _UsageError(unknown_sentence(area))
     level = args.level or library.policy.default_level
     if level not in library.policy.levels:
         raise _UsageError(
@@ -528,7 +540,7 @@ def _limits_query(library: Library, args: argparse.Namespace) -> _LimitsQuery:
     return _LimitsQuery(
         library=library,
         entry=entry,
-        area=args.area,
+        area=area.value,
         level=level,
         device=_device(args.pen_depth_um, args.pen_speed_sps),
         cartridge_max_um=args.cartridge_max_um,
@@ -645,6 +657,9 @@ def _print_result(result: EffectiveLimits | LimitsRefusal) -> None:
     )
     _print_bound("min", result.speed_min)
     _print_bound("max", result.speed_max)
+    for note in (result.start_depth_note, result.start_speed_note, *result.notes):
+        if note is not None:
+            print(_wrap(note, "note: "))
 
 
 def _print_bound(side: str, bound: Bound) -> None:

@@ -219,12 +219,17 @@ def test_limits_on_a_coarser_pen_rounds_inwards(capsys: pytest.CaptureFixture[st
     )  # fmt: skip
     assert code == 0
     assert "depth  0.5 mm – 1.5 mm, starts at 0.5 mm" in out  # default 0.6 mm is off the grid
-    assert "speed  100 strokes/s – 100 strokes/s" in out
+    assert "speed  100 strokes/s – 120 strokes/s" in out
     text = " ".join(out.split())
     assert (
-        "90 strokes/s is the minimum speed in profile hair-growth for the scalp; rounded up" in text
+        "90 strokes/s is the minimum speed in profile hair-growth for the scalp; rounded up to "
+        "100 strokes/s, the nearest step of the pen (20 strokes/s steps)" in text
     )
-    assert "rounded down to 100 strokes/s, the nearest step of the pen (20 strokes/s steps)" in text
+    assert (
+        "note: starts at 0.5 mm, not the profile's default 0.6 mm: 0.6 mm is not a step of the "
+        "pen (0.25 mm steps from 0.25 mm), so the next step down is used" in text
+    )
+    assert "note: starts at 100 strokes/s, not the profile's default 90 strokes/s: 90" in text
 
 
 @pytest.mark.parametrize(
@@ -247,9 +252,27 @@ def test_limits_usage_errors_exit_2(
     assert fragment in err and "Traceback" not in err
 
 
-def test_limits_unknown_area_is_a_refusal(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "limits", "--profile", "hair-growth", "--area", "elbow")
-    assert code == 1 and "No area named 'elbow'" in out
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["show", "nope"], "no profile named 'nope'"),
+        (["limits", "--profile", "nope", "--area", "scalp"], "no profile named 'nope'"),
+        (["limits", "--profile", "hair-growth", "--area", "elbow"], "No area named 'elbow'"),
+        (["limits", "--profile", "hair-growth", "--area", "scalp", "--level", "x"], "level 'x'"),
+        (["validate", "x", "--kind", "nope"], "invalid choice: 'nope'"),
+        (["schema", "--kind", "nope"], "invalid choice: 'nope'"),
+    ],
+)
+def test_every_wrong_name_exits_2_as_docs_profiles_md_says(
+    capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
+    try:
+        code = main(["profiles", *argv])
+    except SystemExit as stop:  # argparse's own refusal of a choice
+        code = int(stop.code or 0)
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert fragment in err and "Traceback" not in err
 
 
 def test_limits_accepts_names_typed_with_the_other_separator(
@@ -277,16 +300,16 @@ def test_show_accepts_a_profile_name_typed_with_underscores(
 def test_an_unknown_name_suggests_the_closest_known_one(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = run(capsys, "limits", "--profile", "hair-growth", "--area", "cheeck-left")
-    assert code == 1
-    assert "No area named 'cheeck-left'" in out and "Did you mean 'cheek_left'?" in out
+    code, _, err = run(capsys, "limits", "--profile", "hair-growth", "--area", "cheeck-left")
+    assert code == 2
+    assert "No area named 'cheeck-left'" in err and "Did you mean 'cheek_left'?" in err
     code, out, err = run(capsys, "limits", "--profile", "acne-scras", "--area", "cheek_left")
     assert code == 2 and out == ""
     assert "no profile named 'acne-scras'" in err and "did you mean 'acne-scars'?" in err
     code, out, err = run(capsys, "show", "stretch_mark")
     assert code == 2 and "did you mean 'stretch-marks'?" in err
-    code, out, _ = run(capsys, "limits", "--profile", "hair-growth", "--area", "elbow")
-    assert code == 1 and "did you mean" not in out.lower()
+    code, _, err = run(capsys, "limits", "--profile", "hair-growth", "--area", "elbow")
+    assert code == 2 and "did you mean" not in err.lower()
 
 
 def test_a_millimetre_argument_that_is_not_a_number_is_an_argparse_error(
@@ -295,7 +318,8 @@ def test_a_millimetre_argument_that_is_not_a_number_is_an_argparse_error(
     with pytest.raises(SystemExit) as caught:
         main(["profiles", "limits", "--profile", "a", "--area", "b", "--cartridge-max-mm", "1mm"])
     assert caught.value.code == 2
-    assert "'1mm' is not a number of millimetres; give millimetres as digits, e.g. 1.0" in capsys.readouterr().err
+    expected = "'1mm' is not a number of millimetres; give millimetres as digits, e.g. 1.0"
+    assert expected in capsys.readouterr().err
 
 
 def test_s9_validate_the_corpus_through_the_installed_command() -> None:

@@ -179,7 +179,7 @@ def test_two_clinic_files_with_one_name_are_refused(tmp_path: Path) -> None:
         load_library(tmp_path, environ={})
     (issue,) = caught.value.issues
     assert issue.file == str(tmp_path / "two.toml") and issue.field == "name"
-    assert issue.line == 12 and "also the name of" in issue.reason
+    assert issue.line == 14 and "also the name of" in issue.reason
 
 
 def test_a_second_clinic_policy_is_refused_naming_the_first(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from profiles import (
     effective_limits,
     load_library,
 )
-from tests.profiles.factories import catalogue, policy, profile, settings_data
+from tests.profiles.factories import SKINPEN_LIKE, catalogue, policy, profile, settings_data
 
 LIBRARY = load_library(environ={})
 
@@ -209,24 +209,19 @@ class TestCheckRequest:
     def test_speed_and_depth_are_both_reported(self) -> None:
         check = check_request(self.limits, 1500, 140)
         assert [f.quantity.value for f in check.findings] == ["depth", "speed"]
-        assert "110 strokes/s is the maximum speed in profile acne-scars" in check.message
-
-
-SKINPEN_LIKE = DeviceLimits(
-    depth_min_um=0,
-    depth_max_um=2500,
-    depth_step_um=250,
-    speed_min_sps=117,
-    speed_max_sps=117,
-    speed_step_sps=1,
-)
+        assert "120 strokes/s is the maximum speed in profile acne-scars" in check.message
 
 
 def test_a_pen_that_retracts_to_zero_with_quarter_millimetre_steps() -> None:
     """SkinPen-like: 0–2.5 mm in 0.25 mm steps, one fixed speed (7,000 RPM ≈ 117 strokes/s)."""
     result = LIBRARY.effective_limits("dark-circles", "periorbital_left", SKINPEN_LIKE, None)
-    assert isinstance(result, LimitsRefusal)  # the profile wants 90–110 strokes/s
-    assert "117 strokes/s is the pen's slowest setting" in result.message
+    assert isinstance(result, EffectiveLimits)  # the profile's 90–120 strokes/s holds 117
+    assert result.start_speed_sps == 117
+    assert result.start_speed_note == (
+        "starts at 117 strokes/s, not the profile's default 90 strokes/s: 117 strokes/s is the "
+        "pen's slowest setting (device)"
+    )
+    assert any("the speed range is a single value, 117 strokes/s" in n for n in result.notes)
     limits = LIBRARY.effective_limits("stretch-marks", "abdomen", SKINPEN_LIKE, None, "doctor")
     assert isinstance(limits, EffectiveLimits)  # 100–130 strokes/s includes 117
     assert limits.depth_values() == (1000, 1250, 1500, 1750, 2000, 2250, 2500)

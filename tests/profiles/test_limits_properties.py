@@ -130,6 +130,10 @@ class Oracle:
             Layer.PROFILE: [area.speed_max_sps],
         }
 
+    def soft(self, depth_min_um: int) -> int:
+        """The soft ceiling in force: the lowest one, raised to the minimum depth if below it."""
+        return max(min(self.softs), depth_min_um)
+
     def depth_ok(self, um: int) -> bool:
         on_grid = (um - self.device.depth_min_um) % self.device.depth_step_um == 0
         return (
@@ -191,12 +195,18 @@ def test_s2_never_wider_than_any_layer_and_the_named_layer_set_the_bound(case: C
     assert result.depth_min.layer_value == oracle.depth_lows[result.depth_min.layer]
     assert result.speed_max.layer_value == min(v for vs in oracle.speed_highs.values() for v in vs)
     assert result.speed_min.layer_value == oracle.speed_lows[result.speed_min.layer]
+    soft = oracle.soft(result.depth_min.value)
     if result.soft_depth_max is None:
-        assert min(oracle.softs) >= result.depth_max.value
+        assert soft >= result.depth_max.value
     else:
-        assert result.soft_depth_max.value == min(oracle.softs) < result.depth_max.value
+        assert result.soft_depth_max.value == soft < result.depth_max.value
         assert result.soft_depth_max.reason
+    assert (soft > min(oracle.softs)) == any("raised to" in note for note in result.notes)
     assert result.depth_min.value <= result.start_depth_um <= result.depth_max.value
+    assert not result.needs_confirmation(result.start_depth_um)
+    plan = case.profile.areas[AREA]
+    assert (result.start_depth_note is None) == (result.start_depth_um == plan.depth_default_um)
+    assert (result.start_speed_note is None) == (result.start_speed_sps == plan.speed_default_sps)
     assert result.start_depth_um in result.depth_values()
     assert result.start_speed_sps in result.speed_values()
     for bound in result.bounds():
@@ -231,7 +241,7 @@ def test_s2_check_request_agrees_with_every_layer(case: Case, depth: int, speed:
                 if refusal.bound.side == "max"
                 else (refusal.requested < limit)
             )
-    elif depth > min(oracle.softs):
+    elif depth > oracle.soft(result.depth_min.value):
         assert check.verdict is RequestVerdict.NEEDS_CONFIRMATION
         assert check.findings[0].bound == result.soft_depth_max
     else:
