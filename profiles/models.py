@@ -85,6 +85,17 @@ class AreaCatalogue(FileModel):
 # ---- profiles -----------------------------------------------------------------------------------
 
 
+MAX_PASSES = 10
+"""Passes over one area: "multiple passes" in practice (domain.md §3), 2–3 in the bundled files;
+ten is generous, more is a slip."""
+MAX_AREA_TIME_S = 60 * 60
+"""A whole session takes 15–30 minutes, about 30 for the full face (domain.md §3): an hour on one
+area is beyond it."""
+NUMBING_DWELL_S = (5 * 60, 2 * 60 * 60)
+"""Numbing cream stays on 15 minutes to 45–60 under occlusion (domain.md §3); outside 5 minutes to
+2 hours a figure is a unit slip (hours for minutes) or a toxicity risk."""
+
+
 class AreaSettings(FileModel):
     """One area of a treatment profile: ranges, defaults, soft ceiling, passes, time and notes."""
 
@@ -112,6 +123,26 @@ class AreaSettings(FileModel):
     )
     notes: Text = Field(description="technique notes shown to the practitioner")
     source: str = Field(default="", description="where the figures come from")
+
+    @field_validator("max_passes")
+    @classmethod
+    def _passes_in_practice(cls, passes: int) -> int:
+        if passes > MAX_PASSES:
+            raise _relation(
+                f'far beyond practice: sources say "multiple passes" and the bundled '
+                f"profiles use 2–3; at most {MAX_PASSES}. A count of strokes, not passes?"
+            )
+        return passes
+
+    @field_validator("max_time_s")
+    @classmethod
+    def _time_in_practice(cls, seconds: int) -> int:
+        if seconds > MAX_AREA_TIME_S:
+            raise _relation(
+                f"far beyond practice: a whole session takes 15–30 minutes (about 30 for the full "
+                f"face); at most {MAX_AREA_TIME_S // 60} minutes on one area. Seconds, not minutes?"
+            )
+        return seconds
 
     @field_validator("depth_max_um")
     @classmethod
@@ -247,6 +278,22 @@ class NumbingPolicy(FileModel):
         description="the cream must be removed fully and the skin re-cleansed before needling"
     )
     source: Text
+
+    @field_validator("min_dwell_s", "max_dwell_s")
+    @classmethod
+    def _dwell_in_practice(cls, seconds: int) -> int:
+        shortest, longest = NUMBING_DWELL_S
+        if seconds < shortest:
+            raise _relation(
+                f"under {shortest // 60} minutes: hours, not minutes? numbing cream stays on "
+                "15–60 minutes (domain.md §3); write minutes, e.g. 60 for an hour"
+            )
+        if seconds > longest:
+            raise _relation(
+                f"over {longest // 60} minutes: sources give at most 45–60 minutes under "
+                "occlusion, and anaesthetic toxicity grows with time; seconds, not minutes?"
+            )
+        return seconds
 
     @field_validator("max_dwell_s")
     @classmethod

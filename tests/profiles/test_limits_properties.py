@@ -1,6 +1,7 @@
 """Properties of the effective-limits function under Hypothesis (S2).
 
-An independent oracle restates each layer's figures straight from the inputs and checks, over every
+Figures are drawn from the plausible range of a file (0.2–3.0 mm, 60–300 strokes/s: below that a
+file is refused as a unit slip). An independent oracle restates each layer's figures straight from the inputs and checks, over every
 step of the pen, that the computed range is exactly the set of depths and speeds every layer allows:
 never wider than any layer, never narrower than the intersection, and an empty intersection comes
 back as a refusal value, never as an exception.
@@ -61,11 +62,11 @@ def cases(draw: st.DrawFn) -> Case:
         speed_step_sps=speed_step,
     )
     cartridge = draw(st.none() | st.integers(0, 3500))
-    hard = draw(st.integers(1, 3000))
-    areas = catalogue(hard_um=hard, soft_um=draw(st.integers(1, hard)))
-    d_min, d_default, d_max = sorted(draw(st.lists(st.integers(1, 3000), min_size=3, max_size=3)))
+    hard = draw(st.integers(200, 3000))
+    areas = catalogue(hard_um=hard, soft_um=draw(st.integers(200, hard)))
+    d_min, d_default, d_max = sorted(draw(st.lists(st.integers(200, 3000), min_size=3, max_size=3)))
     soft = draw(st.none() | st.integers(d_default, d_max))
-    s_min, s_default, s_max = sorted(draw(st.lists(st.integers(1, 300), min_size=3, max_size=3)))
+    s_min, s_default, s_max = sorted(draw(st.lists(st.integers(60, 300), min_size=3, max_size=3)))
     the_profile = profile(
         {
             AREA: settings_data(
@@ -74,13 +75,13 @@ def cases(draw: st.DrawFn) -> Case:
         }
     )
     levels = {
-        "therapist": (draw(st.integers(1, 3000)), draw(st.none() | st.integers(1, 300))),
+        "therapist": (draw(st.integers(200, 3000)), draw(st.none() | st.integers(60, 300))),
         "doctor": (3000, None),
     }
     the_policy = policy(
-        soft_um=draw(st.integers(1, 3000)),
-        depth_cap_um=draw(st.none() | st.integers(1, 3000)),
-        speed_cap_sps=draw(st.none() | st.integers(1, 300)),
+        soft_um=draw(st.integers(200, 3000)),
+        depth_cap_um=draw(st.none() | st.integers(200, 3000)),
+        speed_cap_sps=draw(st.none() | st.integers(60, 300)),
         levels=levels,
     )
     level = draw(st.sampled_from(["therapist", "doctor"]))
