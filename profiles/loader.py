@@ -30,9 +30,11 @@ from profiles.directory import Skipped, scan
 from profiles.hashing import content_hash
 from profiles.issues import Issue, field_on_line, issues_from, show_value, toml_issue
 from profiles.limits import EffectiveLimits, LimitsRefusal, effective_limits, refusal
+from profiles.loosening import LoosenedFigure, loosened_figures, loosening_issues
 from profiles.models import AreaCatalogue, ClinicPolicy, DeviceLimits, Profile
 from profiles.names import NameKind, UnknownName, find_name, unknown_sentence
 from profiles.rawtext import line_endings, long_number, nesting
+from profiles.slips import policy_warnings
 from profiles.tomlpos import key_lines, line_of
 from profiles.units import format_mm, mm_text
 from profiles.vocabulary import Area, Concern
@@ -85,6 +87,8 @@ class Checked:
     issues: tuple[Issue, ...]
     data: Mapping[str, Any] = field(default_factory=dict, repr=False)
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, repr=False)
+    warnings: tuple[Issue, ...] = ()
+    """Figures allowed but likely a unit slip; they never stop a file from loading."""
 
     @property
     def ok(self) -> bool:
@@ -130,7 +134,10 @@ def check_text(
     issues: list[Issue] = []
     if isinstance(model, Profile) and areas is not None:
         issues = _against_catalogue(model, areas, file, lines)
-    return Checked(file, kind, None if issues else model, tuple(issues), data, lines)
+    warnings = policy_warnings(model, file, lines) if isinstance(model, ClinicPolicy) else []
+    return Checked(
+        file, kind, None if issues else model, tuple(issues), data, lines, tuple(warnings)
+    )
 
 
 def _parse(text: str, file: str) -> dict[str, Any] | Issue:
@@ -210,7 +217,14 @@ def check_file(
         return content
     if kind is FileKind.PROFILE and areas is None:
         areas = _bundled().areas
-    return check_text(content, shown, kind, areas)
+    checked = check_text(content, shown, kind, areas)
+    if isinstance(checked.model, ClinicPolicy):
+        issues = loosening_issues(
+            checked.model, _bundled().policy, shown, checked.data, checked.lines
+        )
+        if issues:
+            return Checked(shown, kind, None, tuple(issues), checked.data, checked.lines)
+    return checked
 
 
 @dataclass(frozen=True)
@@ -225,6 +239,10 @@ class DirectoryCheck:
     @property
     def issues(self) -> tuple[Issue, ...]:
         return tuple(issue for result in self.results for issue in result.issues)
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return tuple(warning for result in self.results for warning in result.warnings)
 
     @property
     def policy(self) -> Checked | None:
@@ -392,6 +410,11 @@ class Library:
     clinic_dir: str | None = None
     skipped: tuple[Skipped, ...] = ()
     """Entries of the clinic directory that were not read, each with the reason."""
+    warnings: tuple[Issue, ...] = ()
+    """Figures in the clinic's files that are allowed but look like a unit slip."""
+    loosened: tuple[LoosenedFigure, ...] = ()
+    """Bundled safety figures the clinic policy sets looser, each with its reason and who decided;
+    a session journals them."""
 
     def entry(self, name: str) -> ProfileEntry | None:
         """The profile of exactly this name; `find_profile` for a name a person typed."""
@@ -560,6 +583,8 @@ def load_library(
         overrides=tuple(overrides),
         clinic_dir=None if directory is None else str(directory),
         skipped=clinic.skipped,
+        warnings=clinic.warnings,
+        loosened=loosened_figures(policy, bundled.policy),
     )
 
 
@@ -571,6 +596,7 @@ class _ClinicFiles:
     """The policy and its file."""
     profiles: tuple[Checked, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+    warnings: tuple[Issue, ...] = ()
 
 
 def _check_clinic_dir(directory: Path, areas: AreaCatalogue) -> _ClinicFiles:
@@ -583,4 +609,5 @@ def _check_clinic_dir(directory: Path, areas: AreaCatalogue) -> _ClinicFiles:
         None if policy is None else (cast(ClinicPolicy, policy.model), policy.file),
         checked.profiles,
         checked.skipped,
+        checked.warnings,
     )

@@ -92,8 +92,9 @@ MAX_AREA_TIME_S = 60 * 60
 """A whole session takes 15–30 minutes, about 30 for the full face (domain.md §3): an hour on one
 area is beyond it."""
 NUMBING_DWELL_S = (5 * 60, 2 * 60 * 60)
-"""Numbing cream stays on 15 minutes to 45–60 under occlusion (domain.md §3); outside 5 minutes to
-2 hours a figure is a unit slip (hours for minutes) or a toxicity risk."""
+"""Numbing cream stays on 15 minutes to 45–60 under occlusion (domain.md §3). Over 2 hours is
+refused (a unit slip or a toxicity risk); under 5 minutes is a warning (hours for minutes?), since
+a test rig may shorten the dwell on purpose."""
 
 
 class AreaSettings(FileModel):
@@ -282,12 +283,7 @@ class NumbingPolicy(FileModel):
     @field_validator("min_dwell_s", "max_dwell_s")
     @classmethod
     def _dwell_in_practice(cls, seconds: int) -> int:
-        shortest, longest = NUMBING_DWELL_S
-        if seconds < shortest:
-            raise _relation(
-                f"under {shortest // 60} minutes: hours, not minutes? numbing cream stays on "
-                "15–60 minutes (domain.md §3); write minutes, e.g. 60 for an hour"
-            )
+        longest = NUMBING_DWELL_S[1]
         if seconds > longest:
             raise _relation(
                 f"over {longest // 60} minutes: sources give at most 45–60 minutes under "
@@ -302,6 +298,13 @@ class NumbingPolicy(FileModel):
         if shortest_s is not None and longest_s < shortest_s:
             raise _relation("below min_dwell_minutes; make the longest dwell at least the shortest")
         return longest_s
+
+
+class Loosening(FileModel):
+    """A clinic's declaration that it sets one bundled safety figure looser, knowingly."""
+
+    reason: Text = Field(description="why the clinic sets this safety figure looser")
+    by: Text = Field(description="who decided it (name and role); recorded in every session")
 
 
 class ClinicPolicy(FileModel):
@@ -326,6 +329,11 @@ class ClinicPolicy(FileModel):
     levels: dict[Slug, PractitionerLevel] = Field(min_length=1)
     default_level: Slug = Field(description="the level assumed when none is given")
     contraindications: dict[Slug, Contraindication] = Field(min_length=1)
+    loosened: dict[str, Loosening] = Field(
+        default_factory=dict,
+        description="bundled safety figures this policy sets looser, keyed by the figure "
+        '(e.g. [loosened."soft_depth_max_mm"]), each with reason and by',
+    )
     source: str = ""
 
     @field_validator("min_interval_days")

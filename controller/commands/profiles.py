@@ -12,7 +12,8 @@ import json
 import re
 import sys
 import textwrap
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
         EffectiveLimits,
         Library,
         LimitsRefusal,
+        LoosenedFigure,
         ProfileEntry,
         RequestCheck,
         UnknownName,
@@ -291,6 +293,7 @@ def _list(args: argparse.Namespace) -> int:
                         {"path": skipped.path, "reason": skipped.reason}
                         for skipped in library.skipped
                     ],
+                    "loosened": [asdict(figure) for figure in library.loosened],
                 },
                 indent=2,
                 ensure_ascii=False,
@@ -317,7 +320,17 @@ def _list(args: argparse.Namespace) -> int:
         print(f"override: {override}")
     for skipped in library.skipped:
         print(f"note: {skipped}")
+    for warning in library.warnings:
+        print(f"warning: {warning}")
+    _print_loosened(library.loosened)
     return 0
+
+
+def _print_loosened(loosened: Sequence[LoosenedFigure], where: str = "") -> None:
+    """Loud on purpose: a clinic policy that loosens a bundled safety figure must never pass
+    unnoticed."""
+    for figure in loosened:
+        print(_wrap(f"{where}{figure}", "LOOSENED SAFETY FIGURE: "))
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -388,6 +401,7 @@ def _policy(args: argparse.Namespace) -> int:
     policy = library.policy
     print(f"{policy.name} ({library.policy_origin}, {library.policy_file})")
     print(f"policy hash: {library.policy_hash}")
+    _print_loosened(library.loosened)
     print(
         _wrap(
             f"deeper than {format_mm(policy.soft_depth_max_um)} needs a confirmation: "
@@ -438,8 +452,9 @@ def _areas(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from profiles import FileKind
+    from profiles import ClinicPolicy, FileKind, load_library
     from profiles.loader import validate_paths
+    from profiles.loosening import loosened_figures
 
     checked = validate_paths(args.paths, FileKind(args.kind) if args.kind else None)
     results, problems = checked.results, checked.issues
@@ -447,6 +462,8 @@ def _validate(args: argparse.Namespace) -> int:
         print(issue)
     for skipped in checked.skipped:
         print(f"note: {skipped}")
+    for warning in checked.warnings:
+        print(f"warning: {warning}")
     bad_files = sum(1 for result in results if not result.ok)
     if problems:
         print(
@@ -458,8 +475,11 @@ def _validate(args: argparse.Namespace) -> int:
         return EXIT_PROBLEM
     if not results:
         return _fail("no *.toml files found in the given directories", EXIT_PROBLEM)
+    bundled_policy = load_library(environ={}).policy
     for result in results:
         print(f"{result.file}: ok ({result.kind.value})")
+        if isinstance(result.model, ClinicPolicy):
+            _print_loosened(loosened_figures(result.model, bundled_policy), f"{result.file}: ")
     return 0
 
 
