@@ -23,6 +23,7 @@ from profiles.names import closest
 from profiles.rawtext import in_key_part, odd_character
 from profiles.tomlpos import Path, line_of
 from profiles.units import mm_text
+from profiles.vocabulary import Area, never_treated
 
 _MISSING = "(missing)"
 
@@ -220,6 +221,9 @@ def _reason(error: ErrorDetails, model: type[BaseModel], loc: tuple[str | int, .
         odd = odd_character(str(value))
         if odd is not None:
             return f"unknown {noun}; {odd}"
+        refused = never_treated(str(value)) if enum is Area else None
+        if refused is not None:
+            return f"not an area: {refused}"
         return f"unknown {noun}{_suggest(str(value), choices)}{listing}"
     if kind in ("string_type", "str_type"):
         return f"expected text in quotes, got {show_value(value)}"

@@ -449,6 +449,16 @@ def _depth_figures(entries: _LayerEntries) -> list[_Figure]:
         (Layer.POLICY, policy.soft_depth_max_um, "by clinic policy", policy.soft_depth_reason),
         (Layer.PROFILE, settings.depth_soft_max_um, in_profile, settings.depth_soft_reason),
     ]
+    if spec.medical_only_above_um is not None and not entries.practitioner.medical:
+        hard.insert(  # beside the area's own ceiling, so a tie names the area
+            4,
+            (
+                Layer.AREA,
+                "max",
+                spec.medical_only_above_um,
+                f"is the deepest {entries.where} below a medical level (a doctor may go deeper)",
+            ),
+        )
     return _stated(hard, format_mm) + [
         _soft_depth(layer, value_um, where, reason)
         for layer, value_um, where, reason in soft

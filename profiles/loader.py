@@ -406,6 +406,10 @@ class Library:
     policy_origin: str
     policy_hash: str
     profiles: Mapping[str, ProfileEntry]
+    """The profiles a session may use."""
+    disabled: Mapping[str, ProfileEntry] = field(default_factory=dict)
+    """Profiles with `enabled = false` (e.g. no clinical evidence): listed, never used, until a
+    clinic copies one into its directory with `enabled = true`."""
     overrides: tuple[Override, ...] = ()
     clinic_dir: str | None = None
     skipped: tuple[Skipped, ...] = ()
@@ -579,7 +583,8 @@ def load_library(
         policy_file=policy_file,
         policy_origin=policy_origin,
         policy_hash=content_hash(policy),
-        profiles=dict(sorted(profiles.items())),
+        profiles={n: e for n, e in sorted(profiles.items()) if e.profile.enabled},
+        disabled={n: e for n, e in sorted(profiles.items()) if not e.profile.enabled},
         overrides=tuple(overrides),
         clinic_dir=None if directory is None else str(directory),
         skipped=clinic.skipped,

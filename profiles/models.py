@@ -51,6 +51,11 @@ class AreaSpec(FileModel):
         description="soft ceiling, millimetres: deeper needs a confirmation with a reason",
     )
     soft_reason: Text = Field(description="why deeper than the soft ceiling needs confirmation")
+    medical_only_above_um: DepthUm | None = Field(
+        default=None,
+        alias="medical_only_above_mm",
+        description="optional, mm: deeper only for a practitioner level marked medical = true",
+    )
     source: Text = Field(description="where the figures come from")
 
     @field_validator("depth_soft_max_um")
@@ -237,6 +242,14 @@ class Profile(FileModel):
     description: Text = Field(description="the plan in a few sentences: course, endpoint")
     areas: dict[Area, AreaSettings] = Field(min_length=1)
     sources: list[Text] = Field(default_factory=list, description="references for the whole plan")
+    enabled: bool = Field(
+        default=True,
+        description="false: listed but not usable (e.g. no clinical evidence) until a clinic "
+        "copies the file into its directory with enabled = true",
+    )
+    evidence: Text | None = Field(
+        default=None, description="a warning on weak or absent evidence, shown with the profile"
+    )
 
     @property
     def concern_label(self) -> str:
@@ -265,6 +278,11 @@ class PractitionerLevel(FileModel):
     label: Text
     depth_max_um: DepthUm = Field(alias="depth_max_mm", description="deepest depth, mm")
     speed_max_sps: SpeedSps | None = Field(default=None, description="fastest speed, strokes/s")
+    medical: bool = Field(
+        default=False,
+        description="a medical practitioner (a doctor): may go past an area's "
+        "medical_only_above_mm",
+    )
     source: Text
 
 

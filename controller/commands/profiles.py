@@ -230,7 +230,14 @@ class _UsageError(Exception):
     """A wrong name or argument, found before anything is computed; the message is for people."""
 
 
-def _no_such_profile(unknown: UnknownName) -> str:
+def _no_such_profile(unknown: UnknownName, library: Library) -> str:
+    off = library.disabled.get(unknown.given.replace("_", "-"))
+    if off is not None:
+        why = (off.profile.evidence or "its file says enabled = false").rstrip(".")
+        return (
+            f"profile {off.profile.name} is off: {why}. To use it, copy {off.file} into the "
+            "clinic directory and set enabled = true"
+        )
     hint = f" (did you mean {unknown.suggestions[0]!r}?)" if unknown.suggestions else ""
     return (
         f"no profile named {unknown.given!r}{hint}; `penctl profiles list` shows the "
@@ -282,6 +289,10 @@ def _list(args: argparse.Namespace) -> int:
                         }
                         for name, entry in library.profiles.items()
                     ],
+                    "disabled": [
+                        {"name": name, "evidence": entry.profile.evidence, "file": entry.file}
+                        for name, entry in library.disabled.items()
+                    ],
                     "policy": {
                         "name": library.policy.name,
                         "origin": library.policy_origin,
@@ -318,6 +329,9 @@ def _list(args: argparse.Namespace) -> int:
         print(f"clinic directory: {library.clinic_dir}")
     for override in library.overrides:
         print(f"override: {override}")
+    for name, entry in library.disabled.items():
+        why = entry.profile.evidence or "enabled = false"
+        print(_wrap(f"{name} ({entry.origin}, not usable): {why}", "off: "))
     for skipped in library.skipped:
         print(f"note: {skipped}")
     for warning in library.warnings:
@@ -342,7 +356,7 @@ def _show(args: argparse.Namespace) -> int:
         return library
     entry = library.find_profile(args.name)
     if isinstance(entry, UnknownName):
-        return _fail(_no_such_profile(entry))
+        return _fail(_no_such_profile(entry, library))
     profile = entry.profile
     if args.json:
         document = {
@@ -547,7 +561,7 @@ def _limits_query(library: Library, args: argparse.Namespace) -> _LimitsQuery:
 
     entry = library.find_profile(args.profile)
     if isinstance(entry, UnknownName):
-        raise _UsageError(_no_such_profile(entry))
+        raise _UsageError(_no_such_profile(entry, library))
     area = library.find_area(args.area)
     if isinstance(area, UnknownName):
         raise _UsageError(unknown_sentence(area))

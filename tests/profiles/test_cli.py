@@ -78,7 +78,7 @@ def test_show_prints_every_area_with_ranges_and_notes(capsys: pytest.CaptureFixt
 def test_show_unknown_profile_says_where_to_look(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "show", "acne")
     assert code == 2 and out == ""
-    assert "no profile named 'acne'; `penctl profiles list` shows the 12 available" in err
+    assert "no profile named 'acne'; `penctl profiles list` shows the 11 available" in err
 
 
 def test_policy_and_areas_are_shown(capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,7 +89,7 @@ def test_policy_and_areas_are_shown(capsys: pytest.CaptureFixture[str]) -> None:
     assert "blocking contraindications:" in out and "caution contraindications:" in out
     code, out, _ = run(capsys, "areas")
     assert code == 0
-    assert "periorbital_left     0.5 mm   0.3 mm" in out
+    assert "periorbital_left     0.3 mm   0.3 mm" in out
 
 
 def test_validate_accepts_the_bundled_library(capsys: pytest.CaptureFixture[str]) -> None:
@@ -146,11 +146,24 @@ def test_limits_names_the_layer_behind_each_bound(capsys: pytest.CaptureFixture[
 
 def test_limits_shows_the_soft_ceiling_and_its_reason(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
-        capsys, "limits", "--profile", "stretch-marks", "--area", "thighs", "--level", "doctor"
+        capsys, "limits", "--profile", "stretch-marks", "--area", "abdomen", "--level", "doctor"
     )
     assert code == 0
     assert "soft  1.5 mm         policy     above 1.5 mm needs a confirmation" in out
     assert "was not evaluated above 1.5 mm" in out
+
+
+def test_on_a_tie_of_soft_ceilings_the_more_specific_reason_is_shown(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Thighs: the area's 1.5 mm and the policy's 1.5 mm; the thigh's own reason is the one a
+    practitioner needs."""
+    code, out, _ = run(
+        capsys, "limits", "--profile", "stretch-marks", "--area", "thighs", "--level", "doctor"
+    )
+    assert code == 0
+    assert "soft  1.5 mm         area       above 1.5 mm needs a confirmation" in out
+    assert "reason shown: inner-thigh skin is thin" in out
 
 
 def test_s2_limits_refusal_exits_1_naming_both_layers(capsys: pytest.CaptureFixture[str]) -> None:
@@ -193,8 +206,8 @@ def test_limits_check_needing_confirmation_exits_3(capsys: pytest.CaptureFixture
 
 def test_limits_json_carries_hashes_and_code_units(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
-        capsys, "limits", "--profile", "dark-circles", "--area", "periorbital_right",
-        "--json", "--check", "0.5", "90",
+        capsys, "limits", "--profile", "fine-lines-wrinkles", "--area", "forehead",
+        "--json", "--check", "0.75", "90",
     )  # fmt: skip
     document = json.loads(out)
     assert code == 3

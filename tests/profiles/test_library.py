@@ -33,7 +33,7 @@ def test_every_bundled_file_validates() -> None:
 
 
 def test_the_library_covers_every_concern_and_every_area() -> None:
-    profiles = [entry.profile for entry in LIBRARY.profiles.values()]
+    profiles = [entry.profile for entry in (*LIBRARY.profiles.values(), *LIBRARY.disabled.values())]
     assert {p.concern for p in profiles} == set(Concern)
     assert {area for p in profiles for area in p.areas} == set(Area)
     assert set(LIBRARY.areas.areas) == set(Area)
@@ -67,9 +67,13 @@ def test_bundled_policy_figures_match_the_reference() -> None:
 
 def test_area_ceilings_match_the_reference() -> None:
     ceilings = {area: spec.depth_max_um for area, spec in LIBRARY.areas.areas.items()}
-    assert ceilings[Area.PERIORBITAL_LEFT] == ceilings[Area.PERIORBITAL_RIGHT] == 500
+    assert ceilings[Area.PERIORBITAL_LEFT] == ceilings[Area.PERIORBITAL_RIGHT] == 300
     assert ceilings[Area.NOSE] == ceilings[Area.PERIORAL] == 750
     assert ceilings[Area.NECK] == ceilings[Area.SCALP] == 2500
+    assert ceilings[Area.THIGHS] == 2000
+    neck = LIBRARY.areas.spec(Area.NECK)
+    assert neck.medical_only_above_um == 1500
+    assert LIBRARY.areas.spec(Area.FOREHEAD).depth_soft_max_um == 500
     for spec in LIBRARY.areas.areas.values():
         assert spec.depth_soft_max_um <= spec.depth_max_um
 
@@ -151,8 +155,16 @@ def test_the_environment_variable_names_the_clinic_dir_and_the_option_wins(
     env_dir, option_dir = tmp_path / "env", tmp_path / "option"
     env_dir.mkdir()
     option_dir.mkdir()
-    _copy("puffiness.toml", env_dir / "p.toml", ('name = "puffiness"', 'name = "from-env"'))
-    _copy("puffiness.toml", option_dir / "p.toml", ('name = "puffiness"', 'name = "from-option"'))
+    _copy(
+        "redness-rosacea.toml",
+        env_dir / "p.toml",
+        ('name = "redness-rosacea"', 'name = "from-env"'),
+    )
+    _copy(
+        "redness-rosacea.toml",
+        option_dir / "p.toml",
+        ('name = "redness-rosacea"', 'name = "from-option"'),
+    )
     assert "from-env" in load_library(environ={CLINIC_DIR_ENV: str(env_dir)}).profiles
     both = load_library(option_dir, environ={CLINIC_DIR_ENV: str(env_dir)})
     assert "from-option" in both.profiles and "from-env" not in both.profiles

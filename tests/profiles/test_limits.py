@@ -70,9 +70,9 @@ def test_s2_soft_ceiling_comes_from_policy_with_its_reason() -> None:
 
 
 def test_area_soft_ceiling_below_policy_wins() -> None:
-    limits = _limits("fine-lines-wrinkles", "periorbital_right", level="doctor")
+    limits = _limits("fine-lines-wrinkles", "forehead", level="doctor")
     assert limits.soft_depth_max is not None
-    assert (limits.soft_depth_max.value, limits.soft_depth_max.layer) == (300, Layer.AREA)
+    assert (limits.soft_depth_max.value, limits.soft_depth_max.layer) == (500, Layer.AREA)
 
 
 def test_no_soft_band_when_the_hard_maximum_is_below_it() -> None:

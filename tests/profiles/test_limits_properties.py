@@ -1,10 +1,10 @@
 """Properties of the effective-limits function under Hypothesis (S2).
 
 Figures are drawn from the plausible range of a file (0.2–3.0 mm, 60–300 strokes/s: below that a
-file is refused as a unit slip). An independent oracle restates each layer's figures straight from the inputs and checks, over every
-step of the pen, that the computed range is exactly the set of depths and speeds every layer allows:
-never wider than any layer, never narrower than the intersection, and an empty intersection comes
-back as a refusal value, never as an exception.
+file is refused as a unit slip). An independent oracle restates each layer's figures straight from
+the inputs and checks, over every step of the pen, that the computed range is exactly the set of
+depths and speeds every layer allows: never wider than any layer, never narrower than the
+intersection, and an empty intersection comes back as a refusal value, never as an exception.
 """
 
 from __future__ import annotations
