@@ -140,7 +140,8 @@ def _interval(value: Any) -> int:
         raise _fail(
             "interval_range",
             f"fewer than {SHORTEST_INTERVAL_DAYS} days, the shortest interval in any source "
-            f"(weekly, scalp); weeks, not days? {days} weeks = {days * 7} days",
+            f"(weekly, scalp); weeks, not days? {days} week{'s' if days != 1 else ''} = "
+            f"{days * 7} days",
         )
     return days
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from profiles.names import closest
-from profiles.rawtext import in_key_part, odd_character
+from profiles.rawtext import odd_character, unquoted
 from profiles.tomlpos import Path, line_of
 from profiles.units import mm_text
 from profiles.vocabulary import Area, never_treated
@@ -343,7 +343,7 @@ def toml_issue(message: str, file: str, text: str) -> Issue:
             shown,
             f"use a dot as the decimal separator: write {whole}.{fraction}, not {whole},{fraction}",
         )
-    odd = odd_character(raw_line, letters=False) or odd_character(in_key_part(raw_line))
+    odd = odd_character(raw_line, letters=False) or odd_character(unquoted(raw_line))
     advice = (
         odd
         if odd is not None

@@ -145,7 +145,7 @@ def _parse(text: str, file: str) -> dict[str, Any] | Issue:
     for find in (line_endings, nesting, long_number):
         problem = find(text)
         if problem is not None:
-            field_name = field_on_line(text, problem.line)
+            field_name = "(file)" if find is line_endings else field_on_line(text, problem.line)
             return Issue(file, problem.line, field_name, problem.value, problem.reason)
     try:
         return tomllib.loads(text, parse_float=Decimal)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from profiles.fields import Days, DepthUm, DurationS, Passes, Slug, SpeedSps, Text
@@ -242,7 +242,7 @@ class Profile(FileModel):
     description: Text = Field(description="the plan in a few sentences: course, endpoint")
     areas: dict[Area, AreaSettings] = Field(min_length=1)
     sources: list[Text] = Field(default_factory=list, description="references for the whole plan")
-    enabled: bool = Field(
+    enabled: StrictBool = Field(
         default=True,
         description="false: listed but not usable (e.g. no clinical evidence) until a clinic "
         "copies the file into its directory with enabled = true",
@@ -278,7 +278,7 @@ class PractitionerLevel(FileModel):
     label: Text
     depth_max_um: DepthUm = Field(alias="depth_max_mm", description="deepest depth, mm")
     speed_max_sps: SpeedSps | None = Field(default=None, description="fastest speed, strokes/s")
-    medical: bool = Field(
+    medical: StrictBool = Field(
         default=False,
         description="a medical practitioner (a doctor): may go past an area's "
         "medical_only_above_mm",
@@ -293,7 +293,7 @@ class NumbingPolicy(FileModel):
     max_dwell_s: DurationS = Field(
         alias="max_dwell_minutes", description="longest time the numbing cream may stay on"
     )
-    remove_before_needling: bool = Field(
+    remove_before_needling: StrictBool = Field(
         description="the cream must be removed fully and the skin re-cleansed before needling"
     )
     source: Text

@@ -117,7 +117,9 @@ def odd_character(text: str, letters: bool = True) -> str | None:
         if char in " \t\n\r" or (char.isascii() and char.isprintable()):
             continue
         category = unicodedata.category(char)
-        name = unicodedata.name(char, "an unnamed character")
+        name = unicodedata.name(char, "") or (
+            "a control character" if category == "Cc" else "an unnamed character"
+        )
         code = f"U+{ord(char):04X}"
         if category in _LOOKS_LIKE:
             what = _LOOKS_LIKE[category]
@@ -134,6 +136,11 @@ def odd_character(text: str, letters: bool = True) -> str | None:
     return None
 
 
-def in_key_part(line: str) -> str:
-    """The part of a line where a non-ASCII character cannot be meant: all but quoted values."""
-    return line.split("=", 1)[0] if "=" in line else line
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+
+
+def unquoted(line: str) -> str:
+    """A line without its quoted strings, where a non-ASCII letter or digit cannot be meant.
+    Quoted keys stay: a look-alike letter in a key is exactly what must be named."""
+    key, sep, value = line.partition("=")
+    return key + sep + _QUOTED.sub(lambda m: " " * len(m.group()), value)

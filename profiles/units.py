@@ -31,7 +31,8 @@ def _as_decimal(value: object, unit: str) -> Decimal:
             f"expected a number of {unit}, got text; write the number without quotes or units"
         )
     if not isinstance(value, int | float | Decimal):
-        raise UnitError(f"expected a number of {unit}, got {type(value).__name__}")
+        got = "a table" if isinstance(value, dict) else type(value).__name__
+        raise UnitError(f"expected a number of {unit}, got {got}")
     try:
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     except (InvalidOperation, ValueError) as exc:

@@ -220,10 +220,30 @@ def test_the_documented_example_profile_validates() -> None:
     """docs/profiles.md shows a clinic profile; it must stay a valid one."""
     doc = (Path(__file__).parents[2] / "docs" / "profiles.md").read_text("utf-8")
     blocks = [block.split("```", 1)[0] for block in doc.split("```toml\n")[1:]]
-    assert blocks
-    for block in blocks:
+    profiles = [block for block in blocks if "[areas." in block]
+    assert profiles
+    for block in profiles:
         checked = check_text(block, "docs/profiles.md", FileKind.PROFILE, LIBRARY.areas)
         assert checked.ok, [str(issue) for issue in checked.issues]
+
+
+def test_the_documented_loosening_makes_a_valid_policy(tmp_path: Path) -> None:
+    """The policy fragment in docs/profiles.md (its keys in place of the bundled soft ceiling, its
+    tables at the end) is a policy that loads and declares its loosened figure."""
+    doc = (Path(__file__).parents[2] / "docs" / "profiles.md").read_text("utf-8")
+    blocks = [block.split("```", 1)[0] for block in doc.split("```toml\n")[1:]]
+    (fragment,) = [block for block in blocks if "[loosened." in block]
+    policy = (BUNDLED / "policy.toml").read_text("utf-8")
+    keys, tables = fragment.split("\n[", 1)
+    (tmp_path / "policy.toml").write_text(
+        policy.replace("soft_depth_max_mm = 1.5", keys, 1) + "\n[" + tables, "utf-8"
+    )
+    (loosened,) = load_library(tmp_path, environ={}).loosened
+    assert (loosened.figure, loosened.bundled, loosened.clinic) == (
+        "soft_depth_max_mm",
+        "1.5 mm",
+        "2.0 mm",
+    )
 
 
 def test_documented_checklist_counts() -> None:
