@@ -349,3 +349,84 @@ def test_s9_validate_the_corpus_through_the_installed_command() -> None:
     named = {line.split(":", 1)[0] for line in done.stdout.splitlines()}
     assert named == {str(path) for path in BROKEN.glob("*.toml")}
     assert "nothing was loaded" in done.stderr
+
+
+def test_a_profile_that_is_off_is_listed_and_refused_by_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "off: puffiness (bundled, not usable): No clinical evidence" in out
+    code, out, err = run(capsys, "limits", "--profile", "puffiness", "--area", "periorbital_left")
+    assert code == 2 and out == ""
+    assert "profile puffiness is off: No clinical evidence" in err
+    assert "into the clinic directory and set enabled = true" in err
+    text = (BUNDLED / "puffiness.toml").read_text("utf-8")
+    (tmp_path / "puffiness.toml").write_text(
+        text.replace("enabled = false", "enabled = true"), "utf-8"
+    )
+    code, out, _ = run(
+        capsys, "limits", "--profile", "puffiness", "--area", "periorbital_left",
+        "--clinic-dir", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0 and "profile puffiness (clinic" in out
+
+
+def test_validate_prints_warnings_and_loosened_figures_but_passes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy = (BUNDLED / "policy.toml").read_text("utf-8")
+    policy = policy.replace("min_dwell_minutes = 15", "min_dwell_minutes = 1").replace(
+        "soft_depth_max_mm = 1.5", "soft_depth_max_mm = 2.0"
+    )
+    policy += '\n[loosened."soft_depth_max_mm"]\nreason = "boxcar scars"\nby = "Dr. A, director"\n'
+    (tmp_path / "policy.toml").write_text(policy, "utf-8")
+    code, out, err = run(capsys, "validate", str(tmp_path))
+    assert code == 0 and err == ""
+    text = " ".join(out.split())
+    assert f"warning: {tmp_path / 'policy.toml'}:" in text
+    assert "numbing.min_dwell_minutes: 1 min: under 5 minutes: hours, not minutes?" in text
+    assert (
+        f"LOOSENED SAFETY FIGURE: {tmp_path / 'policy.toml'}: soft_depth_max_mm: 2.0 mm "
+        "(bundled: 1.5 mm), loosened by Dr. A, director: boxcar scars" in text
+    )
+    code, out, _ = run(capsys, "policy", "--clinic-dir", str(tmp_path))
+    assert code == 0 and "LOOSENED SAFETY FIGURE: soft_depth_max_mm: 2.0 mm" in out
+    code, out, _ = run(capsys, "list", "--clinic-dir", str(tmp_path), "--json")
+    document = json.loads(out)
+    assert document["loosened"] == [
+        {
+            "figure": "soft_depth_max_mm",
+            "bundled": "1.5 mm",
+            "clinic": "2.0 mm",
+            "reason": "boxcar scars",
+            "by": "Dr. A, director",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--cartridge-max-mm", "0"], "a needle length must be above 0 mm"),
+        (["--cartridge-max-mm", "-1"], "a needle length must be above 0 mm"),
+        (["--cartridge-max-mm", "1,5"], "use a dot as the decimal separator, e.g. 1.5"),
+        (["--cartridge-max-mm", "1e999999999"], "far beyond any figure in millimetres"),
+        (["--cartridge-max-mm", "9" * 5000], "'999999999999999999999...'"),
+        (["--cartridge-max-mm", "\uff11.5"], "fullwidth digit one (U+FF11)"),
+        (["--pen-depth-mm", "0", "1e99999", "0.1"], "far beyond any figure in millimetres"),
+        (["--pen-speed-sps", "60", "9" * 5000, "10"], "is not a whole number of strokes"),
+        (["--check", "1e999999999", "120"], "--check: '1e999999999': a number with"),
+        (["--check", "0,5", "120"], "--check: '0,5': use a dot as the decimal separator"),
+        (["--check", "0.5", "sNaN"], "--check: 'sNaN' is not a whole number of strokes"),
+    ],
+)
+def test_s9_a_hostile_number_on_the_command_line_is_refused_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
+    try:
+        code = main(["profiles", "limits", "--profile", "acne-scars", "--area", "chin", *argv])
+    except SystemExit as stop:  # argparse's refusal of an option's value
+        code = int(stop.code or 0)
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert fragment in err and "Traceback" not in err and len(err) < 2000
