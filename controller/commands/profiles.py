@@ -454,9 +454,11 @@ def _areas(args: argparse.Namespace) -> int:
     library = load_library(environ={})
     print(f"{'AREA':<18}  {'HARD':>7}  {'SOFT':>7}  LABEL")
     for area, spec in library.areas.areas.items():
+        medical = spec.medical_only_above_um
+        only = "" if medical is None else f" (past {format_mm(medical)}: medical levels only)"
         print(
             f"{area.value:<18}  {format_mm(spec.depth_max_um):>7}  "
-            f"{format_mm(spec.depth_soft_max_um):>7}  {spec.label}"
+            f"{format_mm(spec.depth_soft_max_um):>7}  {spec.label}{only}"
         )
     print(f"\nfrom {library.areas_file}; sources in the file and in docs/profiles.md")
     return 0

@@ -90,6 +90,7 @@ def test_policy_and_areas_are_shown(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "areas")
     assert code == 0
     assert "periorbital_left     0.3 mm   0.3 mm" in out
+    assert "neck (past 1.5 mm: medical levels only)" in out
 
 
 def test_validate_accepts_the_bundled_library(capsys: pytest.CaptureFixture[str]) -> None:
