@@ -282,10 +282,14 @@ def check_directory(
     return DirectoryCheck(tuple(by_name), found.skipped)
 
 
+_POLICY_WORD = re.compile(r"(?:^|[-_. ])policy(?:$|[-_. ])")
+"""`policy` as a word of a file name (`Policy.toml`, `clinic-policy.toml`), not inside another."""
+
+
 def _refused_in_directory(path: Path) -> Issue | None:
     """An area catalogue, or a file named like a policy that would be read as a profile."""
     kind, lower = kind_of(path), path.name.lower()
-    if kind is FileKind.AREAS or (kind is FileKind.PROFILE and "areas" in lower):
+    if kind is FileKind.AREAS or lower == "areas.toml" or lower.endswith(".areas.toml"):
         return Issue(
             str(path),
             1,
@@ -294,7 +298,7 @@ def _refused_in_directory(path: Path) -> Issue | None:
             "area ceilings ship with penctl and cannot be replaced or loosened by a clinic; "
             "narrow an area in your profiles or with caps in policy.toml, and remove this file",
         )
-    if kind is FileKind.PROFILE and "policy" in lower:
+    if kind is FileKind.PROFILE and _POLICY_WORD.search(lower[: -len(".toml")]):
         rest = re.sub("policy", "", path.name[: -len(".toml")], flags=re.IGNORECASE)
         rest = rest.strip("-_. ")
         better = f"{rest}.policy.toml" if rest else "policy.toml"

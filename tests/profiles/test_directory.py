@@ -140,3 +140,12 @@ def test_litter_is_skipped_with_a_note_and_never_blocks_the_clinic(
     monkeypatch.setenv(CLINIC_DIR_ENV, str(tmp_path))
     assert main(["profiles", "list"]) == 0
     assert f"note: {tmp_path / 'README.md'}: skipped: not a .toml file" in capsys.readouterr().out
+
+
+def test_a_profile_whose_name_merely_contains_policy_or_areas_is_read_as_a_profile(
+    tmp_path: Path,
+) -> None:
+    _copy("acne-scars.toml", tmp_path / "body-areas.toml", rename="body-areas")
+    _copy("hair-growth.toml", tmp_path / "nopolicyscars.toml", rename="nopolicy")
+    library = load_library(tmp_path, environ={})
+    assert {"body-areas", "nopolicy"} <= set(library.profiles)
