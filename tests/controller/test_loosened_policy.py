@@ -2,58 +2,55 @@
 
 The figure, the bundled and the clinic value, the reason and who decided are written as an
 OVERRIDE record at intake, so an auditor reading one session sees which safety figures were
-changed and by whom, without the clinic directory at hand.
+changed and by whom, without the clinic directory at hand. The session runs in virtual time on the
+simulated pen (tests/controller/session.py), under a real clinic directory loaded by the library.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from controller.cli import main
+import tests.controller.session as session_rig
+from controller.journal.audit.timeline import describe
+from controller.journal.format import SESSION_FILE, check_schema, parse_line
+from profiles import load_library
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "examples" / "sessions" / "face-acne-scars.toml"
+REASON = "boxcar scars need 2.0 mm; test patch first"
+WHO = "Dr. A. Smith, medical director"
 
 
-@pytest.fixture(autouse=True)
-def _key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PENCTL_KEY_DIR", str(tmp_path / "keys"))
-
-
-def _records(journal: Path) -> list[dict[str, Any]]:
-    return [
-        json.loads(line)
-        for path in sorted(journal.glob("session-*.jsonl"))
-        for line in path.read_text().splitlines()
-        if line
-    ]
-
-
-def test_a_loosened_soft_ceiling_is_journaled_with_reason_and_who(tmp_path: Path) -> None:
+def _clinic(tmp_path: Path) -> Path:
     clinic = tmp_path / "clinic"
     clinic.mkdir()
     policy = (ROOT / "profiles" / "library" / "policy.toml").read_text("utf-8")
     (clinic / "policy.toml").write_text(
         policy.replace("soft_depth_max_mm = 1.5", "soft_depth_max_mm = 2.0", 1)
-        + '\n[loosened."soft_depth_max_mm"]\n'
-        'reason = "boxcar scars need 2.0 mm; test patch first"\n'
-        'by = "Dr. A. Smith, medical director"\n',
+        + f'\n[loosened."soft_depth_max_mm"]\nreason = "{REASON}"\nby = "{WHO}"\n',
         "utf-8",
     )
-    journal = tmp_path / "j"
-    argv = ["session", "run", "--script", str(SCRIPT), "--journal", str(journal), "--fast"]
-    assert main([*argv, "--clinic-dir", str(clinic)]) == 0
+    return clinic
+
+
+def test_a_loosened_soft_ceiling_is_journaled_with_reason_and_who(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library = load_library(_clinic(tmp_path), environ={})
+    assert [figure.figure for figure in library.loosened] == ["soft_depth_max_mm"]
+    monkeypatch.setattr(session_rig, "load_library", lambda environ: library)
+    directory = tmp_path / "journal"
+    with session_rig.run_session(directory) as rig:
+        rig.connect()
+        rig.intake()
+    (path,) = [p for p in directory.iterdir() if SESSION_FILE.match(p.name)]
+    records = [check_schema(parse_line(line)) for line in path.read_bytes().splitlines()]
     (loosened,) = [
-        r["data"]
-        for r in _records(journal)
-        if r["type"] == "OVERRIDE" and r["data"]["rule"] == "clinic_policy_loosened"
+        r for r in records if r.type == "OVERRIDE" and r.data["rule"] == "clinic_policy_loosened"
     ]
-    assert loosened["reason"] == "boxcar scars need 2.0 mm; test patch first"
-    assert loosened["detail"] == (
-        "soft_depth_max_mm: 2.0 mm (bundled: 1.5 mm), decided by Dr. A. Smith, medical director"
+    assert loosened.data["reason"] == REASON
+    assert loosened.data["detail"] == (
+        f"soft_depth_max_mm: 2.0 mm (bundled: 1.5 mm), decided by {WHO}"
     )
-    assert main(["audit", "verify", str(journal)]) == 0
+    assert REASON in describe(loosened)
