@@ -162,14 +162,24 @@ def _suggest(word: str, choices: list[str]) -> str:
 
 def _as_um(number: Decimal, um_per_unit: int) -> str | None:
     um = number * um_per_unit
-    return mm_text(int(um)) if um == um.to_integral_value() else None
+    return mm_text(int(um)) if um > 0 and um == um.to_integral_value() else None
+
+
+def _example(value: Any) -> Decimal | None:
+    """A number fit to quote in a worked example: finite and of a size a figure can have."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return None
+    if isinstance(value, int) and value.bit_length() > 64:
+        return None
+    number = Decimal(value)
+    if not number.is_finite() or (number and abs(number.adjusted()) > 6):
+        return None
+    return number
 
 
 def _unit_hint(key: str, value: Any, allowed: list[str]) -> str | None:
     stem, _, unit = key.rpartition("_")
-    number = (
-        Decimal(value) if isinstance(value, int | Decimal) and not isinstance(value, bool) else None
-    )
+    number = _example(value)
     factors = {"um": 1, "µm": 1, "micron": 1, "microns": 1, "cm": 10_000}
     if unit in factors and f"{stem}_mm" in allowed:
         shown = None if number is None else _as_um(number, factors[unit])
@@ -218,13 +228,14 @@ def _reason(error: ErrorDetails, model: type[BaseModel], loc: tuple[str | int, .
         noun = "name" if enum is None else re.sub(r"(?<!^)(?=[A-Z])", " ", enum.__name__).lower()
         choices = [] if enum is None else [str(m.value) for m in enum]
         listing = "" if enum is None else f" (known: {_known(enum)})"
-        odd = odd_character(str(value))
+        given = value if isinstance(value, str) else show_value(value)
+        odd = odd_character(given)
         if odd is not None:
             return f"unknown {noun}; {odd}"
-        refused = never_treated(str(value)) if enum is Area else None
+        refused = never_treated(given) if enum is Area else None
         if refused is not None:
             return f"not an area: {refused}"
-        return f"unknown {noun}{_suggest(str(value), choices)}{listing}"
+        return f"unknown {noun}{_suggest(given, choices)}{listing}"
     if kind in ("string_type", "str_type"):
         return f"expected text in quotes, got {show_value(value)}"
     if kind == "string_too_short":

@@ -516,6 +516,23 @@ HOSTILE: list[tuple[str, int, str, str, str]] = [
     ),
 ]
 
+HOSTILE += [
+    (
+        "micrometre-key-huge-number.toml",
+        8,
+        "areas.forehead.depth_max_um",
+        "1E+999999999",
+        "unknown key; depths are written in millimetres: write depth_max_mm",
+    ),
+    (
+        "rpm-key-nan.toml",
+        11,
+        "areas.forehead.speed_max_rpm",
+        "NaN",
+        "unknown key; speeds are written in strokes per second: write speed_max_sps",
+    ),
+]
+
 # ---- plausible-looking slips, refused with the slip named (item 3) ----------------------------
 SLIPS: list[tuple[str, int, str, str, str]] = [
     (

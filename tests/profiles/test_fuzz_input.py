@@ -52,6 +52,7 @@ HOSTILE_VALUES = st.one_of(
     st.decimals(allow_nan=False, allow_infinity=False).map(str),
     st.text(max_size=20).map(lambda t: '"' + t.replace("\\", "").replace('"', "") + '"'),
 )
+UNIT_SUFFIXES = st.sampled_from(["_um", "_cm", "_rpm", "_hz", "_s", "_min", "_mm", "_sps"])
 ODD_CHARACTERS = st.sampled_from(
     ["\u00a0", "\u200b", "\ufeff", "\u0435", "\uff10", "\r", "\x00", "\t", "#", "=", "[", '"']
 )
@@ -65,6 +66,8 @@ def mutated(draw: st.DrawFn) -> tuple[FileKind, str]:
     index = draw(st.integers(0, len(lines) - 1))
     key, sep, _ = lines[index].partition("=")
     if sep and draw(st.booleans()):
+        if draw(st.booleans()):  # the key in another unit, as people slip: depth_max_um, …_rpm
+            key = key.strip().rpartition("_")[0] + draw(UNIT_SUFFIXES) + " "
         lines[index] = f"{key}= {draw(HOSTILE_VALUES)}"
     else:
         column = draw(st.integers(0, len(lines[index])))
