@@ -433,6 +433,18 @@ class Library:
         found = find_name(NameKind.PROFILE, name, tuple(self.profiles))
         return found if isinstance(found, UnknownName) else self.profiles[found]
 
+    def why_off(self, name: str) -> str | None:
+        """Why the profile a person named cannot be used because it is off, else None."""
+        found = find_name(NameKind.PROFILE, name, tuple(self.disabled))
+        if isinstance(found, UnknownName):
+            return None
+        entry = self.disabled[found]
+        why = (entry.profile.evidence or "its file says enabled = false").rstrip(".")
+        return (
+            f"profile {found} is off: {why}. To use it, copy {entry.file} into the clinic "
+            "directory and set enabled = true"
+        )
+
     def find_area(self, name: str) -> Area | UnknownName:
         """The area a person named (`cheek-left` is `cheek_left`), or the closest names."""
         found = find_name(NameKind.AREA, name, tuple(area.value for area in Area))

@@ -231,13 +231,9 @@ class _UsageError(Exception):
 
 
 def _no_such_profile(unknown: UnknownName, library: Library) -> str:
-    off = library.disabled.get(unknown.given.replace("_", "-"))
+    off = library.why_off(unknown.given)
     if off is not None:
-        why = (off.profile.evidence or "its file says enabled = false").rstrip(".")
-        return (
-            f"profile {off.profile.name} is off: {why}. To use it, copy {off.file} into the "
-            "clinic directory and set enabled = true"
-        )
+        return off
     hint = f" (did you mean {unknown.suggestions[0]!r}?)" if unknown.suggestions else ""
     return (
         f"no profile named {unknown.given!r}{hint}; `penctl profiles list` shows the "

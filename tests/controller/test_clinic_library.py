@@ -1,6 +1,7 @@
-"""A clinic policy that loosens a bundled safety figure is journaled in every session it governs.
+"""What the clinic's library says reaches the session: loosened safety figures and profiles off.
 
-The figure, the bundled and the clinic value, the reason and who decided are written as an
+A clinic policy that loosens a bundled safety figure is journaled in every session it governs. The
+figure, the bundled and the clinic value, the reason and who decided are written as an
 OVERRIDE record at intake, so an auditor reading one session sees which safety figures were
 changed and by whom, without the clinic directory at hand. The session runs in virtual time on the
 simulated pen (tests/controller/session.py), under a real clinic directory loaded by the library.
@@ -54,3 +55,13 @@ def test_a_loosened_soft_ceiling_is_journaled_with_reason_and_who(
         f"soft_depth_max_mm: 2.0 mm (bundled: 1.5 mm), decided by {WHO}"
     )
     assert REASON in describe(loosened)
+
+
+def test_intake_of_a_profile_that_is_off_says_why_and_how_to_enable_it(tmp_path: Path) -> None:
+    with session_rig.run_session(tmp_path / "journal") as rig:
+        rig.connect()
+        rig.submit(rig.intake_action(profile="puffiness", areas=("periorbital_left",)))
+        refusal = rig.ctl.last_refusal
+    assert refusal is not None
+    assert refusal.startswith("intake: profile puffiness is off: No clinical evidence")
+    assert "set enabled = true" in refusal
