@@ -87,7 +87,7 @@ def _profile_and_areas(
     entry = ctl.library.find_profile(intake.profile)
     if isinstance(entry, UnknownName):
         hint = f" Did you mean {entry.suggestions[0]}?" if entry.suggestions else ""
-        return f"no profile named {intake.profile!r}.{hint}"
+        return ctl.library.why_off(intake.profile) or f"no profile named {intake.profile!r}.{hint}"
     profile = entry.profile
     if not intake.areas:
         return "name at least one area to treat"

@@ -113,6 +113,15 @@ def _record_intake(ctl: Controller, action: act.Intake, verdict: object) -> None
                 detail=verdict.too_soon,
             )
         )
+    for figure in ctl.library.loosened:  # the clinic's own safety figures, and who set them
+        ctl.record(
+            Override(
+                rule="clinic_policy_loosened",
+                reason=figure.reason,
+                detail=f"{figure.figure}: {figure.clinic} (bundled: {figure.bundled}), "
+                f"decided by {figure.by}",
+            )
+        )
 
 
 def consent(ctl: Controller, action: act.Action) -> None:

@@ -34,6 +34,7 @@ from profiles.loader import (
     check_text,
     load_library,
 )
+from profiles.loosening import LoosenedFigure
 from profiles.models import (
     SIMULATED_PEN,
     AreaCatalogue,
@@ -43,6 +44,7 @@ from profiles.models import (
     Contraindication,
     ContraindicationKind,
     DeviceLimits,
+    Loosening,
     NumbingPolicy,
     PractitionerLevel,
     Profile,
@@ -75,6 +77,8 @@ __all__ = [
     "LibraryError",
     "LimitFinding",
     "LimitsRefusal",
+    "LoosenedFigure",
+    "Loosening",
     "NameKind",
     "NumbingPolicy",
     "Override",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from profiles.units import UnitError, format_mm, minutes_to_s, mm_to_um, whole_number
@@ -18,6 +18,13 @@ DEPTH_CEILING_UM = 3000
 # Dr. Pen A6S is advertised at up to 18,000 RPM = 300 strokes/s, the highest rate in domain.md §1
 # (affiliate page, low reliability); every other pen listed is at or below 150 strokes/s.
 SPEED_CEILING_SPS = 300
+# The shallowest setting of any pen in domain.md §1 that states one: Dermapen 4, 0.2 mm (SkinPen's
+# 0 is "retracted", and its first needling step is 0.25 mm). A figure below it is a unit slip.
+DEPTH_FLOOR_UM = 200
+# The slowest stroke rate stated for any pen in domain.md §1 is 90 Hz (Dermapen); the simulated pen
+# starts at 60 strokes/s. Below that a figure is a Dr. Pen speed level (1–6) or a unit slip.
+SPEED_FLOOR_SPS = 60
+SPEED_LEVELS = 6
 
 
 def _fail(kind: str, message: str) -> PydanticCustomError:
@@ -31,6 +38,13 @@ def _depth(value: Any) -> int:
         raise _fail("depth", str(exc)) from None
     if um <= 0:
         raise _fail("depth_range", "a depth must be above 0 mm; write millimetres, e.g. 0.25")
+    if um < DEPTH_FLOOR_UM:
+        raise _fail(
+            "depth_range",
+            f"below every pen's shallowest setting ({format_mm(DEPTH_FLOOR_UM)}, Dermapen 4); "
+            f"depths in files are millimetres: centimetres? {format_mm(um)} would be "
+            f"{format_mm(um * 10)} if it was meant in cm",
+        )
     if um > DEPTH_CEILING_UM:
         hint = ""
         if um >= 100 * 1000:
@@ -50,6 +64,18 @@ def _speed(value: Any) -> int:
         raise _fail("speed", str(exc)) from None
     if sps <= 0:
         raise _fail("speed_range", "a speed must be at least 1 stroke per second")
+    if sps < SPEED_FLOOR_SPS:
+        slip = (
+            f"a speed level (1–{SPEED_LEVELS}), not strokes/s? levels only say slower or faster; "
+            "write the pen's stroke rate, e.g. 90"
+            if sps <= SPEED_LEVELS
+            else "check the unit: speeds in files are strokes per second, e.g. 90"
+        )
+        raise _fail(
+            "speed_range",
+            f"below every pen's slowest rate (the slowest stated is 90 strokes/s, Dermapen; the "
+            f"simulated pen starts at {SPEED_FLOOR_SPS}); {slip}",
+        )
     if sps > SPEED_CEILING_SPS:
         hint = ""
         if sps >= 1000:
@@ -89,7 +115,7 @@ DepthUm = Annotated[
     int,
     BeforeValidator(_depth),
     WithJsonSchema(
-        {"type": "number", "exclusiveMinimum": 0, "maximum": DEPTH_CEILING_UM / 1000},
+        {"type": "number", "minimum": DEPTH_FLOOR_UM / 1000, "maximum": DEPTH_CEILING_UM / 1000},
     ),
 ]
 """A depth: millimetres in files (whole micrometres), integer µm in code."""
@@ -97,18 +123,35 @@ DepthUm = Annotated[
 SpeedSps = Annotated[
     int,
     BeforeValidator(_speed),
-    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": SPEED_CEILING_SPS}),
+    WithJsonSchema({"type": "integer", "minimum": SPEED_FLOOR_SPS, "maximum": SPEED_CEILING_SPS}),
 ]
 """A needle speed: whole strokes per second in files and in code."""
 
 Passes = Annotated[
     int, BeforeValidator(_count("passes")), WithJsonSchema({"type": "integer", "minimum": 1})
 ]
+SHORTEST_INTERVAL_DAYS = 7
+"""The shortest interval between sessions in any source: weekly, on the scalp (domain.md §3)."""
+
+
+def _interval(value: Any) -> int:
+    days = _count("days")(value)
+    if days < SHORTEST_INTERVAL_DAYS:
+        raise _fail(
+            "interval_range",
+            f"fewer than {SHORTEST_INTERVAL_DAYS} days, the shortest interval in any source "
+            f"(weekly, scalp); weeks, not days? {days} week{'s' if days != 1 else ''} = "
+            f"{days * 7} days",
+        )
+    return days
+
+
 Days = Annotated[
     int,
-    BeforeValidator(_count("days")),
-    WithJsonSchema({"type": "integer", "minimum": 1}),
+    BeforeValidator(_interval),
+    WithJsonSchema({"type": "integer", "minimum": SHORTEST_INTERVAL_DAYS}),
 ]
+"""Days between sessions."""
 DurationS = Annotated[
     int,
     BeforeValidator(_duration),
@@ -116,6 +159,15 @@ DurationS = Annotated[
 ]
 """A duration: minutes in files (whole seconds), integer seconds in code."""
 
-Text = Annotated[str, StringConstraints(min_length=1)]
+
+def _visible(text: str) -> str:
+    if text and not text.strip():
+        raise _fail(
+            "blank_text", "only spaces; write the text, or remove the key if it is optional"
+        )
+    return text
+
+
+Text = Annotated[str, StringConstraints(min_length=1), AfterValidator(_visible)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", max_length=64)]
 """A name used on the command line and in journals: lower-case letters, digits, '-' and '_'."""

@@ -20,8 +20,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from profiles.names import closest
+from profiles.rawtext import odd_character, unquoted
 from profiles.tomlpos import Path, line_of
 from profiles.units import mm_text
+from profiles.vocabulary import Area, never_treated
 
 _MISSING = "(missing)"
 
@@ -51,13 +53,25 @@ def show_value(value: Any) -> str:
         text = value if len(value) <= 60 else value[:57] + "..."
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, int | Decimal | float):
-        return str(value)
+        return _show_number(value)
     if isinstance(value, dict):
         return "(table)"
     if isinstance(value, list):
-        text = "[" + ", ".join(show_value(item) for item in value) + "]"
+        text = "[" + ", ".join(show_value(item) for item in value[:8]) + "]"
         return text if len(text) <= 60 else text[:57] + "...]"
     return str(value)
+
+
+def _show_number(value: int | Decimal | float) -> str:
+    """A number as written, or its size when it is too long to quote (str() of a huge int fails)."""
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"(a number with about {int(value.bit_length() * 0.30103) + 1} digits)"
+    text = str(value)
+    if len(text) <= 40:
+        return text
+    if isinstance(value, Decimal) and value.is_finite():
+        return f"(a number with {len(value.as_tuple().digits)} digits)"
+    return text[:37] + "..."
 
 
 def field_path(loc: typing.Sequence[str | int]) -> str:
@@ -148,14 +162,24 @@ def _suggest(word: str, choices: list[str]) -> str:
 
 def _as_um(number: Decimal, um_per_unit: int) -> str | None:
     um = number * um_per_unit
-    return mm_text(int(um)) if um == um.to_integral_value() else None
+    return mm_text(int(um)) if um > 0 and um == um.to_integral_value() else None
+
+
+def _example(value: Any) -> Decimal | None:
+    """A number fit to quote in a worked example: finite and of a size a figure can have."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return None
+    if isinstance(value, int) and value.bit_length() > 64:
+        return None
+    number = Decimal(value)
+    if not number.is_finite() or (number and abs(number.adjusted()) > 6):
+        return None
+    return number
 
 
 def _unit_hint(key: str, value: Any, allowed: list[str]) -> str | None:
     stem, _, unit = key.rpartition("_")
-    number = (
-        Decimal(value) if isinstance(value, int | Decimal) and not isinstance(value, bool) else None
-    )
+    number = _example(value)
     factors = {"um": 1, "µm": 1, "micron": 1, "microns": 1, "cm": 10_000}
     if unit in factors and f"{stem}_mm" in allowed:
         shown = None if number is None else _as_um(number, factors[unit])
@@ -193,7 +217,7 @@ def _reason(error: ErrorDetails, model: type[BaseModel], loc: tuple[str | int, .
     if kind == "extra_forbidden":
         key = str(loc[-1])
         allowed = _allowed_keys(model, loc[:-1])
-        hint = _unit_hint(key, value, allowed)
+        hint = _unit_hint(key, value, allowed) or odd_character(key)
         if hint is not None:
             return f"unknown key; {hint}"
         return f"unknown key{_suggest(key, allowed) or '; allowed here: ' + ', '.join(allowed)}"
@@ -204,7 +228,14 @@ def _reason(error: ErrorDetails, model: type[BaseModel], loc: tuple[str | int, .
         noun = "name" if enum is None else re.sub(r"(?<!^)(?=[A-Z])", " ", enum.__name__).lower()
         choices = [] if enum is None else [str(m.value) for m in enum]
         listing = "" if enum is None else f" (known: {_known(enum)})"
-        return f"unknown {noun}{_suggest(str(value), choices)}{listing}"
+        given = value if isinstance(value, str) else show_value(value)
+        odd = odd_character(given)
+        if odd is not None:
+            return f"unknown {noun}; {odd}"
+        refused = never_treated(given) if enum is Area else None
+        if refused is not None:
+            return f"not an area: {refused}"
+        return f"unknown {noun}{_suggest(given, choices)}{listing}"
     if kind in ("string_type", "str_type"):
         return f"expected text in quotes, got {show_value(value)}"
     if kind == "string_too_short":
@@ -262,6 +293,22 @@ def _table_before(lines: list[str], line: int) -> str:
     return ""
 
 
+_KEY = re.compile(r"^\s*([A-Za-z0-9_.\- \t\"']+?)\s*=")
+
+
+def field_on_line(text: str, line: int) -> str:
+    """The key a line sets, with its table (`areas.forehead.depth_max_mm`), else `(file)`."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return "(file)"
+    match = _KEY.match(lines[line - 1])
+    if match is None:
+        return "(file)"
+    key = re.sub(r"\s*\.\s*", ".", match.group(1)).replace('"', "").replace("'", "")
+    table = _table_before(lines, line)
+    return f"{table}.{key}" if table else key
+
+
 def toml_issue(message: str, file: str, text: str) -> Issue:
     """A `tomllib` syntax error as an Issue, with its line and a sentence on what to fix."""
     match = _POSITION.search(message)
@@ -294,11 +341,28 @@ def toml_issue(message: str, file: str, text: str) -> Issue:
             "set twice; each key may appear only once in its table: delete one of them",
         )
     at = f" at column {column}" if column is not None else " at the end of the file"
-    return Issue(
-        file,
-        line,
-        "(file)",
-        show_value(source_line) if source_line else "(end of file)",
-        f"not valid TOML: {what[:1].lower()}{what[1:]}{at}; TOML is `key = value` lines "
-        "under [table] headers, with text in quotes",
+    raw_line = lines[line - 1] if 0 < line <= len(lines) else ""
+    shown = show_value(source_line) if source_line else "(end of file)"
+    field = field_on_line(text, line)
+    comma = _DECIMAL_COMMA.search(raw_line)
+    if comma is not None:
+        whole, fraction = comma.group(1), comma.group(2)
+        return Issue(
+            file,
+            line,
+            field,
+            shown,
+            f"use a dot as the decimal separator: write {whole}.{fraction}, not {whole},{fraction}",
+        )
+    odd = odd_character(raw_line, letters=False) or odd_character(unquoted(raw_line))
+    advice = (
+        odd
+        if odd is not None
+        else "TOML is `key = value` lines under [table] headers, with text in quotes"
     )
+    return Issue(
+        file, line, field, shown, f"not valid TOML: {what[:1].lower()}{what[1:]}{at}; {advice}"
+    )
+
+
+_DECIMAL_COMMA = re.compile(r"=\s*([-+]?\d+),(\d+)\s*(?:#.*)?$")

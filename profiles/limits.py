@@ -131,6 +131,13 @@ class EffectiveLimits(_Frozen):
     start_depth_um: int
     """The profile's default, pulled inside the range and onto the grid."""
     start_speed_sps: int
+    start_depth_note: str | None = None
+    """Why the start depth is not the profile's default (the layer that moved it), else None."""
+    start_speed_note: str | None = None
+    """Why the start speed is not the profile's default, else None."""
+    notes: tuple[str, ...] = ()
+    """What else a practitioner should know: a range collapsed to one value, a soft ceiling
+    raised to the minimum."""
     layers: tuple[Layer, ...]
     """The layers that took part (no cartridge layer when its needle length was not given)."""
 
@@ -315,9 +322,25 @@ def effective_limits(
         )
     depth_min, depth_max = depth_range
     speed_min, speed_max = speed_range
-    soft = _soft_ceiling(depth_figures, depth_max, device.depth_step_um)
+    soft, soft_note = _soft_ceiling(depth_figures, depth_min, depth_max, device.depth_step_um)
     # A start value never needs a confirmation, so the soft ceiling caps the start depth.
-    start_depth_cap_um = depth_max.value if soft is None else soft.value
+    start_depth_um, start_depth_note = _start(
+        Quantity.DEPTH,
+        entries.settings.depth_default_um,
+        depth_min,
+        depth_max if soft is None else soft,
+        device.depth_min_um,
+        device.depth_step_um,
+    )
+    start_speed_sps, start_speed_note = _start(
+        Quantity.SPEED,
+        entries.settings.speed_default_sps,
+        speed_min,
+        speed_max,
+        device.speed_min_sps,
+        device.speed_step_sps,
+    )
+    notes = (soft_note, _collapsed(depth_min, depth_max), _collapsed(speed_min, speed_max))
     return EffectiveLimits(
         profile=profile.name,
         area=area,
@@ -329,20 +352,11 @@ def effective_limits(
         speed_max=speed_max,
         depth_step_um=device.depth_step_um,
         speed_step_sps=device.speed_step_sps,
-        start_depth_um=_start(
-            entries.settings.depth_default_um,
-            depth_min.value,
-            start_depth_cap_um,
-            device.depth_min_um,
-            device.depth_step_um,
-        ),
-        start_speed_sps=_start(
-            entries.settings.speed_default_sps,
-            speed_min.value,
-            speed_max.value,
-            device.speed_min_sps,
-            device.speed_step_sps,
-        ),
+        start_depth_um=start_depth_um,
+        start_speed_sps=start_speed_sps,
+        start_depth_note=start_depth_note,
+        start_speed_note=start_speed_note,
+        notes=tuple(note for note in notes if note is not None),
         layers=tuple(
             layer for layer in Layer if any(f.layer is layer for f in depth_figures + speed_figures)
         ),
@@ -435,6 +449,16 @@ def _depth_figures(entries: _LayerEntries) -> list[_Figure]:
         (Layer.POLICY, policy.soft_depth_max_um, "by clinic policy", policy.soft_depth_reason),
         (Layer.PROFILE, settings.depth_soft_max_um, in_profile, settings.depth_soft_reason),
     ]
+    if spec.medical_only_above_um is not None and not entries.practitioner.medical:
+        hard.insert(  # beside the area's own ceiling, so a tie names the area
+            4,
+            (
+                Layer.AREA,
+                "max",
+                spec.medical_only_above_um,
+                f"is the deepest {entries.where} below a medical level (a doctor may go deeper)",
+            ),
+        )
     return _stated(hard, format_mm) + [
         _soft_depth(layer, value_um, where, reason)
         for layer, value_um, where, reason in soft
@@ -479,17 +503,78 @@ def _soft_depth(layer: Layer, value_um: int, where: str, reason: str) -> _Figure
     )
 
 
-def _soft_ceiling(depth_figures: list[_Figure], depth_max: Bound, step_um: int) -> Bound | None:
-    """The lowest soft figure; None when no allowed depth lies above it."""
-    figure = _tightest(depth_figures, "soft_max")
-    if figure is None or figure.value >= depth_max.value:
+_SOFT_TIES = (Layer.PROFILE, Layer.AREA, Layer.POLICY)
+"""On a tie of soft ceilings the most specific reason is shown: the profile's own sentence says
+more to a practitioner than the area's, and the area's more than the clinic-wide one."""
+
+
+def _soft_ceiling(
+    depth_figures: list[_Figure], depth_min: Bound, depth_max: Bound, step_um: int
+) -> tuple[Bound | None, str | None]:
+    """The lowest soft figure (None when no allowed depth lies above it), and a note when it
+    had to be raised to the minimum depth so that the start needs no confirmation."""
+    soft = [figure for figure in depth_figures if figure.side == "soft_max"]
+    if not soft:
+        return None, None
+    figure = min(soft, key=lambda f: (f.value, _SOFT_TIES.index(f.layer)))
+    note = None
+    value = figure.value
+    if value < depth_min.value:
+        note = (
+            f"the soft ceiling {format_mm(figure.value)} ({figure.layer.value}) lies below the "
+            f"minimum depth {depth_min.shown} ({depth_min.sentence}); it is raised to "
+            f"{depth_min.shown} so that starting never needs a confirmation"
+        )
+        value = depth_min.value
+    if value >= depth_max.value:
+        return None, note
+    sentence = figure.sentence
+    if note is not None:
+        sentence += f"; raised to {depth_min.shown}, the minimum depth"
+    bound = Bound(
+        quantity=Quantity.DEPTH,
+        side="soft_max",
+        value=value,
+        layer=figure.layer,
+        layer_value=figure.value,
+        sentence=sentence,
+        reason=figure.reason,
+    )
+    return bound, note
+
+
+def _start(
+    quantity: Quantity, default: int, low: Bound, cap: Bound, origin: int, step: int
+) -> tuple[int, str | None]:
+    """The profile's default pulled inside low..cap, then down onto the pen's grid (never below
+    `low`), with the sentence that says which layer moved it when it moved."""
+    value = max(_grid_down(min(max(default, low.value), cap.value), origin, step), low.value)
+    if value == default:
+        return value, None
+    shown = _show(quantity, default)
+    if default > cap.value and cap.side == "soft_max":
+        why = f"a start never needs a confirmation, and {cap.sentence}"
+    elif default > cap.value:
+        why = f"{cap.sentence} ({cap.layer.value})"
+    elif default < low.value:
+        why = f"{low.sentence} ({low.layer.value})"
+    else:
+        why = (
+            f"{shown} is not a step of the pen ({_show(quantity, step)} steps from "
+            f"{_show(quantity, origin)}), so the next step down is used"
+        )
+    return value, f"starts at {_show(quantity, value)}, not the profile's default {shown}: {why}"
+
+
+def _collapsed(low: Bound, high: Bound) -> str | None:
+    """A range of one value is said out loud: the practitioner cannot adjust it at all."""
+    if low.value != high.value:
         return None
-    return _bound(Quantity.DEPTH, figure, figure.value, step_um)
-
-
-def _start(default: int, low: int, high: int, origin: int, step: int) -> int:
-    """`default` pulled inside low..high, then down onto the pen's grid, never below `low`."""
-    return max(_grid_down(min(max(default, low), high), origin, step), low)
+    noun = "depth" if low.quantity is Quantity.DEPTH else "speed"
+    return (
+        f"the {noun} range is a single value, {low.shown}: {high.sentence} ({high.layer.value}), "
+        f"and {low.sentence} ({low.layer.value}); the {noun} cannot be adjusted"
+    )
 
 
 def _range(
@@ -500,13 +585,14 @@ def _range(
     assert low_figure is not None and high_figure is not None  # the device states both
     low_value = _grid_up(max(low_figure.value, origin), origin, step)
     high_value = _grid_down(high_figure.value, origin, step)
-    low = _bound(quantity, low_figure, low_value, step)
-    high = _bound(quantity, high_figure, high_value, step)
-    if low_figure.value > high_figure.value:
-        return _conflict(quantity, low, high, off_grid=False)
-    if low_value > high_value:
-        return _conflict(quantity, low, high, off_grid=True)
-    return low, high
+    if low_figure.value > high_figure.value or low_value > high_value:
+        # Unrounded: a rounded figure here could be a value the pen does not have at all.
+        low = _bound(quantity, low_figure, low_figure.value, step)
+        high = _bound(quantity, high_figure, high_figure.value, step)
+        return _conflict(quantity, low, high, off_grid=low_figure.value <= high_figure.value)
+    return _bound(quantity, low_figure, low_value, step), _bound(
+        quantity, high_figure, high_value, step
+    )
 
 
 # ---- checking one request -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,15 +22,19 @@ from enum import StrEnum
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
+from profiles.directory import Skipped, scan
 from profiles.hashing import content_hash
-from profiles.issues import Issue, issues_from, show_value, toml_issue
+from profiles.issues import Issue, field_on_line, issues_from, show_value, toml_issue
 from profiles.limits import EffectiveLimits, LimitsRefusal, effective_limits, refusal
+from profiles.loosening import LoosenedFigure, loosened_figures, loosening_issues
 from profiles.models import AreaCatalogue, ClinicPolicy, DeviceLimits, Profile
-from profiles.names import NameKind, UnknownName, find_name
+from profiles.names import NameKind, UnknownName, find_name, unknown_sentence
+from profiles.rawtext import line_endings, long_number, nesting
+from profiles.slips import policy_warnings
 from profiles.tomlpos import key_lines, line_of
 from profiles.units import format_mm, mm_text
 from profiles.vocabulary import Area, Concern
@@ -82,6 +87,8 @@ class Checked:
     issues: tuple[Issue, ...]
     data: Mapping[str, Any] = field(default_factory=dict, repr=False)
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, repr=False)
+    warnings: tuple[Issue, ...] = ()
+    """Figures allowed but likely a unit slip; they never stop a file from loading."""
 
     @property
     def ok(self) -> bool:
@@ -111,10 +118,9 @@ def check_text(
 
     if not text.strip():
         return failed(Issue(file, 1, "(file)", "(empty)", f"the file is empty; {_EMPTY[kind]}"))
-    try:
-        data = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        return failed(toml_issue(str(exc), file, text))
+    data = _parse(text, file)
+    if isinstance(data, Issue):
+        return failed(data)
     if not data:
         return failed(
             Issue(file, 1, "(file)", "(empty)", f"the file has only comments; {_EMPTY[kind]}")
@@ -128,7 +134,27 @@ def check_text(
     issues: list[Issue] = []
     if isinstance(model, Profile) and areas is not None:
         issues = _against_catalogue(model, areas, file, lines)
-    return Checked(file, kind, None if issues else model, tuple(issues), data, lines)
+    warnings = policy_warnings(model, file, lines) if isinstance(model, ClinicPolicy) else []
+    return Checked(
+        file, kind, None if issues else model, tuple(issues), data, lines, tuple(warnings)
+    )
+
+
+def _parse(text: str, file: str) -> dict[str, Any] | Issue:
+    """The TOML document, or the one issue that stops it being read; never an exception."""
+    for find in (line_endings, nesting, long_number):
+        problem = find(text)
+        if problem is not None:
+            field_name = "(file)" if find is line_endings else field_on_line(text, problem.line)
+            return Issue(file, problem.line, field_name, problem.value, problem.reason)
+    try:
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        return toml_issue(str(exc), file, text)
+    except (ValueError, RecursionError) as exc:
+        # Guarded above; kept so that no parser limit can ever escape as a traceback.
+        reason = f"cannot be read as TOML ({type(exc).__name__}); check for a typo"
+        return Issue(file, 1, "(file)", "(unreadable)", reason)
 
 
 def _against_catalogue(
@@ -191,24 +217,120 @@ def check_file(
         return content
     if kind is FileKind.PROFILE and areas is None:
         areas = _bundled().areas
-    return check_text(content, shown, kind, areas)
+    checked = check_text(content, shown, kind, areas)
+    if isinstance(checked.model, ClinicPolicy):
+        issues = loosening_issues(
+            checked.model, _bundled().policy, shown, checked.data, checked.lines
+        )
+        if issues:
+            return Checked(shown, kind, None, tuple(issues), checked.data, checked.lines)
+    return checked
 
 
-def _toml_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.suffix == ".toml" and p.is_file())
+@dataclass(frozen=True)
+class DirectoryCheck:
+    """A clinic directory checked by the rules loading applies, so what validates also loads."""
+
+    results: tuple[Checked, ...]
+    """One per entry read or blocked, with the directory's rules folded into its issues."""
+    skipped: tuple[Skipped, ...]
+    """Entries not read, each with the reason (notes, not problems)."""
+
+    @property
+    def issues(self) -> tuple[Issue, ...]:
+        return tuple(issue for result in self.results for issue in result.issues)
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return tuple(warning for result in self.results for warning in result.warnings)
+
+    @property
+    def policy(self) -> Checked | None:
+        return next((r for r in self.results if isinstance(r.model, ClinicPolicy)), None)
+
+    @property
+    def profiles(self) -> tuple[Checked, ...]:
+        return tuple(r for r in self.results if isinstance(r.model, Profile))
+
+
+def check_directory(
+    directory: Path, areas: AreaCatalogue | None = None, kind: FileKind | None = None
+) -> DirectoryCheck:
+    """Every entry of a clinic directory: the files read (each checked, an area catalogue or a
+    second policy refused, profile names unique), the entries blocked and those skipped. The
+    bundled library's own directory may hold the area catalogue."""
+    found = scan(directory)
+    bundled = directory.resolve() == Path(str(bundled_dir())).resolve()
+    areas = _bundled().areas if areas is None else areas
+    results = [Checked(issue.file, FileKind.PROFILE, None, (issue,)) for issue in found.blocked]
+    policy_file: str | None = None
+    for path in found.files:
+        refused = None if kind is not None or bundled else _refused_in_directory(path)
+        if refused is not None:
+            results.append(Checked(str(path), kind_of(path), None, (refused,)))
+            continue
+        checked = check_file(path, kind, areas)
+        if isinstance(checked.model, ClinicPolicy):
+            if policy_file is not None:
+                reason = f"a second clinic policy (the first is {policy_file}); keep one"
+                issue = Issue(str(path), 1, "(file)", "(policy)", reason)
+                checked = Checked(checked.file, checked.kind, None, (issue,))
+            else:
+                policy_file = checked.file
+        results.append(checked)
+    by_name = sorted(_unique_names(results), key=lambda result: Path(result.file).name)
+    return DirectoryCheck(tuple(by_name), found.skipped)
+
+
+_POLICY_WORD = re.compile(r"(?:^|[-_. ])policy(?:$|[-_. ])")
+"""`policy` as a word of a file name (`Policy.toml`, `clinic-policy.toml`), not inside another."""
+
+
+def _refused_in_directory(path: Path) -> Issue | None:
+    """An area catalogue, or a file named like a policy that would be read as a profile."""
+    kind, lower = kind_of(path), path.name.lower()
+    if kind is FileKind.AREAS or lower == "areas.toml" or lower.endswith(".areas.toml"):
+        return Issue(
+            str(path),
+            1,
+            "(file)",
+            "(area catalogue)",
+            "area ceilings ship with penctl and cannot be replaced or loosened by a clinic; "
+            "narrow an area in your profiles or with caps in policy.toml, and remove this file",
+        )
+    if kind is FileKind.PROFILE and _POLICY_WORD.search(lower[: -len(".toml")]):
+        rest = re.sub("policy", "", path.name[: -len(".toml")], flags=re.IGNORECASE)
+        rest = rest.strip("-_. ")
+        better = f"{rest}.policy.toml" if rest else "policy.toml"
+        return Issue(
+            str(path),
+            1,
+            "(file)",
+            "(policy?)",
+            "named like a clinic policy, but only policy.toml or NAME.policy.toml is read as "
+            f"one (this name would be read as a profile); rename it to {better}",
+        )
+    return None
 
 
 def check_paths(paths: Sequence[str], kind: FileKind | None = None) -> list[Checked]:
-    """Check files and directories (every `*.toml` in them); names must be unique per directory."""
+    """Check files and directories (a directory by the rules loading applies)."""
+    return list(validate_paths(paths, kind).results)
+
+
+def validate_paths(paths: Sequence[str], kind: FileKind | None = None) -> DirectoryCheck:
+    """`penctl profiles validate`: files as given, directories as `load_library` reads them."""
     results: list[Checked] = []
+    skipped: list[Skipped] = []
     for given in paths:
         target = Path(given)
         if target.is_dir():
-            checked = [check_file(p, kind) for p in _toml_files(target)]
-            results += _unique_names(checked)
+            checked = check_directory(target, kind=kind)
+            results += checked.results
+            skipped += checked.skipped
         else:
             results.append(check_file(target, kind))
-    return results
+    return DirectoryCheck(tuple(results), tuple(skipped))
 
 
 def _unique_names(results: list[Checked]) -> list[Checked]:
@@ -288,8 +410,19 @@ class Library:
     policy_origin: str
     policy_hash: str
     profiles: Mapping[str, ProfileEntry]
+    """The profiles a session may use."""
+    disabled: Mapping[str, ProfileEntry] = field(default_factory=dict)
+    """Profiles with `enabled = false` (e.g. no clinical evidence): listed, never used, until a
+    clinic copies one into its directory with `enabled = true`."""
     overrides: tuple[Override, ...] = ()
     clinic_dir: str | None = None
+    skipped: tuple[Skipped, ...] = ()
+    """Entries of the clinic directory that were not read, each with the reason."""
+    warnings: tuple[Issue, ...] = ()
+    """Figures in the clinic's files that are allowed but look like a unit slip."""
+    loosened: tuple[LoosenedFigure, ...] = ()
+    """Bundled safety figures the clinic policy sets looser, each with its reason and who decided;
+    a session journals them."""
 
     def entry(self, name: str) -> ProfileEntry | None:
         """The profile of exactly this name; `find_profile` for a name a person typed."""
@@ -299,6 +432,18 @@ class Library:
         """The profile a person named (`acne_scars` is `acne-scars`), or the closest names."""
         found = find_name(NameKind.PROFILE, name, tuple(self.profiles))
         return found if isinstance(found, UnknownName) else self.profiles[found]
+
+    def why_off(self, name: str) -> str | None:
+        """Why the profile a person named cannot be used because it is off, else None."""
+        found = find_name(NameKind.PROFILE, name, tuple(self.disabled))
+        if isinstance(found, UnknownName):
+            return None
+        entry = self.disabled[found]
+        why = (entry.profile.evidence or "its file says enabled = false").rstrip(".")
+        return (
+            f"profile {found} is off: {why}. To use it, copy {entry.file} into the clinic "
+            "directory and set enabled = true"
+        )
 
     def find_area(self, name: str) -> Area | UnknownName:
         """The area a person named (`cheek-left` is `cheek_left`), or the closest names."""
@@ -324,7 +469,7 @@ class Library:
         chosen_area = self.find_area(area)
         if isinstance(entry, UnknownName) or isinstance(chosen_area, UnknownName):
             unknown = [found for found in (entry, chosen_area) if isinstance(found, UnknownName)]
-            return refusal(problems=tuple(_unknown_problem(name) for name in unknown))
+            return refusal(problems=tuple(unknown_sentence(name) for name in unknown))
         return effective_limits(
             device=device,
             cartridge_max_um=cartridge_max_um,
@@ -334,21 +479,6 @@ class Library:
             policy=self.policy,
             level=self.policy.default_level if level is None else level,
         )
-
-
-_NEXT_STEP = {
-    NameKind.PROFILE: "; choose one from `penctl profiles list`.",
-    NameKind.AREA: ".",
-    NameKind.CONCERN: ".",
-}
-
-
-def _unknown_problem(unknown: UnknownName) -> str:
-    hint = f" Did you mean {unknown.suggestions[0]!r}?" if unknown.suggestions else ""
-    return (
-        f"No {unknown.kind.value} named {unknown.given!r} (known: {', '.join(unknown.known)})"
-        f"{_NEXT_STEP[unknown.kind]}{hint}"
-    )
 
 
 def bundled_dir() -> Traversable:
@@ -469,9 +599,13 @@ def load_library(
         policy_file=policy_file,
         policy_origin=policy_origin,
         policy_hash=content_hash(policy),
-        profiles=dict(sorted(profiles.items())),
+        profiles={n: e for n, e in sorted(profiles.items()) if e.profile.enabled},
+        disabled={n: e for n, e in sorted(profiles.items()) if not e.profile.enabled},
         overrides=tuple(overrides),
         clinic_dir=None if directory is None else str(directory),
+        skipped=clinic.skipped,
+        warnings=clinic.warnings,
+        loosened=loosened_figures(policy, bundled.policy),
     )
 
 
@@ -482,40 +616,19 @@ class _ClinicFiles:
     policy: tuple[ClinicPolicy, str] | None = None
     """The policy and its file."""
     profiles: tuple[Checked, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    warnings: tuple[Issue, ...] = ()
 
 
 def _check_clinic_dir(directory: Path, areas: AreaCatalogue) -> _ClinicFiles:
     """Checks every file before any is used; raises `LibraryError` with every issue found."""
-    issues: list[Issue] = []
-    policy: tuple[ClinicPolicy, str] | None = None
-    profiles: list[Checked] = []
-    for path in _toml_files(directory):
-        kind = kind_of(path)
-        if kind is FileKind.AREAS:
-            issues.append(
-                Issue(
-                    str(path),
-                    1,
-                    "(file)",
-                    "(area catalogue)",
-                    "area ceilings ship with penctl and cannot be replaced by a clinic; narrow "
-                    "an area in your profiles or with caps in policy.toml, and remove this file",
-                )
-            )
-            continue
-        checked = check_file(path, kind, areas)
-        issues += checked.issues
-        if isinstance(checked.model, ClinicPolicy):
-            if policy is not None:
-                _, first_file = policy
-                reason = f"a second clinic policy (the first is {first_file}); keep one"
-                issues.append(Issue(str(path), 1, "(file)", "(policy)", reason))
-                continue
-            policy = (checked.model, str(path))
-        elif checked.model is not None:
-            profiles.append(checked)
-    unique = _unique_names(profiles)
-    issues += [issue for result in unique for issue in result.issues]
-    if issues:
-        raise LibraryError(issues)
-    return _ClinicFiles(policy, tuple(unique))
+    checked = check_directory(directory, areas)
+    if checked.issues:
+        raise LibraryError(checked.issues)
+    policy = checked.policy
+    return _ClinicFiles(
+        None if policy is None else (cast(ClinicPolicy, policy.model), policy.file),
+        checked.profiles,
+        checked.skipped,
+        checked.warnings,
+    )

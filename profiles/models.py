@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from profiles.fields import Days, DepthUm, DurationS, Passes, Slug, SpeedSps, Text
@@ -51,6 +51,11 @@ class AreaSpec(FileModel):
         description="soft ceiling, millimetres: deeper needs a confirmation with a reason",
     )
     soft_reason: Text = Field(description="why deeper than the soft ceiling needs confirmation")
+    medical_only_above_um: DepthUm | None = Field(
+        default=None,
+        alias="medical_only_above_mm",
+        description="optional, mm: deeper only for a practitioner level marked medical = true",
+    )
     source: Text = Field(description="where the figures come from")
 
     @field_validator("depth_soft_max_um")
@@ -85,6 +90,18 @@ class AreaCatalogue(FileModel):
 # ---- profiles -----------------------------------------------------------------------------------
 
 
+MAX_PASSES = 10
+"""Passes over one area: "multiple passes" in practice (domain.md §3), 2–3 in the bundled files;
+ten is generous, more is a slip."""
+MAX_AREA_TIME_S = 60 * 60
+"""A whole session takes 15–30 minutes, about 30 for the full face (domain.md §3): an hour on one
+area is beyond it."""
+NUMBING_DWELL_S = (5 * 60, 2 * 60 * 60)
+"""Numbing cream stays on 15 minutes to 45–60 under occlusion (domain.md §3). Over 2 hours is
+refused (a unit slip or a toxicity risk); under 5 minutes is a warning (hours for minutes?), since
+a test rig may shorten the dwell on purpose."""
+
+
 class AreaSettings(FileModel):
     """One area of a treatment profile: ranges, defaults, soft ceiling, passes, time and notes."""
 
@@ -112,6 +129,26 @@ class AreaSettings(FileModel):
     )
     notes: Text = Field(description="technique notes shown to the practitioner")
     source: str = Field(default="", description="where the figures come from")
+
+    @field_validator("max_passes")
+    @classmethod
+    def _passes_in_practice(cls, passes: int) -> int:
+        if passes > MAX_PASSES:
+            raise _relation(
+                f'far beyond practice: sources say "multiple passes" and the bundled '
+                f"profiles use 2–3; at most {MAX_PASSES}. A count of strokes, not passes?"
+            )
+        return passes
+
+    @field_validator("max_time_s")
+    @classmethod
+    def _time_in_practice(cls, seconds: int) -> int:
+        if seconds > MAX_AREA_TIME_S:
+            raise _relation(
+                f"far beyond practice: a whole session takes 15–30 minutes (about 30 for the full "
+                f"face); at most {MAX_AREA_TIME_S // 60} minutes on one area. Seconds, not minutes?"
+            )
+        return seconds
 
     @field_validator("depth_max_um")
     @classmethod
@@ -205,6 +242,14 @@ class Profile(FileModel):
     description: Text = Field(description="the plan in a few sentences: course, endpoint")
     areas: dict[Area, AreaSettings] = Field(min_length=1)
     sources: list[Text] = Field(default_factory=list, description="references for the whole plan")
+    enabled: StrictBool = Field(
+        default=True,
+        description="false: listed but not usable (e.g. no clinical evidence) until a clinic "
+        "copies the file into its directory with enabled = true",
+    )
+    evidence: Text | None = Field(
+        default=None, description="a warning on weak or absent evidence, shown with the profile"
+    )
 
     @property
     def concern_label(self) -> str:
@@ -233,6 +278,11 @@ class PractitionerLevel(FileModel):
     label: Text
     depth_max_um: DepthUm = Field(alias="depth_max_mm", description="deepest depth, mm")
     speed_max_sps: SpeedSps | None = Field(default=None, description="fastest speed, strokes/s")
+    medical: StrictBool = Field(
+        default=False,
+        description="a medical practitioner (a doctor): may go past an area's "
+        "medical_only_above_mm",
+    )
     source: Text
 
 
@@ -243,10 +293,21 @@ class NumbingPolicy(FileModel):
     max_dwell_s: DurationS = Field(
         alias="max_dwell_minutes", description="longest time the numbing cream may stay on"
     )
-    remove_before_needling: bool = Field(
+    remove_before_needling: StrictBool = Field(
         description="the cream must be removed fully and the skin re-cleansed before needling"
     )
     source: Text
+
+    @field_validator("min_dwell_s", "max_dwell_s")
+    @classmethod
+    def _dwell_in_practice(cls, seconds: int) -> int:
+        longest = NUMBING_DWELL_S[1]
+        if seconds > longest:
+            raise _relation(
+                f"over {longest // 60} minutes: sources give at most 45–60 minutes under "
+                "occlusion, and anaesthetic toxicity grows with time; seconds, not minutes?"
+            )
+        return seconds
 
     @field_validator("max_dwell_s")
     @classmethod
@@ -255,6 +316,13 @@ class NumbingPolicy(FileModel):
         if shortest_s is not None and longest_s < shortest_s:
             raise _relation("below min_dwell_minutes; make the longest dwell at least the shortest")
         return longest_s
+
+
+class Loosening(FileModel):
+    """A clinic's declaration that it sets one bundled safety figure looser, knowingly."""
+
+    reason: Text = Field(description="why the clinic sets this safety figure looser")
+    by: Text = Field(description="who decided it (name and role); recorded in every session")
 
 
 class ClinicPolicy(FileModel):
@@ -279,6 +347,11 @@ class ClinicPolicy(FileModel):
     levels: dict[Slug, PractitionerLevel] = Field(min_length=1)
     default_level: Slug = Field(description="the level assumed when none is given")
     contraindications: dict[Slug, Contraindication] = Field(min_length=1)
+    loosened: dict[str, Loosening] = Field(
+        default_factory=dict,
+        description="bundled safety figures this policy sets looser, keyed by the figure "
+        '(e.g. [loosened."soft_depth_max_mm"]), each with reason and by',
+    )
     source: str = ""
 
     @field_validator("min_interval_days")

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from profiles.vocabulary import never_treated
+
 CLOSE_ENOUGH = 0.6
 """difflib's similarity ratio below which a known name is not offered as "did you mean"."""
 
@@ -54,3 +56,21 @@ def find_name(kind: NameKind, given: str, known: Sequence[str]) -> str | Unknown
     if respelt in known:
         return respelt
     return UnknownName(kind, given, closest(respelt, known), tuple(known))
+
+
+_NEXT_STEP = {
+    NameKind.PROFILE: "; choose one from `penctl profiles list`.",
+    NameKind.AREA: "; `penctl profiles areas` lists them.",
+    NameKind.CONCERN: ".",
+}
+
+
+def unknown_sentence(unknown: UnknownName) -> str:
+    """The one wording of an unknown name, for refusals and for the command line alike."""
+    if unknown.kind is NameKind.AREA and (refused := never_treated(unknown.given)) is not None:
+        return f"{unknown.given!r} is not an area: {refused}."
+    hint = f" Did you mean {unknown.suggestions[0]!r}?" if unknown.suggestions else ""
+    return (
+        f"No {unknown.kind.value} named {unknown.given!r} (known: {', '.join(unknown.known)})"
+        f"{_NEXT_STEP[unknown.kind]}{hint}"
+    )

@@ -7,12 +7,16 @@ Floats given from Python are read through their shortest `repr`, which is what a
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, Inexact, InvalidOperation, localcontext
 
 UM_PER_MM = 1000
 S_PER_MINUTE = 60
 
 Number = int | float | Decimal
+
+MAGNITUDE_LIMIT = 9
+"""Powers of ten beyond which no figure in a file can be meant (a billion mm, a billionth of a mm):
+such a number is refused before any arithmetic, so `1e999999999` can never overflow."""
 
 
 class UnitError(ValueError):
@@ -27,21 +31,36 @@ def _as_decimal(value: object, unit: str) -> Decimal:
             f"expected a number of {unit}, got text; write the number without quotes or units"
         )
     if not isinstance(value, int | float | Decimal):
-        raise UnitError(f"expected a number of {unit}, got {type(value).__name__}")
+        got = "a table" if isinstance(value, dict) else type(value).__name__
+        raise UnitError(f"expected a number of {unit}, got {got}")
     try:
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     except (InvalidOperation, ValueError) as exc:
         raise UnitError(f"expected a number of {unit}") from exc
     if not number.is_finite():
         raise UnitError(f"expected a finite number of {unit}")
+    if number and number.adjusted() > MAGNITUDE_LIMIT:
+        raise UnitError(
+            f"a number with {number.adjusted() + 1} digits before the decimal point is far "
+            f"beyond any figure in {unit}; check for a typo"
+        )
+    if number and number.adjusted() < -MAGNITUDE_LIMIT:
+        raise UnitError(
+            f"a number this small (10^{number.adjusted()}) is not a figure in {unit}; "
+            "check for a typo"
+        )
     return number
 
 
 def _whole(number: Decimal, factor: int) -> int | None:
-    scaled = number * factor
-    if scaled != scaled.to_integral_value():
-        return None
-    return int(scaled)
+    """`number * factor` when it is a whole number, computed exactly however many digits it has."""
+    with localcontext() as context:
+        context.prec = len(number.as_tuple().digits) + MAGNITUDE_LIMIT + 6
+        context.traps[Inexact] = True
+        scaled = number * factor
+        if scaled != scaled.to_integral_value():
+            return None
+        return int(scaled)
 
 
 def mm_to_um(value: object) -> int:

@@ -18,6 +18,19 @@ class Region(StrEnum):
     BODY = "body"
 
 
+NEVER_TREATED = (
+    "the eyelid itself is never treated: its skin is the thinnest of the body and no source in "
+    "domain.md gives a depth for it; treat the periorbital area (at most 0.3 mm), away from the "
+    "lash line"
+)
+"""Why a name such as `eyelid` is refused as an area, rather than offered a near spelling."""
+
+
+def never_treated(name: str) -> str | None:
+    """The reason an area name is never treatable (the eyelid), else None."""
+    return NEVER_TREATED if "lid" in name.lower() else None
+
+
 class Area(StrEnum):
     FOREHEAD = "forehead"
     GLABELLA = "glabella"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import textwrap
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
         EffectiveLimits,
         Library,
         LimitsRefusal,
+        LoosenedFigure,
         ProfileEntry,
         RequestCheck,
         UnknownName,
@@ -101,7 +104,7 @@ def _add_limits_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
     limits.add_argument(
         "--cartridge-max-mm",
         dest="cartridge_max_um",
-        type=_um_from_mm_text,
+        type=_needle_um,
         metavar="MM",
         help="the fitted cartridge's needle length in mm (omit: no cartridge layer)",
     )
@@ -147,25 +150,75 @@ def _clinic_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _quoted(text: str) -> str:
+    """An argument as typed, cut short: a pasted number may have thousands of digits."""
+    return repr(text if len(text) <= 24 else text[:21] + "...")
+
+
+def _number_text(text: str, unit: str, example: str) -> Decimal:
+    """The number in an argument; a comma as the decimal separator is named, not guessed."""
+    from profiles.rawtext import odd_character
+
+    cleaned = text.strip()
+    if re.fullmatch(r"[-+]?\d+,\d+", cleaned):
+        raise argparse.ArgumentTypeError(
+            f"{_quoted(text)}: use a dot as the decimal separator, e.g. {cleaned.replace(',', '.')}"
+        )
+    odd = odd_character(cleaned)
+    if odd is not None:
+        raise argparse.ArgumentTypeError(f"{_quoted(text)}: {odd}")
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(
+            f"{_quoted(text)} is not a number of {unit}; give {unit} as digits, e.g. {example}"
+        ) from None
+
+
 def _um_from_mm_text(text: str) -> int:
     from profiles.units import UnitError, mm_to_um
 
+    number = _number_text(text, "millimetres", "1.0")
     try:
-        return mm_to_um(Decimal(text))
-    except (InvalidOperation, UnitError) as exc:
-        detail = str(exc) if isinstance(exc, UnitError) else "not a number"
+        return mm_to_um(number)
+    except UnitError as exc:
+        raise argparse.ArgumentTypeError(f"{_quoted(text)}: {exc}") from None
+
+
+def _needle_um(text: str) -> int:
+    """A needle length: above 0 and within the deepest pen in the reference."""
+    from profiles.fields import DEPTH_CEILING_UM
+    from profiles.units import format_mm
+
+    um = _um_from_mm_text(text)
+    if um <= 0:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: {detail}; give millimetres, e.g. 1.0"
-        ) from None
+            f"{_quoted(text)}: a needle length must be above 0 mm; give the cartridge's needle "
+            "length in mm, e.g. 1.5"
+        )
+    if um > DEPTH_CEILING_UM:
+        raise argparse.ArgumentTypeError(
+            f"{_quoted(text)}: longer than any needle in the reference (the deepest pen reaches "
+            f"{format_mm(DEPTH_CEILING_UM)}); lengths are millimetres"
+        )
+    return um
 
 
 def _sps_from_text(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
+    number = _number_text(text, "strokes per second", "120")
+    if (
+        not number.is_finite()
+        or number != number.to_integral_value()
+        or abs(number.adjusted()) > _SPS_DIGITS
+    ):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a whole number of strokes per second, e.g. 120"
-        ) from None
+            f"{_quoted(text)} is not a whole number of strokes per second, e.g. 120"
+        )
+    return int(number)
+
+
+_SPS_DIGITS = 6
+"""Strokes/s arguments have at most this many digits (the fastest pen in the reference: 300)."""
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -177,7 +230,10 @@ class _UsageError(Exception):
     """A wrong name or argument, found before anything is computed; the message is for people."""
 
 
-def _no_such_profile(unknown: UnknownName) -> str:
+def _no_such_profile(unknown: UnknownName, library: Library) -> str:
+    off = library.why_off(unknown.given)
+    if off is not None:
+        return off
     hint = f" (did you mean {unknown.suggestions[0]!r}?)" if unknown.suggestions else ""
     return (
         f"no profile named {unknown.given!r}{hint}; `penctl profiles list` shows the "
@@ -229,6 +285,10 @@ def _list(args: argparse.Namespace) -> int:
                         }
                         for name, entry in library.profiles.items()
                     ],
+                    "disabled": [
+                        {"name": name, "evidence": entry.profile.evidence, "file": entry.file}
+                        for name, entry in library.disabled.items()
+                    ],
                     "policy": {
                         "name": library.policy.name,
                         "origin": library.policy_origin,
@@ -236,6 +296,11 @@ def _list(args: argparse.Namespace) -> int:
                         "hash": library.policy_hash,
                     },
                     "overrides": [str(override) for override in library.overrides],
+                    "skipped": [
+                        {"path": skipped.path, "reason": skipped.reason}
+                        for skipped in library.skipped
+                    ],
+                    "loosened": [asdict(figure) for figure in library.loosened],
                 },
                 indent=2,
                 ensure_ascii=False,
@@ -260,7 +325,22 @@ def _list(args: argparse.Namespace) -> int:
         print(f"clinic directory: {library.clinic_dir}")
     for override in library.overrides:
         print(f"override: {override}")
+    for name, entry in library.disabled.items():
+        why = entry.profile.evidence or "enabled = false"
+        print(_wrap(f"{name} ({entry.origin}, not usable): {why}", "off: "))
+    for skipped in library.skipped:
+        print(f"note: {skipped}")
+    for warning in library.warnings:
+        print(f"warning: {warning}")
+    _print_loosened(library.loosened)
     return 0
+
+
+def _print_loosened(loosened: Sequence[LoosenedFigure], where: str = "") -> None:
+    """Loud on purpose: a clinic policy that loosens a bundled safety figure must never pass
+    unnoticed."""
+    for figure in loosened:
+        print(_wrap(f"{where}{figure}", "LOOSENED SAFETY FIGURE: "))
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -272,7 +352,7 @@ def _show(args: argparse.Namespace) -> int:
         return library
     entry = library.find_profile(args.name)
     if isinstance(entry, UnknownName):
-        return _fail(_no_such_profile(entry))
+        return _fail(_no_such_profile(entry, library))
     profile = entry.profile
     if args.json:
         document = {
@@ -331,6 +411,7 @@ def _policy(args: argparse.Namespace) -> int:
     policy = library.policy
     print(f"{policy.name} ({library.policy_origin}, {library.policy_file})")
     print(f"policy hash: {library.policy_hash}")
+    _print_loosened(library.loosened)
     print(
         _wrap(
             f"deeper than {format_mm(policy.soft_depth_max_um)} needs a confirmation: "
@@ -369,9 +450,11 @@ def _areas(args: argparse.Namespace) -> int:
     library = load_library(environ={})
     print(f"{'AREA':<18}  {'HARD':>7}  {'SOFT':>7}  LABEL")
     for area, spec in library.areas.areas.items():
+        medical = spec.medical_only_above_um
+        only = "" if medical is None else f" (past {format_mm(medical)}: medical levels only)"
         print(
             f"{area.value:<18}  {format_mm(spec.depth_max_um):>7}  "
-            f"{format_mm(spec.depth_soft_max_um):>7}  {spec.label}"
+            f"{format_mm(spec.depth_soft_max_um):>7}  {spec.label}{only}"
         )
     print(f"\nfrom {library.areas_file}; sources in the file and in docs/profiles.md")
     return 0
@@ -381,12 +464,18 @@ def _areas(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from profiles import FileKind, check_paths
+    from profiles import ClinicPolicy, FileKind, load_library
+    from profiles.loader import validate_paths
+    from profiles.loosening import loosened_figures
 
-    results = check_paths(args.paths, FileKind(args.kind) if args.kind else None)
-    problems = [issue for result in results for issue in result.issues]
+    checked = validate_paths(args.paths, FileKind(args.kind) if args.kind else None)
+    results, problems = checked.results, checked.issues
     for issue in problems:
         print(issue)
+    for skipped in checked.skipped:
+        print(f"note: {skipped}")
+    for warning in checked.warnings:
+        print(f"warning: {warning}")
     bad_files = sum(1 for result in results if not result.ok)
     if problems:
         print(
@@ -398,8 +487,11 @@ def _validate(args: argparse.Namespace) -> int:
         return EXIT_PROBLEM
     if not results:
         return _fail("no *.toml files found in the given directories", EXIT_PROBLEM)
+    bundled_policy = load_library(environ={}).policy
     for result in results:
         print(f"{result.file}: ok ({result.kind.value})")
+        if isinstance(result.model, ClinicPolicy):
+            _print_loosened(loosened_figures(result.model, bundled_policy), f"{result.file}: ")
     return 0
 
 
@@ -426,8 +518,7 @@ class _LimitsQuery:
     library: Library
     entry: ProfileEntry
     area: str
-    """As typed: the library looks it up, and an unknown area is a refusal (exit 1), not a usage
-    error."""
+    """As the library names it (an unknown area is a usage error, exit 2, like any wrong name)."""
     level: str
     device: DeviceLimits
     cartridge_max_um: int | None
@@ -464,10 +555,14 @@ def _limits(args: argparse.Namespace) -> int:
 def _limits_query(library: Library, args: argparse.Namespace) -> _LimitsQuery:
     """Raises `_UsageError` for the first wrong name or argument, in the order they are given."""
     from profiles import UnknownName
+    from profiles.names import unknown_sentence
 
     entry = library.find_profile(args.profile)
     if isinstance(entry, UnknownName):
-        raise _UsageError(_no_such_profile(entry))
+        raise _UsageError(_no_such_profile(entry, library))
+    area = library.find_area(args.area)
+    if isinstance(area, UnknownName):
+        raise _UsageError(unknown_sentence(area))
     level = args.level or library.policy.default_level
     if level not in library.policy.levels:
         raise _UsageError(
@@ -477,7 +572,7 @@ def _limits_query(library: Library, args: argparse.Namespace) -> _LimitsQuery:
     return _LimitsQuery(
         library=library,
         entry=entry,
-        area=args.area,
+        area=area.value,
         level=level,
         device=_device(args.pen_depth_um, args.pen_speed_sps),
         cartridge_max_um=args.cartridge_max_um,
@@ -594,6 +689,9 @@ def _print_result(result: EffectiveLimits | LimitsRefusal) -> None:
     )
     _print_bound("min", result.speed_min)
     _print_bound("max", result.speed_max)
+    for note in (result.start_depth_note, result.start_speed_note, *result.notes):
+        if note is not None:
+            print(_wrap(note, "note: "))
 
 
 def _print_bound(side: str, bound: Bound) -> None:

@@ -10,9 +10,21 @@ from profiles import (
     AreaSettings,
     ClinicPolicy,
     Concern,
+    DeviceLimits,
     Profile,
 )
 from profiles.vocabulary import Area
+
+SKINPEN_LIKE = DeviceLimits(
+    depth_min_um=0,
+    depth_max_um=2500,
+    depth_step_um=250,
+    speed_min_sps=117,
+    speed_max_sps=117,
+    speed_step_sps=1,
+)
+"""The reference pen (domain.md §1): 0–2.5 mm in 0.25 mm steps, one fixed rate of 7,000 RPM
+≈ 117 strokes/s."""
 
 
 def mm(um: int) -> Decimal:

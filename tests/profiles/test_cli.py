@@ -78,7 +78,7 @@ def test_show_prints_every_area_with_ranges_and_notes(capsys: pytest.CaptureFixt
 def test_show_unknown_profile_says_where_to_look(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "show", "acne")
     assert code == 2 and out == ""
-    assert "no profile named 'acne'; `penctl profiles list` shows the 12 available" in err
+    assert "no profile named 'acne'; `penctl profiles list` shows the 11 available" in err
 
 
 def test_policy_and_areas_are_shown(capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,7 +89,8 @@ def test_policy_and_areas_are_shown(capsys: pytest.CaptureFixture[str]) -> None:
     assert "blocking contraindications:" in out and "caution contraindications:" in out
     code, out, _ = run(capsys, "areas")
     assert code == 0
-    assert "periorbital_left     0.5 mm   0.3 mm" in out
+    assert "periorbital_left     0.3 mm   0.3 mm" in out
+    assert "neck (past 1.5 mm: medical levels only)" in out
 
 
 def test_validate_accepts_the_bundled_library(capsys: pytest.CaptureFixture[str]) -> None:
@@ -146,11 +147,24 @@ def test_limits_names_the_layer_behind_each_bound(capsys: pytest.CaptureFixture[
 
 def test_limits_shows_the_soft_ceiling_and_its_reason(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
-        capsys, "limits", "--profile", "stretch-marks", "--area", "thighs", "--level", "doctor"
+        capsys, "limits", "--profile", "stretch-marks", "--area", "abdomen", "--level", "doctor"
     )
     assert code == 0
     assert "soft  1.5 mm         policy     above 1.5 mm needs a confirmation" in out
     assert "was not evaluated above 1.5 mm" in out
+
+
+def test_on_a_tie_of_soft_ceilings_the_more_specific_reason_is_shown(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Thighs: the area's 1.5 mm and the policy's 1.5 mm; the thigh's own reason is the one a
+    practitioner needs."""
+    code, out, _ = run(
+        capsys, "limits", "--profile", "stretch-marks", "--area", "thighs", "--level", "doctor"
+    )
+    assert code == 0
+    assert "soft  1.5 mm         area       above 1.5 mm needs a confirmation" in out
+    assert "reason shown: inner-thigh skin is thin" in out
 
 
 def test_s2_limits_refusal_exits_1_naming_both_layers(capsys: pytest.CaptureFixture[str]) -> None:
@@ -193,8 +207,8 @@ def test_limits_check_needing_confirmation_exits_3(capsys: pytest.CaptureFixture
 
 def test_limits_json_carries_hashes_and_code_units(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
-        capsys, "limits", "--profile", "dark-circles", "--area", "periorbital_right",
-        "--json", "--check", "0.5", "90",
+        capsys, "limits", "--profile", "fine-lines-wrinkles", "--area", "forehead",
+        "--json", "--check", "0.75", "90",
     )  # fmt: skip
     document = json.loads(out)
     assert code == 3
@@ -219,12 +233,17 @@ def test_limits_on_a_coarser_pen_rounds_inwards(capsys: pytest.CaptureFixture[st
     )  # fmt: skip
     assert code == 0
     assert "depth  0.5 mm – 1.5 mm, starts at 0.5 mm" in out  # default 0.6 mm is off the grid
-    assert "speed  100 strokes/s – 100 strokes/s" in out
+    assert "speed  100 strokes/s – 120 strokes/s" in out
     text = " ".join(out.split())
     assert (
-        "90 strokes/s is the minimum speed in profile hair-growth for the scalp; rounded up" in text
+        "90 strokes/s is the minimum speed in profile hair-growth for the scalp; rounded up to "
+        "100 strokes/s, the nearest step of the pen (20 strokes/s steps)" in text
     )
-    assert "rounded down to 100 strokes/s, the nearest step of the pen (20 strokes/s steps)" in text
+    assert (
+        "note: starts at 0.5 mm, not the profile's default 0.6 mm: 0.6 mm is not a step of the "
+        "pen (0.25 mm steps from 0.25 mm), so the next step down is used" in text
+    )
+    assert "note: starts at 100 strokes/s, not the profile's default 90 strokes/s: 90" in text
 
 
 @pytest.mark.parametrize(
@@ -247,9 +266,27 @@ def test_limits_usage_errors_exit_2(
     assert fragment in err and "Traceback" not in err
 
 
-def test_limits_unknown_area_is_a_refusal(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "limits", "--profile", "hair-growth", "--area", "elbow")
-    assert code == 1 and "No area named 'elbow'" in out
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["show", "nope"], "no profile named 'nope'"),
+        (["limits", "--profile", "nope", "--area", "scalp"], "no profile named 'nope'"),
+        (["limits", "--profile", "hair-growth", "--area", "elbow"], "No area named 'elbow'"),
+        (["limits", "--profile", "hair-growth", "--area", "scalp", "--level", "x"], "level 'x'"),
+        (["validate", "x", "--kind", "nope"], "invalid choice: 'nope'"),
+        (["schema", "--kind", "nope"], "invalid choice: 'nope'"),
+    ],
+)
+def test_every_wrong_name_exits_2_as_docs_profiles_md_says(
+    capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
+    try:
+        code = main(["profiles", *argv])
+    except SystemExit as stop:  # argparse's own refusal of a choice
+        code = int(stop.code or 0)
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert fragment in err and "Traceback" not in err
 
 
 def test_limits_accepts_names_typed_with_the_other_separator(
@@ -277,16 +314,16 @@ def test_show_accepts_a_profile_name_typed_with_underscores(
 def test_an_unknown_name_suggests_the_closest_known_one(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = run(capsys, "limits", "--profile", "hair-growth", "--area", "cheeck-left")
-    assert code == 1
-    assert "No area named 'cheeck-left'" in out and "Did you mean 'cheek_left'?" in out
+    code, _, err = run(capsys, "limits", "--profile", "hair-growth", "--area", "cheeck-left")
+    assert code == 2
+    assert "No area named 'cheeck-left'" in err and "Did you mean 'cheek_left'?" in err
     code, out, err = run(capsys, "limits", "--profile", "acne-scras", "--area", "cheek_left")
     assert code == 2 and out == ""
     assert "no profile named 'acne-scras'" in err and "did you mean 'acne-scars'?" in err
     code, out, err = run(capsys, "show", "stretch_mark")
     assert code == 2 and "did you mean 'stretch-marks'?" in err
-    code, out, _ = run(capsys, "limits", "--profile", "hair-growth", "--area", "elbow")
-    assert code == 1 and "did you mean" not in out.lower()
+    code, _, err = run(capsys, "limits", "--profile", "hair-growth", "--area", "elbow")
+    assert code == 2 and "did you mean" not in err.lower()
 
 
 def test_a_millimetre_argument_that_is_not_a_number_is_an_argparse_error(
@@ -295,7 +332,8 @@ def test_a_millimetre_argument_that_is_not_a_number_is_an_argparse_error(
     with pytest.raises(SystemExit) as caught:
         main(["profiles", "limits", "--profile", "a", "--area", "b", "--cartridge-max-mm", "1mm"])
     assert caught.value.code == 2
-    assert "'1mm': not a number; give millimetres, e.g. 1.0" in capsys.readouterr().err
+    expected = "'1mm' is not a number of millimetres; give millimetres as digits, e.g. 1.0"
+    assert expected in capsys.readouterr().err
 
 
 def test_s9_validate_the_corpus_through_the_installed_command() -> None:
@@ -312,3 +350,84 @@ def test_s9_validate_the_corpus_through_the_installed_command() -> None:
     named = {line.split(":", 1)[0] for line in done.stdout.splitlines()}
     assert named == {str(path) for path in BROKEN.glob("*.toml")}
     assert "nothing was loaded" in done.stderr
+
+
+def test_a_profile_that_is_off_is_listed_and_refused_by_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "off: puffiness (bundled, not usable): No clinical evidence" in out
+    code, out, err = run(capsys, "limits", "--profile", "puffiness", "--area", "periorbital_left")
+    assert code == 2 and out == ""
+    assert "profile puffiness is off: No clinical evidence" in err
+    assert "into the clinic directory and set enabled = true" in err
+    text = (BUNDLED / "puffiness.toml").read_text("utf-8")
+    (tmp_path / "puffiness.toml").write_text(
+        text.replace("enabled = false", "enabled = true"), "utf-8"
+    )
+    code, out, _ = run(
+        capsys, "limits", "--profile", "puffiness", "--area", "periorbital_left",
+        "--clinic-dir", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0 and "profile puffiness (clinic" in out
+
+
+def test_validate_prints_warnings_and_loosened_figures_but_passes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy = (BUNDLED / "policy.toml").read_text("utf-8")
+    policy = policy.replace("min_dwell_minutes = 15", "min_dwell_minutes = 1").replace(
+        "soft_depth_max_mm = 1.5", "soft_depth_max_mm = 2.0"
+    )
+    policy += '\n[loosened."soft_depth_max_mm"]\nreason = "boxcar scars"\nby = "Dr. A, director"\n'
+    (tmp_path / "policy.toml").write_text(policy, "utf-8")
+    code, out, err = run(capsys, "validate", str(tmp_path))
+    assert code == 0 and err == ""
+    text = " ".join(out.split())
+    assert f"warning: {tmp_path / 'policy.toml'}:" in text
+    assert "numbing.min_dwell_minutes: 1 min: under 5 minutes: hours, not minutes?" in text
+    assert (
+        f"LOOSENED SAFETY FIGURE: {tmp_path / 'policy.toml'}: soft_depth_max_mm: 2.0 mm "
+        "(bundled: 1.5 mm), loosened by Dr. A, director: boxcar scars" in text
+    )
+    code, out, _ = run(capsys, "policy", "--clinic-dir", str(tmp_path))
+    assert code == 0 and "LOOSENED SAFETY FIGURE: soft_depth_max_mm: 2.0 mm" in out
+    code, out, _ = run(capsys, "list", "--clinic-dir", str(tmp_path), "--json")
+    document = json.loads(out)
+    assert document["loosened"] == [
+        {
+            "figure": "soft_depth_max_mm",
+            "bundled": "1.5 mm",
+            "clinic": "2.0 mm",
+            "reason": "boxcar scars",
+            "by": "Dr. A, director",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--cartridge-max-mm", "0"], "a needle length must be above 0 mm"),
+        (["--cartridge-max-mm", "-1"], "a needle length must be above 0 mm"),
+        (["--cartridge-max-mm", "1,5"], "use a dot as the decimal separator, e.g. 1.5"),
+        (["--cartridge-max-mm", "1e999999999"], "far beyond any figure in millimetres"),
+        (["--cartridge-max-mm", "9" * 5000], "'999999999999999999999...'"),
+        (["--cartridge-max-mm", "\uff11.5"], "fullwidth digit one (U+FF11)"),
+        (["--pen-depth-mm", "0", "1e99999", "0.1"], "far beyond any figure in millimetres"),
+        (["--pen-speed-sps", "60", "9" * 5000, "10"], "is not a whole number of strokes"),
+        (["--check", "1e999999999", "120"], "--check: '1e999999999': a number with"),
+        (["--check", "0,5", "120"], "--check: '0,5': use a dot as the decimal separator"),
+        (["--check", "0.5", "sNaN"], "--check: 'sNaN' is not a whole number of strokes"),
+    ],
+)
+def test_s9_a_hostile_number_on_the_command_line_is_refused_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str
+) -> None:
+    try:
+        code = main(["profiles", "limits", "--profile", "acne-scars", "--area", "chin", *argv])
+    except SystemExit as stop:  # argparse's refusal of an option's value
+        code = int(stop.code or 0)
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert fragment in err and "Traceback" not in err and len(err) < 2000

@@ -33,7 +33,7 @@ def test_every_bundled_file_validates() -> None:
 
 
 def test_the_library_covers_every_concern_and_every_area() -> None:
-    profiles = [entry.profile for entry in LIBRARY.profiles.values()]
+    profiles = [entry.profile for entry in (*LIBRARY.profiles.values(), *LIBRARY.disabled.values())]
     assert {p.concern for p in profiles} == set(Concern)
     assert {area for p in profiles for area in p.areas} == set(Area)
     assert set(LIBRARY.areas.areas) == set(Area)
@@ -67,9 +67,13 @@ def test_bundled_policy_figures_match_the_reference() -> None:
 
 def test_area_ceilings_match_the_reference() -> None:
     ceilings = {area: spec.depth_max_um for area, spec in LIBRARY.areas.areas.items()}
-    assert ceilings[Area.PERIORBITAL_LEFT] == ceilings[Area.PERIORBITAL_RIGHT] == 500
+    assert ceilings[Area.PERIORBITAL_LEFT] == ceilings[Area.PERIORBITAL_RIGHT] == 300
     assert ceilings[Area.NOSE] == ceilings[Area.PERIORAL] == 750
     assert ceilings[Area.NECK] == ceilings[Area.SCALP] == 2500
+    assert ceilings[Area.THIGHS] == 2000
+    neck = LIBRARY.areas.spec(Area.NECK)
+    assert neck.medical_only_above_um == 1500
+    assert LIBRARY.areas.spec(Area.FOREHEAD).depth_soft_max_um == 500
     for spec in LIBRARY.areas.areas.values():
         assert spec.depth_soft_max_um <= spec.depth_max_um
 
@@ -151,8 +155,16 @@ def test_the_environment_variable_names_the_clinic_dir_and_the_option_wins(
     env_dir, option_dir = tmp_path / "env", tmp_path / "option"
     env_dir.mkdir()
     option_dir.mkdir()
-    _copy("puffiness.toml", env_dir / "p.toml", ('name = "puffiness"', 'name = "from-env"'))
-    _copy("puffiness.toml", option_dir / "p.toml", ('name = "puffiness"', 'name = "from-option"'))
+    _copy(
+        "redness-rosacea.toml",
+        env_dir / "p.toml",
+        ('name = "redness-rosacea"', 'name = "from-env"'),
+    )
+    _copy(
+        "redness-rosacea.toml",
+        option_dir / "p.toml",
+        ('name = "redness-rosacea"', 'name = "from-option"'),
+    )
     assert "from-env" in load_library(environ={CLINIC_DIR_ENV: str(env_dir)}).profiles
     both = load_library(option_dir, environ={CLINIC_DIR_ENV: str(env_dir)})
     assert "from-option" in both.profiles and "from-env" not in both.profiles
@@ -179,7 +191,7 @@ def test_two_clinic_files_with_one_name_are_refused(tmp_path: Path) -> None:
         load_library(tmp_path, environ={})
     (issue,) = caught.value.issues
     assert issue.file == str(tmp_path / "two.toml") and issue.field == "name"
-    assert issue.line == 12 and "also the name of" in issue.reason
+    assert issue.line == 14 and "also the name of" in issue.reason
 
 
 def test_a_second_clinic_policy_is_refused_naming_the_first(tmp_path: Path) -> None:
@@ -208,10 +220,30 @@ def test_the_documented_example_profile_validates() -> None:
     """docs/profiles.md shows a clinic profile; it must stay a valid one."""
     doc = (Path(__file__).parents[2] / "docs" / "profiles.md").read_text("utf-8")
     blocks = [block.split("```", 1)[0] for block in doc.split("```toml\n")[1:]]
-    assert blocks
-    for block in blocks:
+    profiles = [block for block in blocks if "[areas." in block]
+    assert profiles
+    for block in profiles:
         checked = check_text(block, "docs/profiles.md", FileKind.PROFILE, LIBRARY.areas)
         assert checked.ok, [str(issue) for issue in checked.issues]
+
+
+def test_the_documented_loosening_makes_a_valid_policy(tmp_path: Path) -> None:
+    """The policy fragment in docs/profiles.md (its keys in place of the bundled soft ceiling, its
+    tables at the end) is a policy that loads and declares its loosened figure."""
+    doc = (Path(__file__).parents[2] / "docs" / "profiles.md").read_text("utf-8")
+    blocks = [block.split("```", 1)[0] for block in doc.split("```toml\n")[1:]]
+    (fragment,) = [block for block in blocks if "[loosened." in block]
+    policy = (BUNDLED / "policy.toml").read_text("utf-8")
+    keys, tables = fragment.split("\n[", 1)
+    (tmp_path / "policy.toml").write_text(
+        policy.replace("soft_depth_max_mm = 1.5", keys, 1) + "\n[" + tables, "utf-8"
+    )
+    (loosened,) = load_library(tmp_path, environ={}).loosened
+    assert (loosened.figure, loosened.bundled, loosened.clinic) == (
+        "soft_depth_max_mm",
+        "1.5 mm",
+        "2.0 mm",
+    )
 
 
 def test_documented_checklist_counts() -> None:

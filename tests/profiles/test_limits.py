@@ -16,7 +16,7 @@ from profiles import (
     effective_limits,
     load_library,
 )
-from tests.profiles.factories import catalogue, policy, profile, settings_data
+from tests.profiles.factories import SKINPEN_LIKE, catalogue, policy, profile, settings_data
 
 LIBRARY = load_library(environ={})
 
@@ -70,9 +70,9 @@ def test_s2_soft_ceiling_comes_from_policy_with_its_reason() -> None:
 
 
 def test_area_soft_ceiling_below_policy_wins() -> None:
-    limits = _limits("fine-lines-wrinkles", "periorbital_right", level="doctor")
+    limits = _limits("fine-lines-wrinkles", "forehead", level="doctor")
     assert limits.soft_depth_max is not None
-    assert (limits.soft_depth_max.value, limits.soft_depth_max.layer) == (300, Layer.AREA)
+    assert (limits.soft_depth_max.value, limits.soft_depth_max.layer) == (500, Layer.AREA)
 
 
 def test_no_soft_band_when_the_hard_maximum_is_below_it() -> None:
@@ -209,24 +209,19 @@ class TestCheckRequest:
     def test_speed_and_depth_are_both_reported(self) -> None:
         check = check_request(self.limits, 1500, 140)
         assert [f.quantity.value for f in check.findings] == ["depth", "speed"]
-        assert "110 strokes/s is the maximum speed in profile acne-scars" in check.message
-
-
-SKINPEN_LIKE = DeviceLimits(
-    depth_min_um=0,
-    depth_max_um=2500,
-    depth_step_um=250,
-    speed_min_sps=117,
-    speed_max_sps=117,
-    speed_step_sps=1,
-)
+        assert "120 strokes/s is the maximum speed in profile acne-scars" in check.message
 
 
 def test_a_pen_that_retracts_to_zero_with_quarter_millimetre_steps() -> None:
     """SkinPen-like: 0–2.5 mm in 0.25 mm steps, one fixed speed (7,000 RPM ≈ 117 strokes/s)."""
     result = LIBRARY.effective_limits("dark-circles", "periorbital_left", SKINPEN_LIKE, None)
-    assert isinstance(result, LimitsRefusal)  # the profile wants 90–110 strokes/s
-    assert "117 strokes/s is the pen's slowest setting" in result.message
+    assert isinstance(result, EffectiveLimits)  # the profile's 90–120 strokes/s holds 117
+    assert result.start_speed_sps == 117
+    assert result.start_speed_note == (
+        "starts at 117 strokes/s, not the profile's default 90 strokes/s: 117 strokes/s is the "
+        "pen's slowest setting (device)"
+    )
+    assert any("the speed range is a single value, 117 strokes/s" in n for n in result.notes)
     limits = LIBRARY.effective_limits("stretch-marks", "abdomen", SKINPEN_LIKE, None, "doctor")
     assert isinstance(limits, EffectiveLimits)  # 100–130 strokes/s includes 117
     assert limits.depth_values() == (1000, 1250, 1500, 1750, 2000, 2250, 2500)
@@ -244,3 +239,122 @@ def test_a_pen_that_retracts_to_zero_with_quarter_millimetre_steps() -> None:
     assert custom.depth_values() == (250, 500)
     assert custom.start_depth_um == 250
     assert (custom.speed_min.value, custom.speed_max.value) == (117, 117)
+
+
+def _custom(
+    device: DeviceLimits = SIMULATED_PEN,
+    *,
+    area_soft_um: int = 1000,
+    depth: tuple[int, int, int] = (250, 500, 1000),
+    speed: tuple[int, int, int] = (90, 90, 120),
+    soft_um: int | None = None,
+    level: str = "doctor",
+) -> EffectiveLimits | LimitsRefusal:
+    return effective_limits(
+        device=device,
+        cartridge_max_um=None,
+        area=Area.CHIN,
+        areas=catalogue(hard_um=2000, soft_um=area_soft_um),
+        profile=profile({Area.CHIN: settings_data(depth=depth, speed=speed, soft_um=soft_um)}),
+        policy=policy(),
+        level=level,
+    )
+
+
+def test_s2_a_soft_ceiling_below_the_minimum_is_raised_so_the_start_needs_no_confirmation() -> None:
+    limits = _custom(area_soft_um=500, depth=(1000, 1000, 1500))
+    assert isinstance(limits, EffectiveLimits)
+    assert limits.soft_depth_max is not None and limits.soft_depth_max.value == 1000
+    assert limits.soft_depth_max.layer_value == 500
+    assert not limits.needs_confirmation(limits.start_depth_um)
+    assert limits.needs_confirmation(1050)
+    (note,) = limits.notes
+    assert note.startswith("the soft ceiling 0.5 mm (area) lies below the minimum depth 1.0 mm")
+    assert note.endswith("it is raised to 1.0 mm so that starting never needs a confirmation")
+
+
+def test_a_tie_of_soft_ceilings_shows_the_profile_s_own_reason() -> None:
+    limits = _custom(area_soft_um=750, depth=(250, 500, 1500), soft_um=750)
+    assert isinstance(limits, EffectiveLimits) and limits.soft_depth_max is not None
+    assert limits.soft_depth_max.layer is Layer.PROFILE
+    assert limits.soft_depth_max.reason == "test soft ceiling"
+
+
+def test_the_start_note_names_the_layer_that_moved_the_start() -> None:
+    limits = _custom(depth=(250, 900, 1500), level="therapist")
+    assert isinstance(limits, EffectiveLimits)
+    assert limits.start_depth_um == 900 and limits.start_depth_note is None
+    capped = _custom(depth=(250, 900, 1500), area_soft_um=600)
+    assert isinstance(capped, EffectiveLimits) and capped.start_depth_um == 600
+    assert capped.start_depth_note == (
+        "starts at 0.6 mm, not the profile's default 0.9 mm: a start never needs a "
+        "confirmation, and above 0.6 mm needs a confirmation for the chin"
+    )
+    coarse = DeviceLimits(
+        depth_min_um=250,
+        depth_max_um=2500,
+        depth_step_um=250,
+        speed_min_sps=60,
+        speed_max_sps=150,
+        speed_step_sps=10,
+    )
+    gridded = _custom(coarse, depth=(250, 900, 1500))
+    assert isinstance(gridded, EffectiveLimits) and gridded.start_depth_um == 750
+    assert gridded.start_depth_note is not None
+    assert (
+        "0.9 mm is not a step of the pen (0.25 mm steps from 0.25 mm)" in gridded.start_depth_note
+    )
+
+
+def test_a_level_that_collapses_the_range_to_one_value_says_so() -> None:
+    limits = _custom(depth=(1000, 1000, 1500), level="therapist")
+    assert isinstance(limits, EffectiveLimits)
+    assert limits.depth_values() == (1000,)
+    assert any(
+        note.startswith(
+            "the depth range is a single value, 1.0 mm: 1.0 mm is the cap for a "
+            "therapist in the clinic policy (level)"
+        )
+        for note in limits.notes
+    )
+
+
+def test_a_conflict_never_names_a_value_the_pen_does_not_have() -> None:
+    """The pen runs 100–150 strokes/s; the profile stops at 90. Rounding 90 down onto the pen's
+    grid would give a figure below the pen's slowest setting: the message quotes 90 itself."""
+    fast = SIMULATED_PEN.model_copy(update={"speed_min_sps": 100})
+    result = _custom(fast, speed=(60, 60, 90))
+    assert isinstance(result, LimitsRefusal)
+    (conflict,) = result.conflicts
+    assert conflict.high.value == conflict.high.layer_value == 90
+    assert "rounded" not in result.message
+    assert (
+        "90 strokes/s is the maximum speed in profile test-profile for the chin" in result.message
+    )
+
+
+def test_the_neck_goes_past_its_medical_figure_only_at_a_medical_level() -> None:
+    nurse = LIBRARY.policy.model_copy(
+        update={
+            "levels": {
+                **LIBRARY.policy.levels,
+                "nurse": LIBRARY.policy.levels["doctor"].model_copy(update={"medical": False}),
+            }
+        }
+    )
+    entry = LIBRARY.entry("fine-lines-wrinkles")
+    assert entry is not None
+    result = effective_limits(
+        device=SIMULATED_PEN,
+        cartridge_max_um=None,
+        area=Area.NECK,
+        areas=LIBRARY.areas,
+        profile=entry.profile,
+        policy=nurse,
+        level="nurse",
+    )
+    assert isinstance(result, EffectiveLimits)
+    assert (result.depth_max.value, result.depth_max.layer) == (1500, Layer.AREA)
+    assert "below a medical level (a doctor may go deeper)" in result.depth_max.sentence
+    doctor = _limits("fine-lines-wrinkles", "neck", level="doctor")
+    assert doctor.depth_max.value == 2500

@@ -1,9 +1,10 @@
 """Properties of the effective-limits function under Hypothesis (S2).
 
-An independent oracle restates each layer's figures straight from the inputs and checks, over every
-step of the pen, that the computed range is exactly the set of depths and speeds every layer allows:
-never wider than any layer, never narrower than the intersection, and an empty intersection comes
-back as a refusal value, never as an exception.
+Figures are drawn from the plausible range of a file (0.2–3.0 mm, 60–300 strokes/s: below that a
+file is refused as a unit slip). An independent oracle restates each layer's figures straight from
+the inputs and checks, over every step of the pen, that the computed range is exactly the set of
+depths and speeds every layer allows: never wider than any layer, never narrower than the
+intersection, and an empty intersection comes back as a refusal value, never as an exception.
 """
 
 from __future__ import annotations
@@ -61,11 +62,11 @@ def cases(draw: st.DrawFn) -> Case:
         speed_step_sps=speed_step,
     )
     cartridge = draw(st.none() | st.integers(0, 3500))
-    hard = draw(st.integers(1, 3000))
-    areas = catalogue(hard_um=hard, soft_um=draw(st.integers(1, hard)))
-    d_min, d_default, d_max = sorted(draw(st.lists(st.integers(1, 3000), min_size=3, max_size=3)))
+    hard = draw(st.integers(200, 3000))
+    areas = catalogue(hard_um=hard, soft_um=draw(st.integers(200, hard)))
+    d_min, d_default, d_max = sorted(draw(st.lists(st.integers(200, 3000), min_size=3, max_size=3)))
     soft = draw(st.none() | st.integers(d_default, d_max))
-    s_min, s_default, s_max = sorted(draw(st.lists(st.integers(1, 300), min_size=3, max_size=3)))
+    s_min, s_default, s_max = sorted(draw(st.lists(st.integers(60, 300), min_size=3, max_size=3)))
     the_profile = profile(
         {
             AREA: settings_data(
@@ -74,13 +75,13 @@ def cases(draw: st.DrawFn) -> Case:
         }
     )
     levels = {
-        "therapist": (draw(st.integers(1, 3000)), draw(st.none() | st.integers(1, 300))),
+        "therapist": (draw(st.integers(200, 3000)), draw(st.none() | st.integers(60, 300))),
         "doctor": (3000, None),
     }
     the_policy = policy(
-        soft_um=draw(st.integers(1, 3000)),
-        depth_cap_um=draw(st.none() | st.integers(1, 3000)),
-        speed_cap_sps=draw(st.none() | st.integers(1, 300)),
+        soft_um=draw(st.integers(200, 3000)),
+        depth_cap_um=draw(st.none() | st.integers(200, 3000)),
+        speed_cap_sps=draw(st.none() | st.integers(60, 300)),
         levels=levels,
     )
     level = draw(st.sampled_from(["therapist", "doctor"]))
@@ -129,6 +130,10 @@ class Oracle:
             Layer.LEVEL: [] if level.speed_max_sps is None else [level.speed_max_sps],
             Layer.PROFILE: [area.speed_max_sps],
         }
+
+    def soft(self, depth_min_um: int) -> int:
+        """The soft ceiling in force: the lowest one, raised to the minimum depth if below it."""
+        return max(min(self.softs), depth_min_um)
 
     def depth_ok(self, um: int) -> bool:
         on_grid = (um - self.device.depth_min_um) % self.device.depth_step_um == 0
@@ -191,12 +196,18 @@ def test_s2_never_wider_than_any_layer_and_the_named_layer_set_the_bound(case: C
     assert result.depth_min.layer_value == oracle.depth_lows[result.depth_min.layer]
     assert result.speed_max.layer_value == min(v for vs in oracle.speed_highs.values() for v in vs)
     assert result.speed_min.layer_value == oracle.speed_lows[result.speed_min.layer]
+    soft = oracle.soft(result.depth_min.value)
     if result.soft_depth_max is None:
-        assert min(oracle.softs) >= result.depth_max.value
+        assert soft >= result.depth_max.value
     else:
-        assert result.soft_depth_max.value == min(oracle.softs) < result.depth_max.value
+        assert result.soft_depth_max.value == soft < result.depth_max.value
         assert result.soft_depth_max.reason
+    assert (soft > min(oracle.softs)) == any("raised to" in note for note in result.notes)
     assert result.depth_min.value <= result.start_depth_um <= result.depth_max.value
+    assert not result.needs_confirmation(result.start_depth_um)
+    plan = case.profile.areas[AREA]
+    assert (result.start_depth_note is None) == (result.start_depth_um == plan.depth_default_um)
+    assert (result.start_speed_note is None) == (result.start_speed_sps == plan.speed_default_sps)
     assert result.start_depth_um in result.depth_values()
     assert result.start_speed_sps in result.speed_values()
     for bound in result.bounds():
@@ -231,7 +242,7 @@ def test_s2_check_request_agrees_with_every_layer(case: Case, depth: int, speed:
                 if refusal.bound.side == "max"
                 else (refusal.requested < limit)
             )
-    elif depth > min(oracle.softs):
+    elif depth > oracle.soft(result.depth_min.value):
         assert check.verdict is RequestVerdict.NEEDS_CONFIRMATION
         assert check.findings[0].bound == result.soft_depth_max
     else:

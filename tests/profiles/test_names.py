@@ -41,8 +41,8 @@ def test_a_concern_is_found_with_either_separator(typed: str) -> None:
 @pytest.mark.parametrize(
     ("kind", "typed", "closest_name", "known"),
     [
-        (NameKind.PROFILE, "acne-scras", "acne-scars", 12),
-        (NameKind.PROFILE, "stretch_mark", "stretch-marks", 12),
+        (NameKind.PROFILE, "acne-scras", "acne-scars", 11),  # puffiness is off
+        (NameKind.PROFILE, "stretch_mark", "stretch-marks", 11),
         (NameKind.AREA, "cheeck-left", "cheek_left", len(Area)),
         (NameKind.CONCERN, "acne-scar", "acne_scars", len(Concern)),
     ],
