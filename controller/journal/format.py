@@ -6,6 +6,7 @@ what a record looks like on disk. docs/journal.md states the same rules for peop
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -78,27 +79,42 @@ def _dumps(value: Any, astral: bool) -> bytes:
 
 
 def _check(value: Any) -> bool:
-    """Refuses what RFC 8785 cannot spell once for us; True when a key needs UTF-16 sorting."""
-    if isinstance(value, str) or value is None or isinstance(value, bool):
-        return False
-    if isinstance(value, int):
+    """Refuses what RFC 8785 cannot spell once for us; True when a key needs UTF-16 sorting.
+    Iterative and by exact type first: it runs on every record the writer appends."""
+    astral = False
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+            continue
+        if kind is dict:
+            for key, inner in item.items():
+                if type(key) is not str:
+                    raise NotCanonicalValue("an object key is not a string")
+                if not key.isascii() and max(key) > "\uffff":
+                    astral = True
+                if type(inner) is not str:
+                    pending.append(inner)
+        elif kind is list or kind is tuple:
+            pending.extend(item)
+        else:
+            _check_scalar(item)
+    return astral
+
+
+def _check_scalar(value: Any) -> None:
+    if isinstance(value, int) and not isinstance(value, bool):
         if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             raise NotCanonicalValue(f"integer {value} is beyond ±(2^53 - 1)")
-        return False
-    if isinstance(value, dict):
-        astral = False
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise NotCanonicalValue("an object key is not a string")
-            astral = _check(item) or astral or (not key.isascii() and max(key) > "\uffff")
-        return astral
-    if isinstance(value, list | tuple):
-        return any([_check(item) for item in value])
-    if isinstance(value, float):
+    elif isinstance(value, float):
         raise NotCanonicalValue(
             f"{value!r} is a number with a fraction or exponent; records hold integers only"
         )
-    raise NotCanonicalValue(f"{type(value).__name__} is not a JSON value")
+    elif not isinstance(value, str | bool):
+        raise NotCanonicalValue(f"{type(value).__name__} is not a JSON value")
 
 
 def _encode(value: Any, out: list[str]) -> None:
@@ -134,8 +150,13 @@ _WALL_NS_END = 253_402_300_800 * 1_000_000_000  # 10000-01-01T00:00:00Z
 def utc_text(wall_ns: int) -> str:
     """Nanoseconds since the epoch as ISO 8601 UTC with microseconds and a `Z`."""
     seconds, subsecond_ns = divmod(wall_ns, 1_000_000_000)
-    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{subsecond_ns // 1000:06d}Z"
+    return f"{_utc_second(seconds)}.{subsecond_ns // 1000:06d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _utc_second(seconds: int) -> str:
+    """Cached: consecutive records mostly fall in the same second."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @dataclass(frozen=True, slots=True)
