@@ -57,6 +57,8 @@ def test_html_report_holds_what_an_auditor_checks(journal: Path, tmp_path: Path)
     text = re.sub(r"<[^>]+>", " ", page)
     text = re.sub(r"\s+", " ", text)
     assert "Session 1 report" in text and "PASS every record is present" in text
+    head = json.loads((journal / "head.json").read_bytes())["checkpoint"]
+    assert f"Head fingerprint {head['seq']}:{head['hash'][:16]}" in text  # a witness on paper
     for facts in ("op:alice", "P-0042", "PEN-SN-00042", "firmware 1.4.2", "LOT-2602-A"):
         assert facts in text
     assert "forehead 0.50 mm 110 strokes/s 1 min 30 s 2" in text
