@@ -76,3 +76,25 @@ def test_the_chain_recipe_catches_a_changed_byte_and_a_deleted_record(tmp_path: 
     lines = original.splitlines(keepends=True)
     path.write_bytes(b"".join(lines[:2] + lines[3:]))
     assert "chain FAIL" in _sh(RECIPES["chain"], work).stdout
+
+
+def test_symbolic_links_are_followed_as_the_page_says(tmp_path: Path) -> None:
+    """§1: a link to a regular file is read as that file; a dangling one is unreadable (exit 2);
+    a link to a FIFO is refused without being opened."""
+    from controller.cli import main
+
+    real, linked = tmp_path / "real", tmp_path / "linked"
+    shutil.copytree(EXAMPLE, real)
+    linked.mkdir()
+    for name in ("head.json", "session-000001.jsonl", "session-000002.jsonl"):
+        (linked / name).symlink_to(real / name)
+    anchors = ["--public-key", str(real / "journal-ed25519.pub.pem"), "--witness", str(real)]
+    assert main(["audit", "verify", str(linked), *anchors]) == 0
+    (linked / "session-000002.jsonl").unlink()
+    (linked / "session-000002.jsonl").symlink_to(real / "gone")
+    assert main(["audit", "verify", str(linked)]) == 2
+    os.mkfifo(real / "fifo")
+    (linked / "session-000002.jsonl").unlink()
+    (linked / "session-000002.jsonl").symlink_to(real / "fifo")
+    report = main(["audit", "verify", str(linked), "--json"])
+    assert report == 1
