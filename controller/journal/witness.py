@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.journal.durable import make_dirs, write_file_atomic
-from controller.journal.format import HEAD_FILE
+from controller.journal.format import HEAD_FILE, FramingError, Head, SchemaError, parse_head
+from controller.journal.regular import NotRegularFile, read_regular
 
 NS_PER_S = 1_000_000_000
 
@@ -36,6 +37,15 @@ class Witness:
     def __init__(self, directory: Path):
         self.directory = directory
         self.error: str | None = None
+
+    def last_seen(self) -> Head | None:
+        """The head the witness holds, if it can be read (a missing medium is not an error)."""
+        try:
+            return parse_head(read_regular(self.directory / HEAD_FILE))
+        except (OSError, NotRegularFile, FramingError, SchemaError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                self.error = f"the witness copy {self.directory / HEAD_FILE} is unreadable: {exc}"
+            return None
 
     def hand_over(self, head: bytes) -> None:
         try:

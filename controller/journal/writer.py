@@ -182,6 +182,7 @@ class JournalWriter:
         )
         try:
             writer._recover()
+            writer._check_witness()
         except OSError as exc:
             writer.close()
             raise JournalUnreadable(
@@ -251,6 +252,7 @@ class JournalWriter:
             raise JournalStateError(f"actor {actor!r} is not a valid actor id; nothing was written")
         number = self._last_session + 1
         self._origin_ns = self._signed_at_ns = self._clock.monotonic_ns()
+        self._signed_seq = self._seq  # the session before closed with a checkpoint
         record, line = self._build(opening, actor, number)
         path = self._dir / session_file_name(number)
         try:
@@ -289,7 +291,10 @@ class JournalWriter:
             built.append(self._build(data, actor, self._session, after))
         if not built:
             return []
-        self._commit(built[0][0], b"".join(line for _, line in built), built[-1][0])
+        if len(built) == 1:
+            self._commit(*built[0])
+        else:
+            self._commit_group(built)
         if self._policy.due(
             self._seq - self._signed_seq, self._clock.monotonic_ns() - self._signed_at_ns
         ):
@@ -389,16 +394,25 @@ class JournalWriter:
                 )
         return type(data).model_validate({**dict(data), **rebased})
 
-    def _commit(self, record: Record, lines: bytes, last: Record | None = None) -> None:
-        """One write and one fsync for `lines` (the records `record` to `last`)."""
+    def _commit(self, record: Record, line: bytes) -> None:
+        """One write and one fsync for one record."""
         assert self._fd is not None and self._path is not None
         try:
-            write_all(self._fd, lines)
+            write_all(self._fd, line)
             os.fsync(self._fd)
         except OSError as exc:
             raise self._latch(self._path, record.seq, exc) from exc
-        last = last or record
-        self._seq, self._hash = last.seq, last.hash
+        self._seq, self._hash = record.seq, record.hash
+
+    def _commit_group(self, built: list[tuple[Record, bytes]]) -> None:
+        """One write and one fsync for several records (group commit)."""
+        assert self._fd is not None and self._path is not None
+        try:
+            write_all(self._fd, b"".join(line for _, line in built))
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise self._latch(self._path, built[0][0].seq, exc) from exc
+        self._seq, self._hash = built[-1][0].seq, built[-1][0].hash
 
     def _end_session(self) -> None:
         if self._fd is not None:
@@ -566,6 +580,42 @@ class JournalWriter:
             and self._head.checkpoint != _head_checkpoint(latest_checkpoint)
         ):
             self._write_head(latest_checkpoint)
+
+    def _check_witness(self) -> None:
+        """A journal behind or forked from what its witness saw was rolled back or restored from
+        an older copy: writing on would bury the loss, so it is corruption (docs/journal.md §4)."""
+        if self._witness is None:
+            return
+        seen = self._witness.last_seen()
+        if seen is None or seen.checkpoint is None:
+            return
+        head, copy = self._dir / HEAD_FILE, self._witness.directory / HEAD_FILE
+        if seen.public_key != self._signer.public_key_hex or verify_head(seen) is not None:
+            raise JournalCorrupt(
+                head, None, None, f"has a witness copy ({copy}) not signed by this journal's key"
+            )
+        vouched = seen.checkpoint
+        if seen.last_session > self._last_session or vouched.seq > self._seq:
+            raise JournalCorrupt(
+                head,
+                None,
+                None,
+                f"is behind its witness: the witness copy ({copy}) names checkpoint record "
+                f"{vouched.seq} of session {seen.last_session}, the journal ends at record "
+                f"{self._seq} of session {self._last_session} (rolled back, or restored from an "
+                "older copy)",
+            )
+        try:
+            self._vouched(vouched)
+        except JournalCorrupt as exc:
+            raise JournalCorrupt(
+                head,
+                None,
+                None,
+                f"has forked from its witness: the witness copy ({copy}) names checkpoint record "
+                f"{vouched.seq}, the journal holds another record there (restored from an older "
+                "copy and written on?)",
+            ) from exc
 
     def _check_head_signature(self, path: Path, head: Head) -> None:
         if head.public_key != self._signer.public_key_hex:

@@ -711,8 +711,8 @@ class PenPractice(RuleBasedStateMachine):
         obs, ctl = self.obs, self.world.ctl
         obs.records.append(record)
         kind, data = record.type, record.data
-        if kind == "SESSION_OPEN":
-            self.origin_ns = ctl.now_ns()  # the journal counts mono_ns from here (journal.md §2)
+        # the journal counts mono_ns from its session's origin (docs/journal.md §2)
+        self.origin_ns = self.world.journal._origin_ns
         t = record.mono_ns + self.origin_ns
         if kind == "SESSION_OPEN":
             obs.session = SessionFacts(t, ctl.device.state, ctl.workflow.state)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from controller.cli import main
-from controller.journal import ChecklistAnswer, JournalWriter
+from controller.journal import ChecklistAnswer, JournalCorrupt, JournalWriter
 from controller.journal.audit.anchors import WitnessHead, load_witness
 from controller.journal.audit.verifier import VerificationReport, verify_path
 from controller.journal.witness import CheckpointPolicy
@@ -228,3 +228,26 @@ def test_bad_witness_input_is_a_usage_error(two_sessions, capsys) -> None:
         assert main(["audit", "verify", str(directory), "--witness", given]) == 2
         err = capsys.readouterr().err
         assert says in err and "Traceback" not in err
+
+
+def test_the_writer_refuses_to_continue_a_journal_behind_or_forked_from_its_witness(
+    two_sessions, tmp_path: Path
+) -> None:
+    """Restored from an older copy and started again: writing on would bury the loss."""
+    directory, witness, old_head = two_sessions
+    rolled_back = tmp_path / "rolled-back"
+    shutil.copytree(directory, rolled_back)
+    os.remove(rolled_back / "session-000002.jsonl")
+    (rolled_back / "head.json").write_bytes(old_head)
+    with pytest.raises(JournalCorrupt, match="behind its witness"):
+        _writer(rolled_back, witness, ManualClock())
+    forked = tmp_path / "forked"
+    shutil.copytree(rolled_back, forked)
+    clock = ManualClock()
+    with JournalWriter.open(forked, signer=fixed_signer(), clock=clock) as writer:
+        write_treatment(writer, clock, patient="P-9999")
+        write_treatment(writer, clock, patient="P-9998")  # past the witness's record number
+    with pytest.raises(JournalCorrupt, match="forked from its witness"):
+        _writer(forked, witness, ManualClock())
+    with _writer(directory, witness, ManualClock()) as writer:  # the genuine one continues
+        assert writer.session is None and writer.witness_error is None
