@@ -50,7 +50,11 @@ def test_every_recipe_has_its_output_and_the_examples_quote_the_example() -> Non
 
 
 def _sh(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "PENCTL_TRUST_DIR": str(cwd.parent / "no-keys-enrolled"),  # as the page assumes
+    }
     return subprocess.run(
         ["sh", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
     )
