@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from controller import actions as act
+from controller.durations import ceil_s, min_s
 from controller.machines import Device, Step
 from controller.snapshot import Permission
 from firmware_bridge.clock import NS_PER_S
@@ -105,10 +106,9 @@ def _remove_numbing(ctl: Controller) -> Permission:
     dwell_ns = ctl.library.policy.numbing.min_dwell_s * NS_PER_S
     on_ns = ctl.now_ns() - progress.numbing_applied_ns
     if on_ns < dwell_ns:
-        left_s = (dwell_ns - on_ns + NS_PER_S - 1) // NS_PER_S
         return no(
-            f"the numbing cream has been on {on_ns // NS_PER_S // 60} min; the policy asks "
-            f"{dwell_ns // NS_PER_S // 60} min: wait {left_s // 60} min {left_s % 60} s more"
+            f"the numbing cream has been on {min_s(on_ns // NS_PER_S)}; the policy asks "
+            f"{min_s(dwell_ns // NS_PER_S)}: wait {min_s(ceil_s(dwell_ns - on_ns))} more"
         )
     return YES
 

@@ -144,7 +144,8 @@ def _numbing_remaining_ms(ctl: Controller) -> int | None:
     if progress.numbing_applied_ns is None or progress.numbing_removed_ns is not None:
         return None
     dwell_ns = ctl.library.policy.numbing.min_dwell_s * NS_PER_S
-    return max(0, (progress.numbing_applied_ns + dwell_ns - ctl.now_ns()) // NS_PER_MS)
+    left_ns = progress.numbing_applied_ns + dwell_ns - ctl.now_ns()
+    return max(0, -(-left_ns // NS_PER_MS))  # rounded up: "reached" only once it is
 
 
 def _quality(stats: dict[str, object]) -> dict[str, int]:

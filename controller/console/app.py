@@ -10,12 +10,14 @@ anything), so a slow terminal never delays a stop. docs/console.md lists every k
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.driver import Driver
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from controller import actions as act
@@ -27,6 +29,7 @@ from controller.console.forms import (
     PreparationForm,
     Summary,
 )
+from controller.console.stopkeys import with_stop_keys
 from controller.console.widgets import AlarmBanner, Cached, DeviceBar, TreatmentView
 from controller.core import Controller
 from controller.machines import Step
@@ -35,6 +38,8 @@ from controller.steps import EXPECTATIONS
 from firmware_bridge.protocol import StopReason
 
 REFRESH_HZ = 15
+STOP_KEY = "escape"
+ESTOP_KEY = "f1"
 _PANES = {
     Step.INTAKE: "intake",
     Step.CONSENT: "consent",
@@ -67,8 +72,8 @@ class PenConsole(App[None]):
     TITLE = "penctl"
     ESCAPE_TO_MINIMIZE = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "stop", "STOP", priority=True),
-        Binding("f1", "estop", "E-STOP", priority=True),
+        Binding(STOP_KEY, "stop", "STOP", priority=True),
+        Binding(ESTOP_KEY, "estop", "E-STOP", priority=True),
         Binding("f2", "acknowledge", "Acknowledge", priority=True),
         Binding("f3", "journal", "Journal", priority=True),
         Binding("up", "depth_up", "Depth +"),
@@ -108,6 +113,13 @@ class PenConsole(App[None]):
                 yield Summary("")
         yield Static("Esc: STOP the needle · F1: E-STOP · F2: acknowledge", id="keys-hint")
         yield Footer()
+
+    def get_driver_class(self) -> type[Driver]:
+        """In a real terminal the stop keys are sent from the input thread (stopkeys.py)."""
+        return with_stop_keys(super().get_driver_class())
+
+    def stop_key_actions(self) -> dict[str, Callable[[], None]]:
+        return {STOP_KEY: self.action_stop, ESTOP_KEY: self.action_estop}
 
     def on_mount(self) -> None:
         # Everything built so far lives as long as the app: out of the collector's way, so a

@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
 from controller import actions as act
+from controller.durations import ceil_s, min_s
 from controller.snapshot import Snapshot
 from profiles import Library
 
@@ -144,10 +145,10 @@ class PreparationForm(Vertical):
             for item, done in snap.checklist.items()
         ]
         if snap.numbing_remaining_ms is not None:
-            left = snap.numbing_remaining_ms // 1000
+            left_s = ceil_s(snap.numbing_remaining_ms * 1_000_000)
             lines.append(
-                f"numbing dwell: {left // 60} min {left % 60:02d} s left"
-                if left
+                f"numbing dwell: {min_s(left_s)} left"
+                if left_s
                 else "numbing dwell reached: remove the cream"
             )
         self.query_one("#checklist", Static).update("\n".join(lines))

@@ -6,12 +6,14 @@ console's picture of it.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, SelectionList
 
@@ -27,6 +29,7 @@ from firmware_bridge.clock import NS_PER_MS, VirtualClock
 from profiles import load_library
 from simulator.pen import SimulatedPen
 from simulator.transport.inprocess import publish, unpublish
+from tests.controller.console.walkthrough import short_dwell_clinic
 
 SIZE = (160, 60)
 
@@ -61,22 +64,23 @@ class Bench:
         return any(e.event == "estop_engaged" for e in self.pen.events)
 
 
-ROOT = Path(__file__).resolve().parents[3]
+@dataclass
+class Rig:
+    """A console on a simulated pen in virtual time, before the app runs."""
+
+    app: PenConsole
+    pen: SimulatedPen
+    runner: VirtualRunner
+    controller: Controller
+
+    async def bench(self, pilot: Pilot[None]) -> Bench:
+        bench = Bench(self.app, pilot, self.pen, self.runner, self.controller)
+        await bench.wait(10)
+        return bench
 
 
-def clinic_dir(directory: Path) -> Path:
-    """The bundled policy with a three-second numbing dwell, so each test stays short."""
-    clinic = directory / "clinic"
-    clinic.mkdir()
-    policy = (ROOT / "profiles" / "library" / "policy.toml").read_text()
-    (clinic / "policy.toml").write_text(
-        policy.replace("min_dwell_minutes = 15", "min_dwell_minutes = 0.05")
-    )
-    return clinic
-
-
-@asynccontextmanager
-async def console(name: str) -> AsyncIterator[Bench]:
+@contextmanager
+def rig(name: str) -> Iterator[Rig]:
     clock = VirtualClock()
     pen = SimulatedPen(clock, seed=3)
     url = publish(name, pen)
@@ -85,7 +89,7 @@ async def console(name: str) -> AsyncIterator[Bench]:
     controller = Controller(
         clock=clock,
         journal=journal,
-        library=load_library(clinic_dir(directory)),
+        library=load_library(short_dwell_clinic(directory / "clinic")),
         operator="op:test",
         open_pen=lambda: open_pen(url, clock=clock),
     )
@@ -94,15 +98,18 @@ async def console(name: str) -> AsyncIterator[Bench]:
 
     controller.submit(act.Connect())
     runner.run_for(500 * NS_PER_MS)
-    app = PenConsole(controller)
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            bench = Bench(app, pilot, pen, runner, controller)
-            await bench.wait(10)
-            yield bench
+        yield Rig(PenConsole(controller), pen, runner, controller)
     finally:
         journal.close()
         unpublish(name)
+
+
+@asynccontextmanager
+async def console(name: str) -> AsyncIterator[Bench]:
+    with rig(name) as r:
+        async with r.app.run_test(size=SIZE) as pilot:
+            yield await r.bench(pilot)
 
 
 async def fill_intake(b: Bench, *, profile: str = "hair-growth", area: str = "scalp") -> None:
@@ -180,6 +187,36 @@ async def test_s4_stop_and_estop_work_inside_the_reason_dialog(key: str) -> None
         await b.press(key, ms=100)
         assert not b.motor_running()
         assert b.estop_latched() is (key == "f1")
+
+
+@pytest.mark.parametrize(("key", "latched"), [("escape", False), ("f1", True)])
+async def test_s4_in_a_terminal_the_input_thread_sends_the_stop_ahead_of_the_app(
+    key: str, latched: bool
+) -> None:
+    """The console's terminal driver sends Esc and F1 from the thread that reads the keyboard,
+    before the app's message loop sees them (stopkeys.py), and keeps them from the app; any other
+    key reaches the app as before."""
+    async with console(f"c-driver-{key}") as b:
+        await to_treatment(b)
+        await run_needle(b)
+        driver = b.app.get_driver_class()(b.app)
+        b.app.query_one("#patient", Input).focus()
+
+        def input_thread(*keys: str) -> None:
+            reader = threading.Thread(
+                target=lambda: [driver.process_message(events.Key(k, k)) for k in keys]
+            )
+            reader.start()
+            reader.join()
+
+        input_thread(key)  # the app's loop has not run since: only the input thread acted
+        assert not b.motor_running()
+        assert b.estop_latched() is latched
+        await b.wait(100)
+        assert not b.motor_running()
+        input_thread("q")  # not a stop key: the patient field gets it, through the app
+        await b.wait(50)
+        assert b.app.query_one("#patient", Input).value.endswith("q")
 
 
 @pytest.mark.parametrize("pane", ["intake", "journal", "treatment"])

@@ -1,16 +1,25 @@
-"""Snapshots of the device, treatment, alarm and summary screens, drawn by Textual as SVG from
-seeded sessions in virtual time and compared by what they say (screens.py explains why the text
-layer). A deliberate change: `.venv/bin/python -m tests.controller.console.screens`, then review
-the diff of snapshots/*.txt and docs/console/*.svg."""
+"""SVG snapshots (pytest-textual-snapshot) of the device, treatment, alarm and summary screens,
+each reached from a seeded session in virtual time (screens.py). A deliberate change:
+`.venv/bin/pytest tests/controller/console/test_snapshots.py --snapshot-update`, then review the
+SVGs under __snapshots__/ (and rerun `python -m tests.controller.console.screens` for the docs).
+"""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
 
-from tests.controller.console.screens import SCREENS, SNAPSHOTS, draw, screen_text
+import pytest
+from textual.pilot import Pilot
+
+from tests.controller.console.screens import SCREENS, reach
+from tests.controller.console.test_console import SIZE, rig
 
 
 @pytest.mark.parametrize("name", SCREENS)
-async def test_the_screen_matches_its_snapshot(name: str) -> None:
-    expected = (SNAPSHOTS / f"{name}.txt").read_text(encoding="utf-8")
-    assert screen_text(await draw(name)) == expected
+def test_the_screen_matches_its_svg_snapshot(name: str, snap_compare: Callable[..., bool]) -> None:
+    with rig(f"snapshot-{name}") as r:
+
+        async def before(pilot: Pilot[None]) -> None:
+            await reach(await r.bench(pilot), name)
+
+        assert snap_compare(r.app, terminal_size=SIZE, run_before=before)
