@@ -1,7 +1,8 @@
-"""`make bench`: the codec bench (below), the pen link bench (bench/link.py), then the console
-bench (bench/console.py: CPU at 100 Hz telemetry, e-stop key to pen, in a real terminal).
+"""`make bench`: the codec bench (below), the pen link bench (bench/link.py), the console
+bench (bench/console.py: CPU at 100 Hz telemetry, e-stop key to pen, in a real terminal), then
+the journal bench (bench/journal.py: append beside a raw write + fsync).
 
-`python bench/run.py codec` (or `link`, `console`) runs one of them. Exit status 1 when a
+`python bench/run.py codec` (or `link`, `console`, `journal`) runs one of them. Exit status 1 when a
 goal was missed.
 
 Codec throughput, measured side by side in one run.
@@ -145,7 +146,12 @@ def codec_main() -> int:
 
 
 def main(argv: list[str]) -> int:
-    benches = {"codec": codec_main, "link": link_main, "console": console_main}
+    benches = {
+        "codec": codec_main,
+        "link": link_main,
+        "console": console_main,
+        "journal": journal_main,
+    }
     chosen = argv or list(benches)
     unknown = [name for name in chosen if name not in benches]
     if unknown:
@@ -164,6 +170,12 @@ def link_main() -> int:
     import link  # bench/link.py, beside this file
 
     return link.main()
+
+
+def journal_main() -> int:
+    import journal  # bench/journal.py, beside this file: append vs raw write + fsync
+
+    return journal.main([])
 
 
 def console_main() -> int:

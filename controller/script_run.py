@@ -91,7 +91,9 @@ class ScriptRun:
         snap = self.ctl.snapshot()
         self._say(
             f"Session completed for {snap.patient}: follow-up on {snap.follow_up}. "
-            f"Journal: {self.ctl.journal.directory} (verify with `penctl audit verify`)."
+            f"Journal: {self.ctl.journal.directory} (verify with `penctl audit verify`). "
+            f"Head fingerprint {self.ctl.journal.head_fingerprint}: keep it (paper, e-mail) as "
+            "a witness for `penctl audit verify --witness`."
         )
         return COMPLETED
 

@@ -23,13 +23,16 @@ def test_pen_handshake_and_journal_share_one_timeline(tmp_path: Path) -> None:
     identified_at_ns = clock.monotonic_ns()
     with JournalWriter.open(tmp_path / "j", signer=fixed_signer(), clock=clock) as journal:
         record = journal.open_session(session_open(identity.identify.serial_number), "op:alice")
+        clock.advance(250 * NS_PER_MS)
+        later = journal.checkpoint()
 
     # The pen booted on the shared clock, and the handshake waited it out on that clock.
     boot = next(e for e in pen.events if e.event == "boot")
     assert boot.t_ns == 7 * NS_PER_S + pen.config.boot_ms * NS_PER_MS
     assert boot.t_ns <= identified_at_ns < boot.t_ns + 200 * NS_PER_MS
-    # The journal stamped the record with the same clock's readings, both of them.
-    assert record.mono_ns == identified_at_ns
+    # The journal stamped the records with the same clock's readings, both of them (mono_ns
+    # counted from the session's opening, docs/journal.md §2).
+    assert record.mono_ns == 0 and later.mono_ns == 250 * NS_PER_MS
     elapsed_ns = identified_at_ns - 7 * NS_PER_S
     expected_utc = datetime.fromtimestamp((wall_start_ns + elapsed_ns) / NS_PER_S, UTC)
     assert datetime.fromisoformat(record.utc.replace("Z", "+00:00")) == expected_utc

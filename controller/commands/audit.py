@@ -12,9 +12,13 @@ if TYPE_CHECKING:
     from controller.journal.audit import JournalView
 
 _EXIT_CODES = """exit status:
-  0  PASS: every record present, unchanged, in order; every session closed and signed
+  0  PASS: every record present, unchanged, in order; every session closed and signed by the
+     pinned key; not behind or forked from the witness
   1  FAIL: tampering or corruption (the first failing record is named)
   3  INCOMPLETE: the chain is intact, but a session is not closed or was recovered after a crash
+  4  UNPROTECTED: intact and self-consistent, but checked without a pinned key (enrol one with
+     `penctl audit trust`) or without a witness (--witness), so a re-signed or rolled-back
+     journal could not be told apart
   2  usage error (bad PATH, option or file)"""
 
 _PATH_HELP = (
@@ -41,13 +45,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     verify.add_argument("path", nargs="?", metavar="PATH", help=_PATH_HELP)
     verify.add_argument("--json", action="store_true", help="print one JSON object (verdict etc.)")
-    verify.add_argument(
-        "--public-key",
-        metavar="FILE",
-        help="pin the signing key: the controller's journal-ed25519.pub.pem; checkpoints signed "
-        "by any other key fail",
-    )
+    _anchor_options(verify)
     verify.set_defaults(handler=_verify)
+
+    trust = actions.add_parser(
+        "trust",
+        help="enrol the clinic's public key, so verify pins signatures to it",
+        description="Enrol a journal signing key once (the controller's journal-ed25519.pub.pem): "
+        "from then on verify, show and report fail a journal signed by any other key. Prints "
+        "the key's fingerprint, to compare with the one the clinic states.",
+    )
+    trust.add_argument("keyfile", metavar="KEYFILE", help="the public key file (PEM)")
+    trust.add_argument(
+        "--trust-dir",
+        metavar="DIR",
+        help="the trust store (default: $PENCTL_TRUST_DIR, else ~/.config/penctl/trust)",
+    )
+    trust.set_defaults(handler=_trust)
 
     show = actions.add_parser(
         "show",
@@ -57,6 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     show.add_argument("path", nargs="?", metavar="PATH", help=_PATH_HELP)
     show.add_argument("--session", type=int, metavar="N", help="only session N")
+    _anchor_options(show)
     show.set_defaults(handler=_show)
 
     report = actions.add_parser(
@@ -70,7 +85,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--format", choices=("html", "csv", "json"), required=True)
     report.add_argument("-o", "--output", metavar="OUT", default="-", help="file ('-': stdout)")
     report.add_argument("--session", type=int, metavar="N", help="only session N")
+    _anchor_options(report)
     report.set_defaults(handler=_report)
+
+
+def _anchor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--public-key",
+        metavar="FILE",
+        help="pin the signing key to this file (the controller's journal-ed25519.pub.pem) "
+        "instead of the trust store's keys; signatures by any other key fail",
+    )
+    parser.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="DIR|FILE|SEQ:HASH",
+        help="what a witness saw: its directory, a copy of head.json, or the head fingerprint "
+        "printed on a report (e.g. 86:2d44a1c09b3e4dce); the journal fails if it is behind or "
+        "forked from it. May be given more than once",
+    )
+    parser.add_argument(
+        "--trust-dir",
+        metavar="DIR",
+        help="the trust store (default: $PENCTL_TRUST_DIR, else ~/.config/penctl/trust)",
+    )
 
 
 class _UsageError(Exception):
@@ -98,12 +137,23 @@ def _target(args: argparse.Namespace) -> Path:
 
 def _read(args: argparse.Namespace) -> JournalView:
     from controller.journal.audit import read_journal
+    from controller.journal.audit.anchors import WitnessInputError, load_witness
+    from controller.journal.audit.trust import resolve_trust_dir, trusted_keys
     from controller.journal.signing import load_public_key
 
     pinned = None
-    if getattr(args, "public_key", None):
+    trusted: list[str] = []
+    if args.public_key:
         pinned = load_public_key(Path(args.public_key))
-    view = read_journal(_target(args), pinned_public_key=pinned)
+    else:
+        trusted = trusted_keys(resolve_trust_dir(args.trust_dir))
+    try:
+        witnesses = [load_witness(given) for given in args.witness]
+    except WitnessInputError as exc:
+        raise _UsageError(str(exc)) from exc
+    view = read_journal(
+        _target(args), pinned_public_key=pinned, trusted_keys=trusted, witnesses=witnesses
+    )
     number = getattr(args, "session", None)
     if number is not None and view.session(number) is None:
         held = ", ".join(str(s.number) for s in view.sessions) or "none"
@@ -141,6 +191,21 @@ def _verify(args: argparse.Namespace) -> int:
         return report.exit_code
 
     return _run("verify", args, body)
+
+
+def _trust(args: argparse.Namespace) -> int:
+    def body(args: argparse.Namespace) -> int:
+        from controller.journal.audit.trust import enrol, resolve_trust_dir
+
+        key, public_hex, path = enrol(Path(args.keyfile), resolve_trust_dir(args.trust_dir))
+        print(
+            f"trusted key {key} (public key {public_hex}), stored in {path}.\n"
+            "Compare this fingerprint with the one the clinic states; verify, show and report "
+            "now fail a journal signed by any other key."
+        )
+        return 0
+
+    return _run("trust", args, body)
 
 
 def _show(args: argparse.Namespace) -> int:

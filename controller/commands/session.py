@@ -46,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--operator", metavar="ID", help="who runs it (default: the script's)")
     run.add_argument("--clinic-dir", metavar="DIR", help="the clinic's profiles and policy")
     run.add_argument("--key-dir", metavar="DIR", help="where the journal's signing key lives")
+    run.add_argument(
+        "--witness",
+        metavar="DIR",
+        help="a directory outside the journal (another disk, a removable medium) that receives "
+        "a copy of each signed head (docs/journal.md §4)",
+    )
     run.add_argument("--seed", type=int, default=1, help="the simulator's seed with --fast")
     add_trace_option(run)
     run.set_defaults(handler=_run)
@@ -146,7 +152,9 @@ def _controller(
     from controller.core import Controller
     from controller.journal import JournalWriter
 
-    journal = JournalWriter.open(Path(args.journal), key_dir=args.key_dir, clock=clock)
+    journal = JournalWriter.open(
+        Path(args.journal), key_dir=args.key_dir, clock=clock, witness=args.witness
+    )
     controller = Controller(
         clock=clock,
         journal=journal,

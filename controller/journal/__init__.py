@@ -43,6 +43,7 @@ from controller.journal.records import (
     StateChange,
 )
 from controller.journal.signing import CheckpointSigner
+from controller.journal.witness import CheckpointPolicy
 from controller.journal.writer import JournalWriter, RecoveryReport
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "AreaPass",
     "ChecklistAnswer",
     "Checkpoint",
+    "CheckpointPolicy",
     "CheckpointSigner",
     "Consent",
     "Correction",

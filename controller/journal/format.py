@@ -6,6 +6,7 @@ what a record looks like on disk. docs/journal.md states the same rules for peop
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from controller.journal.records import (
     ACTOR_PATTERN,
     DATA_MODELS,
+    MAX_SAFE_INTEGER,
     SCHEMA_VERSION,
     RecordData,
     Sha256Hex,
@@ -41,24 +43,120 @@ def kept_aside_name(session_file: str, offset: int, sha256_hex: str) -> str:
     return f"{session_file}.torn-{offset}-{sha256_hex[:12]}"
 
 
+class NotCanonicalValue(ValueError):
+    """A value RFC 8785 (as the journal uses it) cannot give one spelling: a float, an integer
+    beyond ±(2^53 - 1), a non-string key or a type JSON does not have."""
+
+
 def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no whitespace, UTF-8; for our value space this is RFC 8785 (JCS)."""
+    """RFC 8785 (JCS) for the journal's values: object keys sorted by UTF-16 code units, no
+    whitespace, strings escaped as ECMAScript's JSON.stringify escapes them, UTF-8. Numbers are
+    integers within ±(2^53 - 1) only: a record holds no floats, and a larger integer is what jq,
+    JavaScript and RFC 8785 libraries round or refuse.
+
+    json.dumps with ensure_ascii=False escapes strings exactly as RFC 8785 does (\\" \\\\ \\b
+    \\f \\n \\r \\t, other controls as lowercase \\u00xx, everything else as itself) and sorts
+    keys by code point, which is UTF-16 order unless a key holds a character beyond U+FFFF: only
+    then is the slower encoder below needed."""
+    return _dumps(value, _check(value))
+
+
+def _with_hash(body: bytes, hash_hex: str) -> bytes:
+    """The line: `hash` put into the canonical form without it, in its sorted place before
+    `mono_ns` (the last `,"mono_ns":` is the top-level key: inside `data` a quote is escaped
+    and no field is named `mono_ns`), saving a second serialisation."""
+    at = body.rindex(b',"mono_ns":')
+    return body[:at] + b',"hash":"' + hash_hex.encode("ascii") + b'"' + body[at:] + b"\n"
+
+
+def _dumps(value: Any, astral: bool) -> bytes:
+    if astral:
+        parts: list[str] = []
+        _encode(value, parts)
+        return "".join(parts).encode("utf-8")
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.encode("utf-8")
+
+
+def _check(value: Any) -> bool:
+    """Refuses what RFC 8785 cannot spell once for us; True when a key needs UTF-16 sorting.
+    Iterative and by exact type first: it runs on every record the writer appends."""
+    astral = False
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+            continue
+        if kind is dict:
+            for key, inner in item.items():
+                if type(key) is not str:
+                    raise NotCanonicalValue("an object key is not a string")
+                if not key.isascii() and max(key) > "\uffff":
+                    astral = True
+                if type(inner) is not str:
+                    pending.append(inner)
+        elif kind is list or kind is tuple:
+            pending.extend(item)
+        else:
+            _check_scalar(item)
+    return astral
+
+
+def _check_scalar(value: Any) -> None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise NotCanonicalValue(f"integer {value} is beyond ±(2^53 - 1)")
+    elif isinstance(value, float):
+        raise NotCanonicalValue(
+            f"{value!r} is a number with a fraction or exponent; records hold integers only"
+        )
+    elif not isinstance(value, str | bool):
+        raise NotCanonicalValue(f"{type(value).__name__} is not a JSON value")
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    """The general encoder (values already checked): keys sorted by UTF-16 code units."""
+    if isinstance(value, dict):
+        out.append("{")
+        keys = sorted(value, key=lambda key: key.encode("utf-16-be", "surrogatepass"))
+        for index, key in enumerate(keys):
+            out.append("," if index else "")
+            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(":")
+            _encode(value[key], out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for index, item in enumerate(value):
+            out.append("," if index else "")
+            _encode(item, out)
+        out.append("]")
+    else:
+        out.append(json.dumps(value, ensure_ascii=False))
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_ACTOR = re.compile(ACTOR_PATTERN)
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _WALL_NS_END = 253_402_300_800 * 1_000_000_000  # 10000-01-01T00:00:00Z
 
 
 def utc_text(wall_ns: int) -> str:
     """Nanoseconds since the epoch as ISO 8601 UTC with microseconds and a `Z`."""
     seconds, subsecond_ns = divmod(wall_ns, 1_000_000_000)
-    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{subsecond_ns // 1000:06d}Z"
+    return f"{_utc_second(seconds)}.{subsecond_ns // 1000:06d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _utc_second(seconds: int) -> str:
+    """Cached: consecutive records mostly fall in the same second."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +208,19 @@ def build_record(
         "prev": prev,
     }
     try:
-        Envelope.model_validate({**fields, "hash": GENESIS_HASH})
-        fields["hash"] = record_hash(fields)
-        line = canonical_json(fields) + b"\n"
-    except ValidationError as exc:
-        raise SchemaError(_first_error(exc)) from exc
+        # The envelope is checked field by field: the writer made every other field itself,
+        # and the full model (with its calendar check of utc) is the hot path's largest cost.
+        if not 0 <= mono_ns <= MAX_SAFE_INTEGER:
+            raise SchemaError(f"mono_ns: {mono_ns} is outside 0 to 2^53 - 1")
+        if _ACTOR.fullmatch(actor) is None:
+            raise SchemaError(f"actor: {actor!r} does not match {ACTOR_PATTERN}")
+        if seq < 1 or session < 1 or _SHA256.fullmatch(prev) is None:
+            raise SchemaError(f"seq {seq}, session {session} or prev {prev!r} is out of range")
+        body = _dumps(fields, _check(fields))
+        fields["hash"] = sha256_hex(body)
+        line = _with_hash(body, fields["hash"])
+    except NotCanonicalValue as exc:
+        raise SchemaError(str(exc)) from exc
     except UnicodeEncodeError as exc:
         raise SchemaError("text holds a lone surrogate, which UTF-8 cannot store") from exc
     return Record(**fields), line
@@ -144,6 +250,8 @@ def parse_line(raw: bytes) -> dict[str, Any]:
         raise FramingError("not a JSON object")
     try:
         canonical = canonical_json(value)
+    except NotCanonicalValue as exc:
+        raise FramingError(f"not a record: {exc}") from exc
     except UnicodeEncodeError as exc:
         raise FramingError("holds a lone surrogate escape, which UTF-8 cannot store") from exc
     except (ValueError, RecursionError) as exc:
@@ -157,11 +265,11 @@ class Envelope(BaseModel):
     """The fields around `data`; checked before `data` is checked against its type's model."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
-    v: Literal[1]
+    v: Literal[2]
     seq: Annotated[int, Field(ge=1)]
     session: Annotated[int, Field(ge=1)]
     utc: UtcText
-    mono_ns: Annotated[int, Field(ge=0)]
+    mono_ns: Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
     type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     actor: Annotated[str, StringConstraints(pattern=ACTOR_PATTERN)]
     data: dict[str, Any]
@@ -202,30 +310,74 @@ def check_schema(fields: dict[str, Any]) -> Record:
 
 class HeadCheckpoint(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
-    session: Annotated[int, Field(ge=1)]
-    seq: Annotated[int, Field(ge=1)]
+    session: Annotated[int, Field(ge=1, le=MAX_SAFE_INTEGER)]
+    seq: Annotated[int, Field(ge=1, le=MAX_SAFE_INTEGER)]
     hash: Sha256Hex
     key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 
 
+HEAD_VERSION = 2  # 2: signed, so a head can be handed to a witness (docs/journal.md §4)
+HEAD_MESSAGE_PREFIX = b"penctl-journal head v2\n"
+
+
 class Head(BaseModel):
-    """head.json: the last session opened and the last checkpoint, rewritten atomically."""
+    """head.json (and a witness's copy of it): the last session opened and the last checkpoint,
+    signed with the journal's key; rewritten atomically."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
     format: Literal["penctl-journal"] = FORMAT_NAME
-    v: Literal[1] = SCHEMA_VERSION
-    last_session: Annotated[int, Field(ge=0)]
+    v: Literal[2] = HEAD_VERSION
+    last_session: Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
     checkpoint: HeadCheckpoint | None
+    public_key: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    signature: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")]
 
     def to_bytes(self) -> bytes:
         return canonical_json(self.model_dump(mode="json")) + b"\n"
 
+    def message(self) -> bytes:
+        return head_message(self.last_session, self.checkpoint)
+
+    @property
+    def fingerprint(self) -> str:
+        """What a person can copy onto paper as a witness: `SEQ:HASH16` of the checkpoint."""
+        if self.checkpoint is None:
+            return "none"
+        return head_fingerprint(self.checkpoint.seq, self.checkpoint.hash)
+
+
+def head_message(last_session: int, checkpoint: HeadCheckpoint | None) -> bytes:
+    """The exact bytes a head's signature covers (ASCII, each line ending in `\\n`)."""
+    vouched = (
+        "none" if checkpoint is None else f"{checkpoint.session} {checkpoint.seq} {checkpoint.hash}"
+    )
+    return HEAD_MESSAGE_PREFIX + f"last_session {last_session}\ncheckpoint {vouched}\n".encode(
+        "ascii"
+    )
+
+
+def head_fingerprint(seq: int, record_hash_hex: str) -> str:
+    """A checkpoint's short fingerprint: its sequence number and the first 16 hex digits of its
+    hash, e.g. `86:2d44a1c09b3e4dce` (64 bits: enough that no one can make a record to match)."""
+    return f"{seq}:{record_hash_hex[:16]}"
+
+
+FINGERPRINT = re.compile(r"^([1-9][0-9]{0,15}):([0-9a-f]{16})$")
+
 
 def parse_head(raw: bytes) -> Head:
-    """head.json bytes to a Head; raises FramingError or SchemaError saying what is wrong."""
+    """head.json bytes to a Head; raises FramingError or SchemaError saying what is wrong. The
+    signature is the verifier's and the writer's to check (signing.verify_head)."""
     if not raw.endswith(b"\n"):
         raise FramingError("head.json does not end with a newline")
+    if raw.count(b"\n") != 1:
+        raise FramingError("head.json holds more than one line")
     fields = parse_line(raw[:-1])
+    version = fields.get("v")
+    if isinstance(version, int) and not isinstance(version, bool) and version != HEAD_VERSION:
+        raise SchemaError(
+            f"head.json version {version} is not supported (this verifier reads {HEAD_VERSION})"
+        )
     try:
         return Head.model_validate(fields)
     except ValidationError as exc:

@@ -14,7 +14,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from firmware_bridge.protocol.enums import StopReason as WireStopReason
 
-SCHEMA_VERSION = 1
+# The largest integer every JSON tool reads exactly (a double's 53-bit mantissa; RFC 8785 §3.2.2.3)
+MAX_SAFE_INTEGER = 2**53 - 1
+SCHEMA_VERSION = 2  # 2: mono_ns and sent_mono_ns count from the session's origin (docs/journal.md)
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 Ident = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -57,9 +59,14 @@ class _Strict(BaseModel):
 
 
 class RecordData(_Strict):
-    """Base of every record's `data`; `record_type` is the `type` written beside it."""
+    """Base of every record's `data`; `record_type` is the `type` written beside it.
+
+    `clock_fields` name fields that hold a reading of the controller's monotonic clock; the writer
+    stores them, as it stores `mono_ns`, counted from the session's origin (docs/journal.md §2),
+    so no record holds an integer beyond 2^53 however long the machine has been up."""
 
     record_type: ClassVar[str]
+    clock_fields: ClassVar[tuple[str, ...]] = ()
 
 
 class SessionOpen(RecordData):
@@ -189,8 +196,9 @@ class NeedleStop(RecordData):
     """A stop, journaled after it was sent (S7); `sent_mono_ns` is when it went to the pen."""
 
     record_type: ClassVar[str] = "NEEDLE_STOP"
+    clock_fields: ClassVar[tuple[str, ...]] = ("sent_mono_ns",)
     reason: StopReason
-    sent_mono_ns: Annotated[int, Field(ge=0)]
+    sent_mono_ns: Annotated[int, Field(ge=0)]  # a clock reading; written rebased (journal.md §2)
     detail: Text | None = None
 
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from controller.journal.durable import fsync_dir, make_dirs, write_all, write_file_atomic
 from controller.journal.errors import SigningKeyError
-from controller.journal.format import sha256_hex
+from controller.journal.format import Head, HeadCheckpoint, head_message, sha256_hex
 from controller.journal.records import Checkpoint
 
 KEY_FILE = "journal-ed25519.pem"
@@ -71,19 +71,48 @@ class CheckpointSigner:
             signature=signature.hex(),
         )
 
+    def sign_head(self, last_session: int, checkpoint: HeadCheckpoint | None) -> Head:
+        """head.json's content, signed: a copy handed to a witness cannot be made up later."""
+        signature = self._key.sign(head_message(last_session, checkpoint))
+        return Head(
+            last_session=last_session,
+            checkpoint=checkpoint,
+            public_key=self.public_key_hex,
+            signature=signature.hex(),
+        )
+
+
+def _verify(public_key_hex: str, signature_hex: str, message: bytes) -> bool:
+    try:
+        public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
+        public.verify(bytes.fromhex(signature_hex), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def verify_head(head: Head) -> str | None:
+    """None when the head's signature is good (with the key it names), else what is wrong."""
+    if head.checkpoint is not None and head.checkpoint.key_id != key_id(
+        bytes.fromhex(head.public_key)
+    ):
+        return (
+            f"names checkpoint key {head.checkpoint.key_id} but is signed with key "
+            f"{key_id(bytes.fromhex(head.public_key))}"
+        )
+    if not _verify(head.public_key, head.signature, head.message()):
+        signer = key_id(bytes.fromhex(head.public_key))
+        return f"its Ed25519 signature does not verify with key {signer}"
+    return None
+
 
 def verify_checkpoint(checkpoint: Checkpoint) -> str | None:
     """None when the signature is good, else what is wrong with it."""
     raw = bytes.fromhex(checkpoint.public_key)
     if key_id(raw) != checkpoint.key_id:
         return f"key_id {checkpoint.key_id} does not belong to the public key recorded beside it"
-    try:
-        public = Ed25519PublicKey.from_public_bytes(raw)
-        public.verify(
-            bytes.fromhex(checkpoint.signature),
-            checkpoint_message(checkpoint.covers_seq, checkpoint.covers_hash),
-        )
-    except (InvalidSignature, ValueError):
+    message = checkpoint_message(checkpoint.covers_seq, checkpoint.covers_hash)
+    if not _verify(checkpoint.public_key, checkpoint.signature, message):
         return f"the Ed25519 signature does not verify with key {checkpoint.key_id}"
     return None
 

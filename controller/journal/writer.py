@@ -18,9 +18,12 @@ import contextlib
 import fcntl
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+
+from pydantic import ValidationError
 
 from controller.journal.durable import fsync_dir, make_dirs, write_all, write_file_atomic
 from controller.journal.errors import (
@@ -64,7 +67,8 @@ from controller.journal.records import (
 )
 from controller.journal.regular import NotRegularFile, read_regular
 from controller.journal.scan import SplitFile, split_file
-from controller.journal.signing import CheckpointSigner
+from controller.journal.signing import CheckpointSigner, key_id, verify_head
+from controller.journal.witness import CheckpointPolicy, Witness
 from firmware_bridge.clock import RealClock, TimeSource
 
 _RESERVED = {
@@ -104,8 +108,20 @@ class RecoveryReport:
 class JournalWriter:
     """Open with `JournalWriter.open(directory)`; see the module docstring for the guarantees."""
 
-    def __init__(self, directory: Path, signer: CheckpointSigner, clock: TimeSource, lock: int):
+    def __init__(
+        self,
+        directory: Path,
+        signer: CheckpointSigner,
+        clock: TimeSource,
+        lock: int,
+        policy: CheckpointPolicy | None = None,
+        witness: Witness | None = None,
+    ):
         self._dir = directory
+        self._policy = policy or CheckpointPolicy()
+        self._witness = witness
+        self._signed_seq = 0  # the last record a checkpoint covers
+        self._signed_at_ns = 0  # the monotonic clock's reading at that checkpoint
         self._signer = signer
         self._clock = clock
         self._lock_fd: int | None = lock
@@ -114,6 +130,7 @@ class JournalWriter:
         self._session: int | None = None
         self._last_session = 0
         self._closing = False
+        self._origin_ns = 0  # the monotonic clock's reading at the session's first record this run
         self._seq = 0
         self._hash = GENESIS_HASH
         self._head: Head | None = None
@@ -130,11 +147,15 @@ class JournalWriter:
         signer: CheckpointSigner | None = None,
         key_dir: str | os.PathLike[str] | None = None,
         clock: TimeSource | None = None,
+        checkpoints: CheckpointPolicy | None = None,
+        witness: str | os.PathLike[str] | None = None,
     ) -> JournalWriter:
         """Opens (creating if needed) and recovers a journal directory; holds it until `close()`.
 
         The signing key comes from `signer`, else from `key_dir` (default: PENCTL_KEY_DIR or the
-        user's data directory), created on first use.
+        user's data directory), created on first use. `checkpoints` says how often a session is
+        signed while it runs; `witness` is a directory outside the journal (another disk, a
+        removable medium) that receives a copy of each signed head.
         """
         path = Path(directory)
         signer = signer or CheckpointSigner.load_or_create(resolve_key_dir(key_dir))
@@ -151,9 +172,17 @@ class JournalWriter:
         except BlockingIOError:
             os.close(lock)
             raise JournalBusy(path) from None
-        writer = cls(path, signer, clock or RealClock(), lock)
+        writer = cls(
+            path,
+            signer,
+            clock or RealClock(),
+            lock,
+            checkpoints,
+            Witness(Path(witness)) if witness is not None else None,
+        )
         try:
             writer._recover()
+            writer._check_witness()
         except OSError as exc:
             writer.close()
             raise JournalUnreadable(
@@ -194,6 +223,22 @@ class JournalWriter:
     def key_id(self) -> str:
         return self._signer.key_id
 
+    @property
+    def public_key(self) -> str:
+        """The signing key's public half (64 hex digits), as an auditor pins it."""
+        return self._signer.public_key_hex
+
+    @property
+    def head_fingerprint(self) -> str:
+        """The latest signed head's short fingerprint (`SEQ:HASH16`), for a summary or a report
+        that goes out on paper or by e-mail and so witnesses the journal too."""
+        return self._head.fingerprint if self._head is not None else "none"
+
+    @property
+    def witness_error(self) -> str | None:
+        """Why the last copy to the witness failed, if it did (the journal itself is unharmed)."""
+        return self._witness.error if self._witness is not None else None
+
     # -- writing -------------------------------------------------------------------------------
 
     def open_session(self, opening: SessionOpen, actor: str) -> Record:
@@ -206,6 +251,8 @@ class JournalWriter:
         if re.fullmatch(ACTOR_PATTERN, actor) is None:
             raise JournalStateError(f"actor {actor!r} is not a valid actor id; nothing was written")
         number = self._last_session + 1
+        self._origin_ns = self._signed_at_ns = self._clock.monotonic_ns()
+        self._signed_seq = self._seq  # the session before closed with a checkpoint
         record, line = self._build(opening, actor, number)
         path = self._dir / session_file_name(number)
         try:
@@ -224,15 +271,35 @@ class JournalWriter:
 
     def append(self, data: RecordData, actor: str) -> Record:
         """Appends one record to the open session; returns once it is durable (write + fsync)."""
+        return self.append_many([(data, actor)])[0]
+
+    def append_many(self, items: Sequence[tuple[RecordData, str]]) -> list[Record]:
+        """Group commit: records that arrived together, written with one write and one fsync;
+        each is acknowledged (returned) only after that fsync. All are built and validated
+        first, so a refused one leaves nothing written."""
         self._check_writable()
-        reserved = _RESERVED.get(data.record_type)
-        if reserved is not None:
-            raise JournalStateError(f"{data.record_type} records are written by {reserved}")
         if self._session is None:
             raise JournalStateError("no session is open; call open_session() first")
         if self._closing:
             raise JournalStateError(f"session {self._session} is closed; open a new session")
-        return self._write(data, actor)
+        built: list[tuple[Record, bytes]] = []
+        for data, actor in items:
+            reserved = _RESERVED.get(data.record_type)
+            if reserved is not None:
+                raise JournalStateError(f"{data.record_type} records are written by {reserved}")
+            after = built[-1][0] if built else None
+            built.append(self._build(data, actor, self._session, after))
+        if not built:
+            return []
+        if len(built) == 1:
+            self._commit(*built[0])
+        else:
+            self._commit_group(built)
+        if self._policy.due(
+            self._seq - self._signed_seq, self._clock.monotonic_ns() - self._signed_at_ns
+        ):
+            self.checkpoint("system")
+        return [record for record, _ in built]
 
     def checkpoint(self, actor: str = "controller") -> Record:
         """Signs the hash of the last record and records the signature; head.json follows it."""
@@ -242,6 +309,9 @@ class JournalWriter:
         record = self._write(self._signer.sign(self._seq, self._hash), actor)
         self._write_head(record)
         return record
+
+    def _signed(self) -> None:
+        self._signed_seq, self._signed_at_ns = self._seq, self._clock.monotonic_ns()
 
     def close_session(self, outcome: Outcome, reason: str, actor: str) -> Record:
         """SESSION_CLOSE, then a signed CHECKPOINT; returns the checkpoint record."""
@@ -291,22 +361,41 @@ class JournalWriter:
         self._commit(record, line)
         return record
 
-    def _build(self, data: RecordData, actor: str, session: int) -> tuple[Record, bytes]:
-        """The next record and its line, validated; nothing is touched on disk."""
+    def _build(
+        self, data: RecordData, actor: str, session: int, after: Record | None = None
+    ) -> tuple[Record, bytes]:
+        """The record after `after` (default: the last one written) and its line, validated;
+        nothing is touched on disk. Monotonic readings are stored counted from the session's
+        origin (docs/journal.md §2)."""
         try:
+            if data.clock_fields:
+                data = self._rebase(data)
             return build_record(
-                seq=self._seq + 1,
+                seq=(after.seq if after else self._seq) + 1,
                 session=session,
                 wall_ns=self._clock.wall_ns(),
-                mono_ns=self._clock.monotonic_ns(),
+                mono_ns=self._clock.monotonic_ns() - self._origin_ns,
                 data=data,
                 actor=actor,
-                prev=self._hash,
+                prev=after.hash if after else self._hash,
             )
-        except SchemaError as exc:
+        except (SchemaError, ValidationError) as exc:
             raise JournalStateError(f"record not written, nothing changed: {exc}") from exc
 
+    def _rebase(self, data: RecordData) -> RecordData:
+        """Clock readings in `data` counted from the session's origin, as `mono_ns` is."""
+        rebased = {name: getattr(data, name) - self._origin_ns for name in data.clock_fields}
+        for name, value in rebased.items():
+            if value < 0:
+                raise JournalStateError(
+                    f"record not written, nothing changed: data.{name} reads "
+                    f"{getattr(data, name)} ns, before the session opened (at {self._origin_ns} "
+                    "ns on the same clock)"
+                )
+        return type(data).model_validate({**dict(data), **rebased})
+
     def _commit(self, record: Record, line: bytes) -> None:
+        """One write and one fsync for one record."""
         assert self._fd is not None and self._path is not None
         try:
             write_all(self._fd, line)
@@ -315,6 +404,16 @@ class JournalWriter:
             raise self._latch(self._path, record.seq, exc) from exc
         self._seq, self._hash = record.seq, record.hash
 
+    def _commit_group(self, built: list[tuple[Record, bytes]]) -> None:
+        """One write and one fsync for several records (group commit)."""
+        assert self._fd is not None and self._path is not None
+        try:
+            write_all(self._fd, b"".join(line for _, line in built))
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise self._latch(self._path, built[0][0].seq, exc) from exc
+        self._seq, self._hash = built[-1][0].seq, built[-1][0].hash
+
     def _end_session(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
@@ -322,16 +421,23 @@ class JournalWriter:
         self._fd, self._path, self._session, self._closing = None, None, None, False
 
     def _write_head(self, checkpoint: Record | None = None) -> None:
+        """head.json, signed, then a copy to the witness; a checkpoint restarts the count of
+        records and time until the next one is due."""
         previous = self._head.checkpoint if self._head is not None else None
-        head = Head(
-            last_session=self._last_session,
-            checkpoint=_head_checkpoint(checkpoint) if checkpoint is not None else previous,
+        head = self._signer.sign_head(
+            self._last_session,
+            _head_checkpoint(checkpoint) if checkpoint is not None else previous,
         )
+        data = head.to_bytes()
         try:
-            write_file_atomic(self._dir / HEAD_FILE, head.to_bytes())
+            write_file_atomic(self._dir / HEAD_FILE, data)
         except OSError as exc:
             raise self._latch(self._dir / HEAD_FILE, self._seq, exc) from exc
         self._head = head
+        if checkpoint is not None:
+            self._signed()
+        if self._witness is not None:
+            self._witness.hand_over(data)
 
     # -- recovery ------------------------------------------------------------------------------
 
@@ -349,6 +455,7 @@ class JournalWriter:
             self._head = parse_head(_read_journal_file(head_path))
         except (FramingError, SchemaError) as exc:
             raise JournalCorrupt(head_path, None, 0, f"is unreadable ({exc})") from exc
+        self._check_head_signature(head_path, self._head)
         last = sessions[-1] if sessions else 0
         named = self._head.last_session
         if last not in (named, named + 1) or sessions != list(range(1, last + 1)):
@@ -440,6 +547,7 @@ class JournalWriter:
         except OSError as exc:
             raise self._latch(path, self._seq + 1, exc) from exc
         self._path, self._session, self._closing = path, number, closed
+        self._origin_ns = self._clock.monotonic_ns()  # a new run: its clock starts afresh
         self._write(
             Recovery(
                 last_good_seq=self._seq,
@@ -472,6 +580,53 @@ class JournalWriter:
             and self._head.checkpoint != _head_checkpoint(latest_checkpoint)
         ):
             self._write_head(latest_checkpoint)
+
+    def _check_witness(self) -> None:
+        """A journal behind or forked from what its witness saw was rolled back or restored from
+        an older copy: writing on would bury the loss, so it is corruption (docs/journal.md §4)."""
+        if self._witness is None:
+            return
+        seen = self._witness.last_seen()
+        if seen is None or seen.checkpoint is None:
+            return
+        head, copy = self._dir / HEAD_FILE, self._witness.directory / HEAD_FILE
+        if seen.public_key != self._signer.public_key_hex or verify_head(seen) is not None:
+            raise JournalCorrupt(
+                head, None, None, f"has a witness copy ({copy}) not signed by this journal's key"
+            )
+        vouched = seen.checkpoint
+        if seen.last_session > self._last_session or vouched.seq > self._seq:
+            raise JournalCorrupt(
+                head,
+                None,
+                None,
+                f"is behind its witness: the witness copy ({copy}) names checkpoint record "
+                f"{vouched.seq} of session {seen.last_session}, the journal ends at record "
+                f"{self._seq} of session {self._last_session} (rolled back, or restored from an "
+                "older copy)",
+            )
+        try:
+            self._vouched(vouched)
+        except JournalCorrupt as exc:
+            raise JournalCorrupt(
+                head,
+                None,
+                None,
+                f"has forked from its witness: the witness copy ({copy}) names checkpoint record "
+                f"{vouched.seq}, the journal holds another record there (restored from an older "
+                "copy and written on?)",
+            ) from exc
+
+    def _check_head_signature(self, path: Path, head: Head) -> None:
+        if head.public_key != self._signer.public_key_hex:
+            raise JournalKeyMismatch(
+                self._dir,
+                f"{key_id(bytes.fromhex(head.public_key))} (public key {head.public_key})",
+                f"{self.key_id} (public key {self._signer.public_key_hex})",
+            )
+        problem = verify_head(head)
+        if problem is not None:
+            raise JournalCorrupt(path, None, 0, f"is not signed by the journal's key: {problem}")
 
     def _check_key(self, checkpoint: Record) -> None:
         """The whole public key, not the key_id: 64 bits can be matched by trying enough keys."""

@@ -76,9 +76,20 @@ def _session_block(text: str, number: int) -> str:
     return text[start : end if end != -1 else len(text)]
 
 
-def test_the_journal_verifies(journal: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["audit", "verify", str(journal)]) == 0
-    assert "PASS" in capsys.readouterr().out
+def test_the_journal_verifies(
+    journal: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PENCTL_TRUST_DIR", str(tmp_path / "no-keys-enrolled"))
+    # intact in itself; without a pinned key and a witness never PASS (docs/journal.md §7)
+    assert main(["audit", "verify", str(journal), "--witness", str(journal / "head.json")]) == 4
+    out = capsys.readouterr().out
+    assert (
+        "UNPROTECTED: intact and consistent in itself, but checked with the key not pinned" in out
+    )
+    assert "FAIL" not in out and "INCOMPLETE" not in out
 
 
 def test_every_record_reads_as_a_sentence(journal: Path) -> None:

@@ -296,6 +296,7 @@ class PenPractice(RuleBasedStateMachine):
         self.s1_since: tuple[int, str] | None = None  # the host stopped allowing a running motor
         self.host_estop = False  # the controller entered ESTOP and no acknowledgement released it
         self.estop_sent_ns: int | None = None  # an EStop sent, the pen's latch not yet seen
+        self.origin_ns = 0  # the monotonic reading at SESSION_OPEN: mono_ns counts from it
         self.acknowledging = False
         self.identified_ns = -(10**18)
         self.link_up_since: int | None = None
@@ -709,7 +710,10 @@ class PenPractice(RuleBasedStateMachine):
     def _on_record(self, record: Record) -> None:
         obs, ctl = self.obs, self.world.ctl
         obs.records.append(record)
-        kind, data, t = record.type, record.data, record.mono_ns
+        kind, data = record.type, record.data
+        # the journal counts mono_ns from its session's origin (docs/journal.md §2)
+        self.origin_ns = self.world.journal._origin_ns
+        t = record.mono_ns + self.origin_ns
         if kind == "SESSION_OPEN":
             obs.session = SessionFacts(t, ctl.device.state, ctl.workflow.state)
             return
@@ -748,8 +752,8 @@ class PenPractice(RuleBasedStateMachine):
         elif kind == "NEEDLE_START":
             obs.starts_unused.append((data["param_version"], t))
         elif kind == "NEEDLE_STOP":
-            obs.stop_sent_ns.append(data["sent_mono_ns"])
-            if data["sent_mono_ns"] > t:
+            obs.stop_sent_ns.append(data["sent_mono_ns"] + self.origin_ns)
+            if data["sent_mono_ns"] + self.origin_ns > t:
                 obs.fail("S7: a NEEDLE_STOP says it was sent after it was journaled")
         elif kind == "FAULT":
             obs.alarm_records.add(data["fault_id"])

@@ -40,12 +40,16 @@ def _session(script: Path, journal: Path, *extra: str) -> int:
 def test_each_example_completes_fast_and_its_journal_verifies(
     script: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    journal = tmp_path / "j"
-    assert _session(script, journal, "--fast") == 0, capsys.readouterr().out
+    journal, keys, witness = tmp_path / "j", tmp_path / "keys", tmp_path / "witness"
+    options = ["--key-dir", str(keys), "--witness", str(witness)]
+    assert _session(script, journal, "--fast", *options) == 0, capsys.readouterr().out
     assert "Session completed" in capsys.readouterr().out
-    assert main(["audit", "verify", str(journal)]) == 0
+    # pinned to the clinic's key and checked against the witness: PASS (docs/journal.md §7)
+    anchors = ["--public-key", str(keys / "journal-ed25519.pub.pem"), "--witness", str(witness)]
+    assert main(["audit", "verify", str(journal), *anchors]) == 0
     report = tmp_path / "report.html"
-    assert main(["audit", "report", str(journal), "--format", "html", "-o", str(report)]) == 0
+    argv = ["audit", "report", str(journal), "--format", "html", "-o", str(report), *anchors]
+    assert main(argv) == 0
     html = report.read_text()
     assert "<svg" in html and "PASS" in html
     records = _records(journal)
@@ -73,10 +77,11 @@ def test_a_second_session_inside_the_interval_is_refused_then_overridden(
 ) -> None:
     """The refusal names the last date and the earliest allowed; an override proceeds, journaled."""
     script = ROOT / "examples" / "sessions" / "scalp-hair-growth.toml"
-    journal = tmp_path / "j"
-    assert _session(script, journal, "--fast") == 0
+    journal, keys, witness = tmp_path / "j", tmp_path / "keys", tmp_path / "witness"
+    options = ["--fast", "--key-dir", str(keys), "--witness", str(witness)]
+    assert _session(script, journal, *options) == 0
     capsys.readouterr()
-    assert _session(script, journal, "--fast") == 2
+    assert _session(script, journal, *options) == 2
     out = capsys.readouterr().out
     first = next(r for r in _records(journal) if r["type"] == "NEEDLE_START")["utc"][:10]
     assert f"last treated on these areas on {first}" in out
@@ -89,11 +94,12 @@ def test_a_second_session_inside_the_interval_is_refused_then_overridden(
             'level = "doctor"\ninterval_override = "the patient travels; agreed with Dr Bell"',
         )
     )
-    assert _session(override, journal, "--fast") == 0, capsys.readouterr().out
+    assert _session(override, journal, *options) == 0, capsys.readouterr().out
     overrides = [r for r in _records(journal) if r["type"] == "OVERRIDE"]
     assert [o["data"]["rule"] for o in overrides] == ["min_interval"]
     assert "agreed with Dr Bell" in overrides[0]["data"]["reason"]
-    assert main(["audit", "verify", str(journal)]) == 0
+    anchors = ["--public-key", str(keys / "journal-ed25519.pub.pem"), "--witness", str(witness)]
+    assert main(["audit", "verify", str(journal), *anchors]) == 0
 
 
 def test_a_bad_script_is_refused_naming_file_line_and_field(

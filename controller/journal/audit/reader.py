@@ -7,9 +7,11 @@ not earned. Unreadable records are left out of the timeline and listed among the
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from controller.journal.audit.anchors import WitnessHead
 from controller.journal.audit.verifier import (
     Finding,
     Located,
@@ -48,9 +50,17 @@ def read_journal(
     *,
     now: datetime | None = None,
     pinned_public_key: str | None = None,
+    trusted_keys: Sequence[str] = (),
+    witnesses: Sequence[WitnessHead] = (),
 ) -> JournalView:
     """A journal directory or one session file, verified and grouped by session."""
-    report = verify_path(path, now=now, pinned_public_key=pinned_public_key)
+    report = verify_path(
+        path,
+        now=now,
+        pinned_public_key=pinned_public_key,
+        trusted_keys=trusted_keys,
+        witnesses=witnesses,
+    )
     views = {verdict.file: SessionView(verdict) for verdict in report.sessions}
     for entry in report.located:
         views[entry.file].entries.append(entry)

@@ -9,7 +9,13 @@ from controller.journal.audit.summary import cartridge_text, fitted_cartridges
 from controller.journal.audit.timeline import describe, format_duration, parse_utc
 from controller.journal.audit.verifier import DIMENSIONS, VerificationReport
 
-_STATUS = {"pass": "PASS", "fail": "FAIL", "incomplete": "INCOMPLETE", "skipped": "skipped"}
+_STATUS = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "incomplete": "INCOMPLETE",
+    "unprotected": "UNPROTECTED",
+    "skipped": "skipped",
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -24,7 +30,19 @@ def verdict_sentence(report: VerificationReport) -> str:
     if report.verdict == "PASS":
         return (
             "PASS: every record is present, unchanged, in order, and every session is closed "
-            "with a valid signature."
+            "with a valid signature by the pinned key; the journal agrees with its witness."
+        )
+    if report.verdict == "UNPROTECTED":
+        gaps = {f.dimension for f in report.findings if f.severity == "unprotected"}
+        missing = " and ".join(
+            text
+            for dim, text in (("key", "the key not pinned"), ("witness", "no witness"))
+            if dim in gaps
+        )
+        return (
+            f"UNPROTECTED: intact and consistent in itself, but checked with {missing}: a journal "
+            "re-signed with another key or rolled back to an older head would look the same. "
+            "Enrol the clinic's key once (`penctl audit trust KEYFILE`) and give --witness."
         )
     problem = report.first_problem
     where = f" ({problem.where()})" if problem is not None and problem.where() else ""
@@ -48,6 +66,17 @@ def verdict_sentence(report: VerificationReport) -> str:
     )
 
 
+def head_line(report: VerificationReport) -> str | None:
+    """The signed head's fingerprint: written on paper or sent by e-mail, it is a witness."""
+    if report.head_fingerprint is None:
+        return None
+    return (
+        f"Head fingerprint {report.head_fingerprint} (record:hash of the newest signed "
+        "checkpoint): keep it; `penctl audit verify --witness "
+        f"{report.head_fingerprint}` later fails if the journal was rolled back or forked."
+    )
+
+
 def render_verification(report: VerificationReport) -> str:
     count = len(report.sessions)
     noun = "session file" if count == 1 else "session files"
@@ -60,18 +89,19 @@ def render_verification(report: VerificationReport) -> str:
         status = _STATUS[result.status]
         first = next((f for f in result.findings if f.severity != "warning"), None)
         detail = (
-            f"{first.message} ({first.where()})"
+            f"{first.message}" + (f" ({first.where()})" if first.where() else "")
             if first is not None
             else result.skipped or f"{result.checked} checked"
         )
         extra = len([f for f in result.findings if f.severity != "warning"]) - 1
         more = f" (+{extra} more)" if extra > 0 else ""
-        lines.append(f"  {name:<{width}}  {status:<10}  {detail}{more}")
+        lines.append(f"  {name:<{width}}  {status:<11}  {detail}{more}")
     warnings = [f for f in report.findings if f.severity == "warning"]
     if warnings:
         lines.append("")
         lines.extend(f"  warning: {w.message} ({w.where()})" for w in warnings[:10])
-    lines += ["", verdict_sentence(report)]
+    head = head_line(report)
+    lines += ["", *([head] if head else []), verdict_sentence(report)]
     return "\n".join(map(_visible, lines)) + "\n"
 
 
@@ -112,6 +142,7 @@ def render_timeline(view: JournalView, session: int | None = None) -> str:
     lines = [
         f"Journal {report.path}: {len(view.sessions)} session(s), {len(report.records)} records",
         "Verification: " + verdict_sentence(report),
+        *([head_line(report) or ""] if report.head_fingerprint else []),
         "",
     ]
     for sv in view.sessions:

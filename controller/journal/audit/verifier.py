@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +19,12 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from controller.journal.audit.anchors import (
+    Problem,
+    WitnessHead,
+    check_pinned,
+    check_witnesses,
+)
 from controller.journal.errors import JournalUnreadable
 from controller.journal.format import (
     GENESIS_HASH,
@@ -39,12 +45,12 @@ from controller.journal.format import (
 from controller.journal.records import AFTER_CLOSE, Checkpoint
 from controller.journal.regular import NotRegularFile, read_regular
 from controller.journal.scan import Line, SplitFile, split_file
-from controller.journal.signing import key_id, verify_checkpoint
+from controller.journal.signing import key_id, verify_checkpoint, verify_head
 
 REPORT_VERSION = "1"
-Severity = Literal["fail", "incomplete", "warning"]
-Verdict = Literal["PASS", "FAIL", "INCOMPLETE"]
-EXIT_CODES: dict[str, int] = {"PASS": 0, "FAIL": 1, "INCOMPLETE": 3}
+Severity = Literal["fail", "incomplete", "unprotected", "warning"]
+Verdict = Literal["PASS", "FAIL", "INCOMPLETE", "UNPROTECTED"]
+EXIT_CODES: dict[str, int] = {"PASS": 0, "FAIL": 1, "INCOMPLETE": 3, "UNPROTECTED": 4}
 
 # Order matters: it is the order of the report, and breaks ties between findings at one offset.
 DIMENSIONS: dict[str, str] = {
@@ -55,6 +61,8 @@ DIMENSIONS: dict[str, str] = {
     "links": "cross-session links: sessions chain into each other, none missing",
     "checkpoints": "checkpoints: signatures valid, one key, head.json consistent",
     "termination": "termination: every session closed and signed, no crash recovery",
+    "key": "key: every signature by a key the auditor trusts (pinned)",
+    "witness": "witness: not behind or forked from a head seen outside the journal",
 }
 _MAX_LISTED = 50
 
@@ -111,6 +119,8 @@ class DimensionResult:
             return "fail"
         if "incomplete" in severities:
             return "incomplete"
+        if "unprotected" in severities:
+            return "unprotected"
         return "skipped" if self.skipped else "pass"
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,6 +177,7 @@ class VerificationReport:
     key_ids: list[str]
     pinned_key_id: str | None
     kept_aside: list[str]
+    head_fingerprint: str | None = None
 
     @property
     def findings(self) -> list[Finding]:
@@ -180,16 +191,23 @@ class VerificationReport:
 
     @property
     def first_problem(self) -> Finding | None:
-        return self.first_failure or next(
-            (f for f in self.findings if f.severity == "incomplete"), None
-        )
+        for severity in ("fail", "incomplete", "unprotected"):
+            found = next((f for f in self.findings if f.severity == severity), None)
+            if found is not None:
+                return found
+        return None
 
     @property
     def verdict(self) -> Verdict:
         statuses = {result.status for result in self.dimensions.values()}
-        if "fail" in statuses:
-            return "FAIL"
-        return "INCOMPLETE" if "incomplete" in statuses else "PASS"
+        for status, verdict in (
+            ("fail", "FAIL"),
+            ("incomplete", "INCOMPLETE"),
+            ("unprotected", "UNPROTECTED"),
+        ):
+            if status in statuses:
+                return verdict  # type: ignore[return-value]
+        return "PASS"
 
     @property
     def exit_code(self) -> int:
@@ -214,6 +232,7 @@ class VerificationReport:
             "sessions": [s.to_dict() for s in self.sessions],
             "signing_keys": self.key_ids,
             "pinned_key": self.pinned_key_id,
+            "head_fingerprint": self.head_fingerprint,
             "kept_aside_files": self.kept_aside,
             "warnings": [f.to_dict() for f in self.findings if f.severity == "warning"],
         }
@@ -228,6 +247,8 @@ def verify_path(
     *,
     now: datetime | None = None,
     pinned_public_key: str | None = None,
+    trusted_keys: Sequence[str] = (),
+    witnesses: Sequence[WitnessHead] = (),
 ) -> VerificationReport:
     """Reads a journal directory (or one session file) and verifies it."""
     target = Path(path)
@@ -240,6 +261,8 @@ def verify_path(
         path=str(target),
         now=now or datetime.now(UTC),
         pinned_public_key=pinned_public_key,
+        trusted_keys=trusted_keys,
+        witnesses=witnesses,
         not_regular=files.not_regular,
     )
 
@@ -331,15 +354,25 @@ def verify_journal(
     now: datetime,
     pinned_public_key: str | None = None,
     not_regular: Mapping[str, str] | None = None,
+    trusted_keys: Sequence[str] = (),
+    witnesses: Sequence[WitnessHead] = (),
 ) -> VerificationReport:
     """The I/O-free core: file names to bytes in, a report out.
 
-    `pinned_public_key` (64 hex digits) is compared in full with each checkpoint's public key.
+    `pinned_public_key` (64 hex digits, from --public-key) or else `trusted_keys` (the trust
+    store's) is compared in full with each signature's public key; `witnesses` are heads (or
+    fingerprints) seen outside the journal.
     `not_regular` names journal files that were not read because they are not regular files
     (name to what they are, e.g. "a FIFO"); each is a framing failure.
     """
-    verifier = _Verifier(sessions, head, kept_aside, kind, path, now, pinned_public_key)
+    pinned = (
+        {pinned_public_key.lower(): "--public-key"}
+        if pinned_public_key is not None
+        else {key.lower(): "trust store" for key in trusted_keys}
+    )
+    verifier = _Verifier(sessions, head, kept_aside, kind, path, now, pinned)
     verifier.not_regular = dict(not_regular or {})
+    verifier.witnesses = list(witnesses)
     return verifier.run()
 
 
@@ -389,7 +422,7 @@ class _Verifier:
         kind: Literal["directory", "file"],
         path: str,
         now: datetime,
-        pinned_public_key: str | None,
+        pinned: dict[str, str],
     ):
         self.sessions = sessions
         self.head_bytes = head
@@ -397,8 +430,10 @@ class _Verifier:
         self.kind = kind
         self.path = path
         self.now = now
-        self.pinned = pinned_public_key.lower() if pinned_public_key is not None else None
-        self.pinned_id = key_id(bytes.fromhex(self.pinned)) if self.pinned is not None else None
+        self.pinned = pinned
+        self.pinned_id: str | None = None  # the trusted key that signed the journal
+        self.signers: list[str] = []  # public keys of the checkpoints, in order of first use
+        self.witnesses: list[WitnessHead] = []
         self.dims = {name: DimensionResult(name) for name in DIMENSIONS}
         self.records: list[Record] = []
         self.located: list[Located] = []
@@ -466,7 +501,16 @@ class _Verifier:
         if self.kind == "directory":
             self._head(files)
             self._kept_aside_files(files)
+        self.dims["key"].checked += 1
+        self._problems("key", check_pinned(self.pinned, self.head))
+        if self.kind == "directory":
+            self._witness(files)
         else:
+            self.dims[
+                "witness"
+            ].skipped = (
+                "a single session file was given; verify the journal directory against a witness"
+            )
             self.dims["links"].skipped = (
                 "a single session file was given; verify the journal directory to check how "
                 "sessions link and that none is missing"
@@ -482,8 +526,21 @@ class _Verifier:
             located=self.located,
             key_ids=self.key_ids,
             pinned_key_id=self.pinned_id,
+            head_fingerprint=self.head.fingerprint if self.head is not None else None,
             kept_aside=sorted(self.kept),
         )
+
+    def _witness(self, files: list[tuple[int, str]]) -> None:
+        """The journal against the heads its witnesses saw (audit/anchors.py)."""
+        self.dims["witness"].checked += len(self.witnesses)
+        last_seq = max((r.seq for r in self.records), default=0)
+        last_session = files[-1][0] if files else 0
+        found = check_witnesses(self.witnesses, self.by_seq, last_seq, last_session, self.signers)
+        self._problems("witness", found)
+
+    def _problems(self, dimension: str, problems: list[Problem]) -> None:
+        for severity, message, file, seq in problems:
+            self.add(dimension, severity, message, file=file, seq=seq)  # type: ignore[arg-type]
 
     def _refuse_not_regular(
         self, name: str, what: str, *, seq: int | None = None, order: tuple[float, int]
@@ -769,21 +826,32 @@ class _Verifier:
                     f"{self.key_ids[0]}: a journal is signed with one key",
                     **here,
                 )
-            if self.pinned is not None and checkpoint.public_key != self.pinned:
-                same_id = (
-                    " (the same key_id, but a different public key)"
-                    if checkpoint.key_id == self.pinned_id
-                    else ""
-                )
-                self.add(
-                    "checkpoints",
-                    "fail",
-                    f"signed by key {checkpoint.key_id}, not by the pinned key "
-                    f"{self.pinned_id}{same_id}",
-                    **here,
-                )
+            self._pin(checkpoint, here)
             if checkpoint.key_id not in self.key_ids:
                 self.key_ids.append(checkpoint.key_id)
+            if checkpoint.public_key not in self.signers:
+                self.signers.append(checkpoint.public_key)
+
+    def _pin(self, checkpoint: Checkpoint, here: dict[str, Any]) -> None:
+        """The whole public key against the trusted ones: a 64-bit key_id can be matched."""
+        if not self.pinned:
+            return
+        self.dims["key"].checked += 1
+        if checkpoint.public_key in self.pinned:
+            self.pinned_id = checkpoint.key_id
+            return
+        ids = {key_id(bytes.fromhex(k)): source for k, source in self.pinned.items()}
+        same_id = (
+            " (the same key_id, but a different public key)" if checkpoint.key_id in ids else ""
+        )
+        self.add(
+            "key",
+            "fail",
+            f"signed by key {checkpoint.key_id}, not by the pinned key "
+            f"{', '.join(sorted(ids))}{same_id}: the journal was re-signed, or its key changed "
+            "without a hand-over",
+            **here,
+        )
 
     def _termination(
         self,
@@ -918,8 +986,9 @@ class _Verifier:
                 if content is None:
                     self.add(
                         "termination",
-                        "warning",
-                        f"kept-aside file {item['file']} noted here is not in the directory",
+                        "fail",
+                        f"kept-aside file {item['file']} noted here is missing: the evidence of "
+                        "a torn write was deleted",
                         **here,
                     )
                 elif len(content) != item["bytes"] or sha256_hex(content) != item["sha256"]:
@@ -964,8 +1033,27 @@ class _Verifier:
             return
         if self.head is None:
             return  # unreadable: a framing failure already
+        self._head_signature(self.head)
         self._head_session(self.head, files[-1][0] if files else 0)
         self._head_checkpoint(self.head)
+
+    def _head_signature(self, head: Head) -> None:
+        """head.json signed by the journal's own key (the trusted key is the `key` dimension's)."""
+        self.dims["checkpoints"].checked += 1
+        problem = verify_head(head)
+        if problem is None and self.signers and head.public_key not in self.signers:
+            problem = (
+                f"it is signed by key {key_id(bytes.fromhex(head.public_key))}, the checkpoints "
+                f"by {self.key_ids[0]}"
+            )
+        if problem is not None:
+            self.add(
+                "checkpoints",
+                "fail",
+                f"{HEAD_FILE} is not signed by the journal's key: {problem}",
+                file=HEAD_FILE,
+                order=(math.inf, 0),
+            )
 
     def _head_session(self, head: Head, last: int) -> None:
         """The last session head.json names is the last file, or the one before while the

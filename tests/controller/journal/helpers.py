@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from controller.journal import (
@@ -28,6 +30,9 @@ from controller.journal import (
     SessionOpen,
     StateChange,
 )
+from controller.journal.audit.anchors import WitnessHead, load_witness
+from controller.journal.audit.verifier import VerificationReport, verify_path
+from controller.journal.witness import CheckpointPolicy
 
 # 2026-03-02T10:00:00Z
 START_WALL_NS = 1_772_445_600_000_000_000
@@ -51,6 +56,22 @@ class ManualClock:
 
     def monotonic_ns(self) -> int:
         return self.mono
+
+
+# The sample journals keep their record numbers stable: signed at close only (test_anchors.py
+# checks the default policy, which also signs during a session).
+AT_CLOSE_ONLY = CheckpointPolicy(records=1_000_000, seconds=1_000_000)
+
+
+def write_public_key(path: Path, seed: int = 7) -> Path:
+    """The fixed signer's public key as a PEM file, as `penctl audit trust` and --public-key
+    take it."""
+    path.write_bytes(
+        Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return path
 
 
 def fixed_signer(seed: int = 7) -> CheckpointSigner:
@@ -222,7 +243,9 @@ def write_treatment(writer: JournalWriter, clock: ManualClock, *, patient: str =
 def write_sample_journal(directory: Path, sessions: int = 2) -> ManualClock:
     """`sessions` treatments a day apart, fixed key and clock: byte-identical output."""
     clock = ManualClock()
-    with JournalWriter.open(directory, signer=fixed_signer(), clock=clock) as w:
+    with JournalWriter.open(
+        directory, signer=fixed_signer(), clock=clock, checkpoints=AT_CLOSE_ONLY
+    ) as w:
         for index in range(sessions):
             write_treatment(w, clock, patient=f"P-{42 + index:04d}")
             clock.advance(86_400)
@@ -232,7 +255,9 @@ def write_sample_journal(directory: Path, sessions: int = 2) -> ManualClock:
 def write_compact_journal(directory: Path) -> None:
     """Two short sessions: small enough to flip every byte of, and still every kind of link."""
     clock = ManualClock()
-    with JournalWriter.open(directory, signer=fixed_signer(), clock=clock) as w:
+    with JournalWriter.open(
+        directory, signer=fixed_signer(), clock=clock, checkpoints=AT_CLOSE_ONLY
+    ) as w:
         w.open_session(session_open(), OPERATOR)
         clock.advance(10)
         w.append(
@@ -247,3 +272,19 @@ def write_compact_journal(directory: Path) -> None:
         w.open_session(session_open("P-0043"), OPERATOR)
         clock.advance(5)
         w.close_session("aborted", "patient asked to stop", OPERATOR)
+
+
+def witness_now(directory: Path) -> WitnessHead:
+    """What a witness holds after copying the journal's head.json now."""
+    return load_witness(str(directory / "head.json"))
+
+
+def anchored(directory: Path, **options: Any) -> VerificationReport:
+    """Verified as an auditor who enrolled the fixed key and holds the current head as witness:
+    the only way an intact journal reads PASS (docs/journal.md §7)."""
+    return verify_path(
+        directory,
+        pinned_public_key=fixed_signer().public_key_hex,
+        witnesses=[witness_now(directory)],
+        **options,
+    )

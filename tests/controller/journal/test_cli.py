@@ -20,10 +20,21 @@ from tests.controller.journal.helpers import (
     ManualClock,
     fixed_signer,
     session_open,
+    write_public_key,
     write_sample_journal,
 )
 
-DIMENSIONS = ["framing", "schema", "sequence", "chain", "links", "checkpoints", "termination"]
+DIMENSIONS = [
+    "framing",
+    "schema",
+    "sequence",
+    "chain",
+    "links",
+    "checkpoints",
+    "termination",
+    "key",
+    "witness",
+]
 PENCTL = Path(sys.executable).with_name("penctl")
 
 
@@ -31,7 +42,24 @@ PENCTL = Path(sys.executable).with_name("penctl")
 def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("cli") / "journal"
     write_sample_journal(directory, sessions=2)
+    write_public_key(directory.parent / PUBLIC_KEY_FILE)
+    shutil.copy(directory / "head.json", directory.parent / "witness-head.json")
     return directory
+
+
+def _anchors(journal: Path) -> list[str]:
+    """The fixed key pinned and a witness's copy of the head: what a PASS needs."""
+    return [
+        "--public-key",
+        str(journal.parent / PUBLIC_KEY_FILE),
+        "--witness",
+        str(journal.parent / "witness-head.json"),
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _empty_trust_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PENCTL_TRUST_DIR", str(tmp_path / "trust"))
 
 
 @pytest.fixture
@@ -55,7 +83,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 def test_verify_passes_with_exit_0_and_reports_each_dimension(
     journal: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = _run(capsys, "verify", str(journal))
+    code, out, _ = _run(capsys, "verify", str(journal), *_anchors(journal))
     assert code == 0
     for name in DIMENSIONS:
         assert f"  {name}" in out
@@ -88,12 +116,15 @@ def test_verify_is_incomplete_with_exit_3_for_an_open_session(
 def test_verify_json_is_one_object_with_a_verdict(
     journal: Path, tampered: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = _run(capsys, "verify", str(journal), "--json")
+    code, out, _ = _run(capsys, "verify", str(journal), "--json", *_anchors(journal))
     document = json.loads(out)
     assert code == 0 and document["verdict"] == "PASS"
     assert list(document["dimensions"]) == DIMENSIONS
     assert all(d["status"] == "pass" for d in document["dimensions"].values())
-    assert document["records"] == {"total": 86, "first_seq": 1, "last_seq": 86}
+    total = sum(
+        len((journal / f"session-00000{n}.jsonl").read_bytes().splitlines()) for n in (1, 2)
+    )
+    assert document["records"] == {"total": total, "first_seq": 1, "last_seq": total}
     code, out, _ = _run(capsys, "verify", str(tampered), "--json")
     document = json.loads(out)
     assert code == 1 and document["verdict"] == "FAIL"
@@ -117,7 +148,8 @@ def test_verify_against_a_pinned_public_key(
     code, out, _ = _run(
         capsys, "verify", str(tmp_path / "j"), "--json", "--public-key", str(keys / PUBLIC_KEY_FILE)
     )
-    assert code == 0 and json.loads(out)["pinned_key"] == signer.key_id
+    assert code == 4 and json.loads(out)["pinned_key"] == signer.key_id
+    assert json.loads(out)["dimensions"]["key"]["status"] == "pass"
     other = tmp_path / "other"
     CheckpointSigner.load_or_create(other)
     code, out, _ = _run(
@@ -229,7 +261,10 @@ def test_through_a_real_process_with_the_journal_dir_from_the_environment(
 ) -> None:
     env = {**os.environ, "PENCTL_JOURNAL_DIR": str(journal)}
     done = subprocess.run(
-        [str(PENCTL), "audit", "verify", "--json"], env=env, capture_output=True, text=True
+        [str(PENCTL), "audit", "verify", "--json", *_anchors(journal)],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["input"]["path"] == str(journal)

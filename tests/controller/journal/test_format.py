@@ -131,8 +131,8 @@ def test_check_schema_names_the_bad_field() -> None:
     with pytest.raises(SchemaError, match="unknown record type"):
         check_schema(fields)
     fields = json.loads(line)
-    fields["v"] = 2
-    with pytest.raises(SchemaError, match="schema version 2"):
+    fields["v"] = 3
+    with pytest.raises(SchemaError, match="schema version 3"):
         check_schema(fields)
     assert check_schema(json.loads(line)) == record
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from controller.cli import main
-from tests.controller.journal.helpers import write_sample_journal
+from tests.controller.journal.helpers import write_public_key, write_sample_journal
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -24,11 +24,21 @@ CHROMIUM = Path("/usr/bin/chromium")
 def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("report") / "journal"
     write_sample_journal(directory, sessions=2)
+    write_public_key(directory.parent / "key.pub.pem")
+    shutil.copy(directory / "head.json", directory.parent / "witness-head.json")
     return directory
 
 
 def _report(journal: Path, out: Path, fmt: str, *extra: str) -> str:
-    assert main(["audit", "report", str(journal), "--format", fmt, "-o", str(out), *extra]) == 0
+    """Pinned to the fixed key, with a witness's copy of the head: as an auditor should."""
+    key = journal.parent / "key.pub.pem"
+    anchors = (
+        ["--public-key", str(key), "--witness", str(journal.parent / "witness-head.json")]
+        if key.exists()
+        else []
+    )
+    argv = ["audit", "report", str(journal), "--format", fmt, "-o", str(out), *anchors, *extra]
+    assert main(argv) == 0
     return out.read_text(encoding="utf-8")
 
 
@@ -47,6 +57,8 @@ def test_html_report_holds_what_an_auditor_checks(journal: Path, tmp_path: Path)
     text = re.sub(r"<[^>]+>", " ", page)
     text = re.sub(r"\s+", " ", text)
     assert "Session 1 report" in text and "PASS every record is present" in text
+    head = json.loads((journal / "head.json").read_bytes())["checkpoint"]
+    assert f"Head fingerprint {head['seq']}:{head['hash'][:16]}" in text  # a witness on paper
     for facts in ("op:alice", "P-0042", "PEN-SN-00042", "firmware 1.4.2", "LOT-2602-A"):
         assert facts in text
     assert "forehead 0.50 mm 110 strokes/s 1 min 30 s 2" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 
 from controller.journal import JournalCorrupt, JournalWriter
 from controller.journal.audit import VerificationReport, verify_journal, verify_path
-from controller.journal.format import canonical_json, record_hash
+from controller.journal.audit.anchors import WitnessHead
+from controller.journal.format import HeadCheckpoint, canonical_json, parse_head, record_hash
 from controller.journal.signing import CheckpointSigner
 from tests.controller.journal.helpers import (
     fixed_signer,
@@ -30,7 +32,14 @@ def compact(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     return {name: (directory / name).read_bytes() for name in (S1, S2, HEAD)}
 
 
-def _verify(files: dict[str, bytes], pinned: str | None = None) -> VerificationReport:
+GENUINE_KEY = fixed_signer().public_key_hex
+
+
+def _verify(
+    files: dict[str, bytes],
+    pinned: str | None = GENUINE_KEY,
+    witnesses: Sequence[WitnessHead] = (),
+) -> VerificationReport:
     return verify_journal(
         {name: data for name, data in files.items() if name != HEAD},
         head=files.get(HEAD),
@@ -39,7 +48,13 @@ def _verify(files: dict[str, bytes], pinned: str | None = None) -> VerificationR
         path="journal",
         now=NOW,
         pinned_public_key=pinned,
+        witnesses=witnesses,
     )
+
+
+def _witness(files: dict[str, bytes]) -> WitnessHead:
+    """A witness that copied this head.json."""
+    return WitnessHead.of_head("witness/head.json", parse_head(files[HEAD]))
 
 
 def _records(data: bytes) -> list[dict]:
@@ -73,7 +88,7 @@ def _line_spans(data: bytes) -> list[tuple[int, int, int]]:
 
 
 def test_an_untouched_journal_passes_every_dimension(compact: dict[str, bytes]) -> None:
-    report = _verify(compact)
+    report = _verify(compact, witnesses=[_witness(compact)])
     assert report.verdict == "PASS" and report.exit_code == 0
     assert {name: d.status for name, d in report.dimensions.items()} == {
         "framing": "pass",
@@ -83,6 +98,8 @@ def test_an_untouched_journal_passes_every_dimension(compact: dict[str, bytes]) 
         "links": "pass",
         "checkpoints": "pass",
         "termination": "pass",
+        "key": "pass",
+        "witness": "pass",
     }
     assert report.first_failure is None
 
@@ -183,12 +200,13 @@ def test_a_deleted_session_file_is_detected(compact: dict[str, bytes]) -> None:
 
 def test_a_deleted_middle_session_among_three_names_the_missing_file(tmp_path: Path) -> None:
     write_sample_journal(tmp_path / "j", sessions=3)
+    held = json.loads((tmp_path / "j" / S2).read_bytes().splitlines()[0])["seq"]
     os.remove(tmp_path / "j" / S2)
     report = verify_path(tmp_path / "j")
     assert report.verdict == "FAIL" and report.exit_code == 1
     first = report.first_failure
     assert first is not None and first.file == S2 and first.dimension == "links"
-    assert first.seq == 44  # the first record session 2 held
+    assert first.seq == held  # the first record session 2 held
 
 
 def test_cutting_a_sessions_tail_is_detected(compact: dict[str, bytes]) -> None:
@@ -231,7 +249,9 @@ def _resign_all(files: dict[str, bytes], signer: CheckpointSigner) -> dict[str, 
         out[name] = _encode(records)
     head = json.loads(files[HEAD])
     head["checkpoint"]["hash"], head["checkpoint"]["key_id"] = prev, signer.key_id
-    out[HEAD] = canonical_json(head) + b"\n"
+    out[HEAD] = signer.sign_head(
+        head["last_session"], HeadCheckpoint(**head["checkpoint"])
+    ).to_bytes()
     return out
 
 
@@ -241,12 +261,17 @@ def test_a_journal_re_signed_with_another_key_fails_against_the_pinned_key(
     """The honest threshold: a whole journal re-signed with a new key is consistent in itself;
     pinning the controller's public key (`--public-key`) is what exposes it."""
     forged = _resign_all(compact, fixed_signer(seed=99))
-    assert _verify(forged).verdict == "PASS"
-    genuine_key = fixed_signer().public_key_hex
-    report = _verify(forged, pinned=genuine_key)
+    unpinned = _verify(forged, pinned=None)
+    assert unpinned.verdict == "UNPROTECTED" and unpinned.exit_code == 4
+    assert "key not pinned" in unpinned.dimensions["key"].findings[0].message
+    report = _verify(forged)
     assert report.verdict == "FAIL"
-    assert "not by the pinned key" in report.dimensions["checkpoints"].findings[0].message
-    assert _verify(compact, pinned=genuine_key).verdict == "PASS"
+    assert "not by the pinned key" in report.dimensions["key"].findings[0].message
+    assert _verify(compact, witnesses=[_witness(compact)]).verdict == "PASS"
+    # a witness that saw the genuine head exposes it without a pinned key too
+    witnessed = _verify(forged, pinned=None, witnesses=[_witness(compact)])
+    assert witnessed.verdict == "FAIL"
+    assert "re-signed" in witnessed.dimensions["witness"].findings[0].message
 
 
 def test_checkpoints_by_two_keys_in_one_journal_fail(compact: dict[str, bytes]) -> None:
@@ -288,7 +313,7 @@ def test_an_open_session_is_incomplete_not_failed(tmp_path: Path) -> None:
 
 def test_a_single_session_file_is_verified_on_its_own(tmp_path: Path) -> None:
     write_sample_journal(tmp_path / "j", sessions=2)
-    report = verify_path(tmp_path / "j" / S2)
+    report = verify_path(tmp_path / "j" / S2, pinned_public_key=GENUINE_KEY)
     assert report.kind == "file" and report.verdict == "PASS"
     assert report.dimensions["links"].status == "skipped"
     assert report.to_dict()["dimensions"]["links"]["skipped_because"]

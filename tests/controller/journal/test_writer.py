@@ -37,6 +37,7 @@ from tests.controller.journal.helpers import (
     OPERATOR,
     START_WALL_NS,
     ManualClock,
+    anchored,
     fixed_signer,
     session_open,
     write_compact_journal,
@@ -95,6 +96,15 @@ def test_s7_each_append_is_one_write_and_one_fsync_before_it_returns(
         on_disk = _lines(tmp_path / "j" / "session-000001.jsonl")[-1]
         assert on_disk["seq"] == record.seq and on_disk["hash"] == record.hash
     assert calls == ["write", "fsync"] * 5
+    calls.clear()
+    group = writer.append_many([(APPLIED, "pen"), (APPLIED, "pen"), (APPLIED, "controller")])
+    assert calls == ["write", "fsync"]  # group commit: one of each for the three
+    on_disk = _lines(tmp_path / "j" / "session-000001.jsonl")[-3:]
+    assert [(r["seq"], r["hash"]) for r in on_disk] == [(r.seq, r.hash) for r in group]
+    assert on_disk[1]["prev"] == on_disk[0]["hash"] and on_disk[2]["prev"] == on_disk[1]["hash"]
+    with pytest.raises(JournalStateError, match="written by"):
+        writer.append_many([(APPLIED, "pen"), (SessionClose(outcome="completed", reason="x"), "x")])
+    assert calls == ["write", "fsync"] and writer.last_seq == group[-1].seq  # nothing written
     writer.close()
 
 
@@ -206,7 +216,7 @@ def test_timestamps_come_from_the_injected_clock(tmp_path: Path) -> None:
         clock.advance(90.5)
         record = writer.append(APPLIED, "pen")
     assert record.utc == "2026-03-02T10:01:30.500000Z"
-    assert record.mono_ns == 5_000_000_000 + 90_500_000_000
+    assert record.mono_ns == 90_500_000_000  # counted from the session's origin (journal.md §2)
 
 
 def test_the_signing_key_is_created_once_with_mode_0600(tmp_path: Path) -> None:
@@ -358,7 +368,8 @@ def test_misuse_is_refused_without_writing(tmp_path: Path) -> None:
             writer.open_session(session_open(), OPERATOR)
         with pytest.raises(JournalStateError, match="not written"):
             writer.append(APPLIED, "")
-        writer.append(NeedleStop(reason="estop", sent_mono_ns=1), OPERATOR)
+        with pytest.raises(JournalStateError, match="before the session opened"):
+            writer.append(NeedleStop(reason="estop", sent_mono_ns=1), OPERATOR)
 
 
 def test_a_session_open_record_that_cannot_be_built_leaves_no_file_and_no_open_session(
@@ -366,17 +377,17 @@ def test_a_session_open_record_that_cannot_be_built_leaves_no_file_and_no_open_s
 ) -> None:
     """The record is built and validated before its file is created: a refused SESSION_OPEN
     must not leave an empty session file, nor a writer that believes a session is open."""
-    clock = ManualClock(mono=-1)
+    clock = ManualClock(wall=-1)
     with JournalWriter.open(tmp_path / "j", signer=fixed_signer(), clock=clock) as writer:
-        with pytest.raises(JournalStateError, match="mono_ns"):
+        with pytest.raises(JournalStateError, match="wall clock"):
             writer.open_session(session_open(), OPERATOR)
         assert not (tmp_path / "j" / "session-000001.jsonl").exists()
         assert writer.session is None
-        clock.mono = 5_000_000_000
+        clock.wall = START_WALL_NS
         opened = writer.open_session(session_open(), OPERATOR)
         assert (opened.session, opened.seq) == (1, 1)
         writer.close_session("completed", "done", OPERATOR)
-    assert verify_path(tmp_path / "j").verdict == "PASS"
+    assert anchored(tmp_path / "j").verdict == "PASS"
 
 
 @pytest.mark.parametrize(
@@ -410,7 +421,7 @@ def test_s10_a_wall_clock_outside_1970_to_9999_is_refused_and_nothing_is_written
         clock.wall = START_WALL_NS
         writer.append(APPLIED, "pen")
         writer.close_session("completed", "done", OPERATOR)
-    assert verify_path(directory).verdict == "PASS"
+    assert anchored(directory).verdict == "PASS"
 
 
 def test_journal_and_key_directories_default_to_the_users_data_directory() -> None:

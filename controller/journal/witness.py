@@ -1,0 +1,60 @@
+"""What bounds the unsigned tail of a session, and the witness that keeps a copy of each head.
+
+A journal is consistent in itself even after someone deletes its newest sessions and puts an older
+(genuinely signed) head.json back. Only a copy of a later head kept elsewhere shows that: the
+witness, a directory on another disk or a removable medium, in the manner of Certificate
+Transparency's signed tree heads (docs/journal.md §4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.journal.durable import make_dirs, write_file_atomic
+from controller.journal.format import HEAD_FILE, FramingError, Head, SchemaError, parse_head
+from controller.journal.regular import NotRegularFile, read_regular
+
+NS_PER_S = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class CheckpointPolicy:
+    """A session is signed every `records` records or `seconds` seconds, whichever comes first
+    (checked as each record is appended), as well as when it closes."""
+
+    records: int = 64
+    seconds: int = 60
+
+    def due(self, unsigned_records: int, unsigned_ns: int) -> bool:
+        return unsigned_records >= self.records or unsigned_ns >= self.seconds * NS_PER_S
+
+
+class Witness:
+    """Receives `head.json` after each rewrite. A failed copy never stops the journal (the
+    journal is intact; the witness is a second line): it is kept in `error` for the operator."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.error: str | None = None
+
+    def last_seen(self) -> Head | None:
+        """The head the witness holds, if it can be read (a missing medium is not an error)."""
+        try:
+            return parse_head(read_regular(self.directory / HEAD_FILE))
+        except (OSError, NotRegularFile, FramingError, SchemaError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                self.error = f"the witness copy {self.directory / HEAD_FILE} is unreadable: {exc}"
+            return None
+
+    def hand_over(self, head: bytes) -> None:
+        try:
+            make_dirs(self.directory)
+            write_file_atomic(self.directory / HEAD_FILE, head)
+        except OSError as exc:
+            self.error = (
+                f"the witness copy of {HEAD_FILE} could not be written to {self.directory}: "
+                f"{exc.strerror}; the journal is intact, but reconnect the witness medium"
+            )
+        else:
+            self.error = None

@@ -1,0 +1,155 @@
+"""Numbers every JSON tool reads exactly, and a canonical form that is RFC 8785 for real.
+
+Checked against two implementations that share no code with penctl: Trail of Bits' `rfc8785`
+library and jq (docs/journal.md §3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from controller.journal import JournalWriter, NeedleStop, ParamsRequested
+from controller.journal.format import (
+    FramingError,
+    NotCanonicalValue,
+    canonical_json,
+    parse_line,
+)
+from controller.journal.records import MAX_SAFE_INTEGER
+from tests.controller.journal.helpers import OPERATOR, ManualClock, fixed_signer, session_open
+
+# 2^62 ns of uptime is 146 years; 2^53 ns is 104 days
+FAR_BEYOND_2_53 = 2**62 + 123_456_789
+
+
+def _ints(value: object) -> list[int]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [value]
+    if isinstance(value, dict):
+        return [n for item in value.values() for n in _ints(item)]
+    if isinstance(value, list):
+        return [n for item in value for n in _ints(item)]
+    return []
+
+
+@pytest.fixture(scope="module")
+def long_uptime_journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A session on a machine whose monotonic clock reads far beyond 2^53 ns."""
+    directory = tmp_path_factory.mktemp("uptime") / "j"
+    clock = ManualClock(mono=FAR_BEYOND_2_53)
+    with JournalWriter.open(directory, signer=fixed_signer(), clock=clock) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        clock.advance(2.5)
+        writer.append(
+            ParamsRequested(
+                param_version=1,
+                area="forehead",
+                depth_um=500,
+                speed_sps=110,
+                override_reason='tab\there, quote " backslash \\ é 😀 \u2028 \x01',
+            ),
+            OPERATOR,
+        )
+        clock.advance(40)
+        writer.append(NeedleStop(reason="operator", sent_mono_ns=clock.mono - 1_000), OPERATOR)
+        writer.close_session("completed", "done", OPERATOR)
+    return directory
+
+
+def _lines(directory: Path) -> list[bytes]:
+    return (directory / "session-000001.jsonl").read_bytes().splitlines()
+
+
+def test_no_record_holds_an_integer_beyond_2_53_after_centuries_of_uptime(
+    long_uptime_journal: Path,
+) -> None:
+    records = [json.loads(line) for line in _lines(long_uptime_journal)]
+    assert all(abs(n) <= MAX_SAFE_INTEGER for r in records for n in _ints(r))
+    assert [r["mono_ns"] for r in records[:3]] == [0, 2_500_000_000, 42_500_000_000]
+    stop = next(r for r in records if r["type"] == "NEEDLE_STOP")
+    assert stop["data"]["sent_mono_ns"] == 42_500_000_000 - 1_000
+
+
+def test_each_line_is_exactly_what_an_independent_rfc8785_library_makes(
+    long_uptime_journal: Path,
+) -> None:
+    for line in _lines(long_uptime_journal):
+        record = json.loads(line)
+        assert rfc8785.dumps(record) == line
+        without_hash = {k: v for k, v in record.items() if k != "hash"}
+        assert hashlib.sha256(rfc8785.dumps(without_hash)).hexdigest() == record["hash"]
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
+def test_jq_reads_every_number_exactly(long_uptime_journal: Path) -> None:
+    """jq 1.6 holds numbers as doubles: exact only up to 2^53, which is why no record exceeds it."""
+    path = long_uptime_journal / "session-000001.jsonl"
+    done = subprocess.run(
+        ["jq", "-c", "[.seq, .mono_ns, .data.sent_mono_ns]", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ours = [
+        [r["seq"], r["mono_ns"], r["data"].get("sent_mono_ns")]
+        for r in map(json.loads, _lines(long_uptime_journal))
+    ]
+    assert [json.loads(row) for row in done.stdout.splitlines()] == ours
+
+
+def test_a_record_with_an_integer_beyond_2_53_is_not_a_record() -> None:
+    line = canonical_json({"mono_ns": MAX_SAFE_INTEGER, "seq": 1})
+    assert parse_line(line)["mono_ns"] == MAX_SAFE_INTEGER
+    for big in (MAX_SAFE_INTEGER + 1, -MAX_SAFE_INTEGER - 1, 2**64):
+        with pytest.raises(FramingError, match=r"beyond ±\(2\^53 - 1\)"):
+            parse_line(f'{{"mono_ns":{big},"seq":1}}'.encode())
+        with pytest.raises(NotCanonicalValue):
+            canonical_json({"n": big})
+        with pytest.raises(rfc8785.IntegerDomainError):
+            rfc8785.dumps({"n": big})
+    with pytest.raises(FramingError, match="integers only"):
+        parse_line(b'{"n":1.0}')
+
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
+    | st.text(st.characters(exclude_categories=("Cs",)))
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(st.characters(exclude_categories=("Cs",))), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(json_values)
+def test_canonical_json_is_rfc8785_for_every_value_a_record_can_hold(value: object) -> None:
+    """Every character (controls, DEL, U+2028, astral planes in keys, sorted by UTF-16 code
+    units), every integer within ±(2^53 - 1), nesting: byte for byte the library's output."""
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def test_keys_sort_by_utf16_code_units_not_code_points() -> None:
+    """U+FFFF sorts after U+1F600 by code point, before it by UTF-16 (0xFFFF > 0xD83D)."""
+    value = {"\uffff": 1, "\U0001f600": 2, "a": 3}
+    assert canonical_json(value) == rfc8785.dumps(value)
+    assert canonical_json(value).decode().index("\U0001f600") < canonical_json(
+        value
+    ).decode().index("\uffff")
