@@ -151,7 +151,9 @@ def _serve(
                 )
             close_later.callback(events.close)
         clock = RealClock()
-        pen = SimulatedPen(clock, scenario=scenario, seed=args.seed, **_cartridge(args))
+        pen = SimulatedPen(
+            clock, scenario=scenario, seed=args.seed, keep_events=False, **_cartridge(args)
+        )
         close_later.callback(pen.close)
         if events is not None:
             pen.add_listener(events)

@@ -60,6 +60,10 @@ class SimulatedPen:
     ) -> None:
         """`config` and `cartridge` override the scenario's; `seed` overrides its seed.
 
+        `keep_events`: keep every event in `events` (for tests, which read it afterwards). A pen
+        that serves for hours (`penctl sim`, `sim://` with no name) passes False and keeps none:
+        listeners (the events file) see each event as it happens, so memory stays flat.
+
         The pen's calendar: `today_yyyymmdd`, else the config's, else the host's date on a real
         clock and a fixed date (VIRTUAL_TODAY) in virtual time, so virtual runs reproduce.
         """
