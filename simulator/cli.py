@@ -102,6 +102,8 @@ def run(args: argparse.Namespace, prog: str = PROG) -> int:
             f"{exc}. The simulator did not start; correct the scenario and run again "
             "(docs/simulator.md describes the language).",
         )
+    for warning in scenario.warnings if scenario is not None else ():
+        print(f"{prog}: warning: {warning}", file=sys.stderr)
     tcp = None
     if args.tcp is not None:
         tcp = _host_and_port(args.tcp)
