@@ -214,6 +214,11 @@ class SimulatedPen:
         if fault.replug_ns is not None:
             self.clock.call_later(fault.replug_ns, self.replug)
 
+    def act(self, action: Callable[[int], None]) -> None:
+        """Run `action(now_ns)` on the firmware under the pen's lock, then send what it made
+        (for hands the scenario language has no action for, e.g. the control socket's clears)."""
+        self._act(action)
+
     def _act(self, action: Callable[[int], None]) -> None:
         with self.lock:
             if self._closed:
