@@ -1,8 +1,10 @@
-"""`make bench`: the codec bench (below), the pen link bench (bench/link.py), then the console
-bench (bench/console.py: CPU at 100 Hz telemetry, e-stop key to pen, in a real terminal).
+"""`make bench`: the codec bench (below), the pen link bench (bench/link.py), the simulator bench
+(bench/sim_speed.py: a running session in virtual time, 10, 60 and 240 minutes, beside a bare
+codec loop), then the console bench (bench/console.py: CPU at 100 Hz telemetry, e-stop key to pen,
+in a real terminal).
 
-`python bench/run.py codec` (or `link`, `console`) runs one of them. Exit status 1 when a
-goal was missed.
+`python bench/run.py codec` (or `link`, `simulator`, `console`) runs one of them. Exit status 1
+when a goal was missed.
 
 Codec throughput, measured side by side in one run.
 
@@ -145,7 +147,12 @@ def codec_main() -> int:
 
 
 def main(argv: list[str]) -> int:
-    benches = {"codec": codec_main, "link": link_main, "console": console_main}
+    benches = {
+        "codec": codec_main,
+        "link": link_main,
+        "simulator": simulator_main,
+        "console": console_main,
+    }
     chosen = argv or list(benches)
     unknown = [name for name in chosen if name not in benches]
     if unknown:
@@ -164,6 +171,12 @@ def link_main() -> int:
     import link  # bench/link.py, beside this file
 
     return link.main()
+
+
+def simulator_main() -> int:
+    import sim_speed  # bench/sim_speed.py, beside this file
+
+    return sim_speed.main()
 
 
 def console_main() -> int:

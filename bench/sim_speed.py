@@ -29,7 +29,6 @@ from firmware_bridge.protocol import (
     PenState,
     SetParams,
     Start,
-    Telemetry,
     encode,
     params_crc,
 )
@@ -76,22 +75,18 @@ def session(minutes: int) -> tuple[float, int]:
 
 
 def floor(minutes: int) -> tuple[float, int]:
-    """The same frames packed with `encode` and decoded with `Decoder`, in a bare loop."""
-    decoder, pen_decoder = Decoder(), Decoder()
-    telemetry = TELEMETRY_RUNNING
+    """The same frames with the codec alone: the pen's side `encode`s prebuilt messages (an ACK
+    and two TELEMETRY per renewal), the host's side `Decoder.feed`s them and encodes its LEASE,
+    which a second decoder (the pen's) reads. No simulator, clock or port."""
+    host_decoder, pen_decoder = Decoder(), Decoder()
     ack = Ack(0, MessageType.LEASE, PenState.RUNNING, 1, 1000, 120, params_crc(1, 1000, 120), 300)
-    lease = Lease(LEASE_MS)
+    telemetry, lease = TELEMETRY_RUNNING, Lease(LEASE_MS)
     started = time.perf_counter()
     frames = 0
-    seq = 0
     for renewal in range(minutes * 60_000 // RENEW_MS):
-        out = [
-            encode(ack.replace(ack_seq=renewal & 0xFFFF), seq),
-            encode(Telemetry(*(renewal * 2, *telemetry[1:])), seq + 1),
-            encode(Telemetry(*(renewal * 2 + 1, *telemetry[1:])), seq + 2),
-        ]
-        seq = (seq + 3) & 0xFFFF
-        frames += len(decoder.feed(b"".join(out)))
+        seq = renewal * 3 & 0xFFFF
+        out = encode(ack, seq) + encode(telemetry, seq + 1) + encode(telemetry, seq + 2)
+        frames += len(host_decoder.feed(out))
         pen_decoder.feed(encode(lease, renewal & 0xFFFF))
     return time.perf_counter() - started, frames
 
@@ -108,7 +103,10 @@ def main() -> int:
                 frames[key] = count
     median = {key: statistics.median(values) for key, values in rounds.items()}
     load = os.getloadavg()
-    print(f"{REPEATS} interleaved rounds; load average {load[0]:.2f} on {os.cpu_count()} CPUs")
+    print(
+        f"{REPEATS} interleaved rounds; load average {load[0]:.2f} on {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}"
+    )
     print(f"{'virtual minutes':>16}{'session s':>12}{'floor s':>10}{'ratio':>8}{'frames':>10}")
     for minutes in MINUTES:
         s, f = median[f"session_{minutes}"], median[f"floor_{minutes}"]

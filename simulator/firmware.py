@@ -111,6 +111,8 @@ class Firmware:
         self._now = now_ns
         self._next_tick_ns = now_ns + self._tick_ns
         self._wake_origin_ns = now_ns
+        self._quiet_key: tuple[Any, ...] | None = None
+        self._quiet_until_ns = 0
         self._out: list[bytes] = []
         self._deferred: list[Outgoing] | None = None
         self._events: list[SimEvent] = []
@@ -175,6 +177,10 @@ class Firmware:
         """Encoded frames to send, in order, each with its 0x00 delimiter."""
         out, self._out = self._out, []
         return out
+
+    @property
+    def has_events(self) -> bool:
+        return bool(self._events)
 
     def take_events(self) -> list[SimEvent]:
         events, self._events = self._events, []
@@ -471,9 +477,59 @@ class Firmware:
         """How many ticks, of those due up to `now_ns` before the next other deadline, can run
         at once in closed form: while the model is steady, no check is counting towards a fault,
         and heat and charge cross no limit by the last of them (they move monotonically), every
-        check would find what it found at the tick before, so skipping them changes nothing."""
+        check would find what it found at the tick before, so skipping them changes nothing.
+
+        A verdict holds while nothing but time changes, so a safe stretch found once (up to
+        QUIET_HORIZON_TICKS ahead) is remembered with the state it was found in (`_quiet_key`)."""
+        limit = now_ns
+        if self._streaming:
+            limit = min(limit, self._next_telemetry_ns)  # a tick runs before a sample due with it
+        if self._state is PenState.RUNNING:
+            limit = min(limit, self._lease_deadline_ns - 1)
+        if limit < self._next_tick_ns:
+            return 0
+        skip = (limit - self._next_tick_ns) // self._tick_ns + 1
+        key = self._quiet_signature()
+        last_ns = self._next_tick_ns + (skip - 1) * self._tick_ns
+        if key == self._quiet_key and last_ns <= self._quiet_until_ns:
+            return skip
+        if not self._quiet_now():
+            return 0
+        horizon = max(skip, QUIET_HORIZON_TICKS)
+        if self._quiet_for(horizon):
+            self._quiet_key = key
+            self._quiet_until_ns = self._next_tick_ns + (horizon - 1) * self._tick_ns
+            return skip
+        return skip if self._quiet_for(skip) else 0
+
+    def _quiet_signature(self) -> tuple[Any, ...]:
+        """Everything but time that a steady stretch's verdict depends on."""
+        m = self.model
+        anchor = m.anchor
+        return (
+            self._state,
+            m.motor_on,
+            m.speed_target_sps,
+            m.speed_sps,
+            m.stall_load,
+            m.current_ma,
+            m.depth_target_um,
+            m.depth_setpoint_um,
+            m.depth_stuck,
+            m.drift_rate_um_per_s,
+            m.drift_um,
+            m.internal_mohm,
+            m.temperature_stuck_c,
+            m.battery_stuck,
+            None if anchor is None else anchor[:3],
+            self._battery_low_warned,
+            self._ms_ns,
+        )
+
+    def _quiet_now(self) -> bool:
+        """The model is steady and no check is counting towards a fault."""
         model, config = self.model, self.config
-        if (
+        return not (
             self._state is PenState.BOOTING
             or not model.steady
             or model.current_ma > config.over_current_ma
@@ -487,32 +543,29 @@ class Firmware:
             or self._stall_since is not None
             or self._disagree_since is not None
             or self._settle_since is not None
-        ):
-            return 0
-        limit = now_ns
-        if self._streaming:
-            limit = min(limit, self._next_telemetry_ns)  # a tick runs before a sample due with it
-        if self._state is PenState.RUNNING:
-            limit = min(limit, self._lease_deadline_ns - 1)
-        if limit < self._next_tick_ns:
-            return 0
-        skip = (limit - self._next_tick_ns) // self._tick_ns + 1
-        if self._battery_low_warned and (
-            model.battery_pct_reading > config.battery_low_pct + _BATTERY_LOW_REARM_PCT
-        ):
-            return 0  # a tick re-arms the warning
-        temperature, charge = model.after_steady(skip)
+            or (
+                self._battery_low_warned
+                and model.battery_pct_reading > config.battery_low_pct + _BATTERY_LOW_REARM_PCT
+            )  # a tick re-arms the warning
+        )
+
+    def _quiet_for(self, ticks: int) -> bool:
+        """Heat and charge cross no limit within `ticks` more steady ticks: each moves one way
+        (towards its steady value), so checking the first and the last tick covers them all."""
+        return self._quiet_after(1) and self._quiet_after(ticks)
+
+    def _quiet_after(self, ticks: int) -> bool:
+        model, config = self.model, self.config
+        temperature, charge = model.after_steady(ticks)
         pct = 100 * charge / config.battery_capacity_mah
         if model.temperature_stuck_c is None and temperature > config.over_temp_c:
-            return 0
+            return False
         if model.battery_stuck is None and (
             pct <= config.battery_critical_pct
             or (pct <= config.battery_low_pct and not self._battery_low_warned)
         ):
-            return 0
-        if model.terminal_mv(charge) < config.brownout_mv:
-            return 0
-        return skip
+            return False
+        return model.terminal_mv(charge) >= config.brownout_mv
 
     def _lease_lapse(self) -> None:
         self._wire_event(EventCode.LEASE_EXPIRED)
@@ -931,4 +984,5 @@ class Firmware:
 
 
 _LEASE, _BOOT, _TICK, _TELEMETRY = range(4)
+QUIET_HORIZON_TICKS = 500  # how far ahead (10 s at 20 ms) a steady stretch is checked at once
 _BATTERY_LOW_REARM_PCT = 2.0  # the warning re-arms once charged this far above its level

@@ -129,6 +129,11 @@ class PhysicalModel:
         """`ticks` ticks at once, valid only while `steady` (the firmware checks first)."""
         self._settle(ticks)
 
+    @property
+    def anchor(self) -> tuple[int, float, float, int] | None:
+        """(current mA, temperature, charge mAh, ticks since): where the closed forms start."""
+        return self._anchor
+
     def after_steady(self, ticks: int) -> tuple[float, float]:
         """(temperature °C, charge mAh) after `ticks` more steady ticks, changing nothing."""
         return self._closed_form(ticks)

@@ -246,11 +246,9 @@ class SimulatedPen:
     def _pump(self) -> None:
         """Publish events (which may fire faults, which make more), then send the frames."""
         firmware = self.firmware
-        while True:
+        while self._pending_events or firmware.has_events:
             events = self._pending_events + firmware.take_events()
             self._pending_events = []
-            if not events:
-                break
             for event in events:
                 self._publish(event)
         frames = firmware.take_output()
