@@ -195,6 +195,38 @@ class PhysicalModel:
     def depth_settled(self) -> bool:
         return self.depth_setpoint_um == self.depth_target_um
 
+    def readings(self) -> tuple[MotorState, int, int, int, int, int, int]:
+        """One TELEMETRY sample's physical fields, in wire order and units: motor state, depth
+        µm, speed strokes/s, current mA, temperature 0.01 °C, battery mV and %. The same values
+        as the properties and samplers below (one call, as the pen sends 20 a second)."""
+        gauss = self._rng.gauss
+        config = self.config
+        depth = round(self.depth_setpoint_um + self.drift_um + gauss(0, config.depth_noise_um))
+        current = self.current_ma
+        if current:
+            current = max(0, round(current + gauss(0, config.current_noise_ma)))
+        temperature = (
+            self._temperature_c if self.temperature_stuck_c is None else self.temperature_stuck_c
+        )
+        stuck = self.battery_stuck
+        if stuck is None:
+            pct = 100 * self._battery_mah / config.battery_capacity_mah
+            span = config.battery_full_mv - config.battery_empty_mv
+            load_ma = config.electronics_ma + self.current_ma
+            volts = config.battery_empty_mv + span * pct / 100 - load_ma * self.internal_mohm / 1000
+            battery_mv, battery_pct = max(0, round(volts)), pct
+        else:
+            battery_mv, battery_pct = stuck
+        return (
+            self.motor_state,
+            min(0xFFFF, max(0, depth)),
+            round(self.speed_sps),
+            min(0xFFFF, current),
+            max(-0x8000, min(0x7FFF, round(temperature * 100))),
+            battery_mv,
+            round(battery_pct),
+        )
+
     def sample_depth_um(self) -> int:
         """One sensor reading: the needle plus seeded Gaussian noise, not clipped, so a sensor
         that drifts within the firmware's check can still read outside the tolerance."""
