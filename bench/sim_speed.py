@@ -33,6 +33,7 @@ from firmware_bridge.protocol import (
     params_crc,
 )
 from firmware_bridge.protocol.vectors import TELEMETRY_RUNNING
+from simulator.config import PenConfig
 from simulator.pen import SimulatedPen
 from simulator.transport.inprocess import open_host_port
 
@@ -41,6 +42,9 @@ REPEATS = 3
 RENEW_MS = 100
 LEASE_MS = 300
 GOAL_S_PER_HOUR = 1.0
+# A pen whose 1 Ah cell would fall to its critical level after about two hours of running (a
+# fault, which ends the run): the bench's pen has a 5 Ah pack, full, so 240 minutes stay RUNNING.
+MAINS_POWERED = PenConfig(battery_capacity_mah=5000, battery_start_pct=100.0)
 
 
 class BenchError(RuntimeError):
@@ -50,7 +54,9 @@ class BenchError(RuntimeError):
 def session(minutes: int) -> tuple[float, int]:
     """Wall seconds for `minutes` of a running session in virtual time; frames the host decoded."""
     clock = VirtualClock()
-    pen = SimulatedPen(clock, seed=1, today_yyyymmdd=20260601, keep_events=False)
+    pen = SimulatedPen(
+        clock, seed=1, today_yyyymmdd=20260601, keep_events=False, config=MAINS_POWERED
+    )
     port = open_host_port(pen, timeout=0)
     decoder = Decoder()
     started = time.perf_counter()
@@ -69,7 +75,10 @@ def session(minutes: int) -> tuple[float, int]:
     frames += len(decoder.feed(port.read(port.in_waiting)))
     elapsed = time.perf_counter() - started
     if pen.firmware.state is not PenState.RUNNING or decoder.errors:
-        raise BenchError(f"the pen left RUNNING ({pen.firmware.state.name}) or frames were bad")
+        raise BenchError(
+            f"the pen left RUNNING ({pen.firmware.state.name}, {pen.firmware.active_fault.name}) "
+            f"or frames were bad ({decoder.errors})"
+        )
     pen.close()
     return elapsed, frames
 
@@ -85,7 +94,11 @@ def floor(minutes: int) -> tuple[float, int]:
     frames = 0
     for renewal in range(minutes * 60_000 // RENEW_MS):
         seq = renewal * 3 & 0xFFFF
-        out = encode(ack, seq) + encode(telemetry, seq + 1) + encode(telemetry, seq + 2)
+        out = (
+            encode(ack, seq)
+            + encode(telemetry, seq + 1 & 0xFFFF)
+            + encode(telemetry, seq + 2 & 0xFFFF)
+        )
         frames += len(host_decoder.feed(out))
         pen_decoder.feed(encode(lease, renewal & 0xFFFF))
     return time.perf_counter() - started, frames
