@@ -164,7 +164,7 @@ def _message_values(cls: type[Message]) -> st.SearchStrategy[tuple[int, ...]]:
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(data=st.data(), seq=st.integers(0, 0xFFFF))
 def test_the_pens_fast_packers_give_the_codecs_bytes(data: st.DataObject, seq: int) -> None:
     """The pen packs TELEMETRY, ACK, NAK and EVENT straight from its values (frames.py); the
