@@ -122,6 +122,11 @@ def _live_actions(host: RealHost, control: Path, link: Path) -> None:
     seated = _wait(host, lambda m: isinstance(m, Cartridge) and m.serial != "")
     assert seated.state is CartridgeState.FRESH
 
+    dropped = {"action": "drop", "direction": "to_host", "types": ["TELEMETRY"], "frames": 3}
+    assert request(control, {"action": "inject", "fault": dropped})["ok"]  # any scenario action
+    status = request(control, {"action": "status"})
+    assert status["cartridge"] == "FRESH" and status["plugged"] is True
+
     assert request(control, {"action": "raise", "cause": "internal"})["ok"]
     _wait(host, _event(EventCode.FAULT_RAISED, FaultCode.INTERNAL))
     cannot = request(control, {"action": "clear", "cause": "internal"})
