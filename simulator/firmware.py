@@ -137,7 +137,16 @@ class Firmware:
     def advance_to(self, now_ns: int) -> None:
         """Run everything due up to `now_ns`, each at its own time."""
         while True:
-            due, kind = self._next_due()
+            # _next_due, inlined: this loop runs for every frame the pen sends.
+            due, kind = self._next_tick_ns, _TICK
+            if self._streaming and self._next_telemetry_ns < due:
+                due, kind = self._next_telemetry_ns, _TELEMETRY
+            state = self._state
+            if state is PenState.RUNNING:
+                if self._lease_deadline_ns <= due:
+                    due, kind = self._lease_deadline_ns, _LEASE
+            elif state is PenState.BOOTING and self._boot_done_ns <= due:
+                due, kind = self._boot_done_ns, _BOOT
             if due > now_ns:
                 break
             self._now = max(self._now, due)
@@ -380,16 +389,6 @@ class Firmware:
         self._over_current_since: int | None = None
         self._settle_since: int | None = None
         self._battery_low_warned = False
-
-    def _next_due(self) -> tuple[int, int]:
-        due, kind = self._next_tick_ns, _TICK
-        if self._streaming and self._next_telemetry_ns < due:
-            due, kind = self._next_telemetry_ns, _TELEMETRY
-        if self._state is PenState.BOOTING and self._boot_done_ns <= due:
-            due, kind = self._boot_done_ns, _BOOT
-        if self._state is PenState.RUNNING and self._lease_deadline_ns <= due:
-            due, kind = self._lease_deadline_ns, _LEASE
-        return due, kind
 
     def _boot_complete(self) -> None:
         estopped = FaultCode.ESTOP in self._latched

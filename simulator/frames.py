@@ -18,6 +18,8 @@ from firmware_bridge.protocol import Ack, Event, Message, Nak, Telemetry
 from firmware_bridge.protocol.framing import CRC_INIT, HEADER, PROTOCOL_VERSION, cobs_encode
 
 _CRC = struct.Struct("<H")
+_COBS_BLOCK = 254
+_CODES = [bytes((length + 1,)) for length in range(_COBS_BLOCK)]
 
 
 class FramePacker:
@@ -37,7 +39,10 @@ class FramePacker:
         body = self._struct.pack(
             PROTOCOL_VERSION, self.message_type, flags, seq, self._length, *values
         )
-        return cobs_encode(body + _CRC.pack(crc_hqx(body, CRC_INIT))) + b"\x00"
+        framed = body + _CRC.pack(crc_hqx(body, CRC_INIT))
+        if len(framed) < _COBS_BLOCK:  # every frame packed here: COBS without 0xFF codes
+            return b"".join([_CODES[len(b)] + b for b in framed.split(b"\x00")]) + b"\x00"
+        return cobs_encode(framed) + b"\x00"
 
     def message(self, values: tuple[int, ...]) -> Message:
         """The same values as a message object (for tests and tools, not the hot path)."""
