@@ -1,9 +1,10 @@
-"""`make bench`: the codec bench (below), the pen link bench (bench/link.py), the console
-bench (bench/console.py: CPU at 100 Hz telemetry, e-stop key to pen, in a real terminal), then
-the journal bench (bench/journal.py: append beside a raw write + fsync).
+"""`make bench`: the codec bench (below), the pen link bench (bench/link.py), the simulator bench
+(bench/sim_speed.py: a running session in virtual time, 10, 60 and 240 minutes, beside a bare
+codec loop), the console bench (bench/console.py: CPU at 100 Hz telemetry, e-stop key to pen, in
+a terminal), then the journal bench (bench/journal.py: append beside a raw write + fsync).
 
-`python bench/run.py codec` (or `link`, `console`, `journal`) runs one of them. Exit status 1 when a
-goal was missed.
+`python bench/run.py codec` (or `link`, `simulator`, `console`, `journal`) runs one of them. Exit
+status 1 when a goal was missed.
 
 Codec throughput, measured side by side in one run.
 
@@ -149,6 +150,7 @@ def main(argv: list[str]) -> int:
     benches = {
         "codec": codec_main,
         "link": link_main,
+        "simulator": simulator_main,
         "console": console_main,
         "journal": journal_main,
     }
@@ -170,6 +172,12 @@ def link_main() -> int:
     import link  # bench/link.py, beside this file
 
     return link.main()
+
+
+def simulator_main() -> int:
+    import sim_speed  # bench/sim_speed.py, beside this file
+
+    return sim_speed.main()
 
 
 def journal_main() -> int:

@@ -22,6 +22,20 @@ if TYPE_CHECKING:
     from simulator.server import Server
 
 PROG = "python -m simulator"
+# The control socket's actions (simulator/control.py; listed here so --help needs no import).
+CTL_ACTIONS = (
+    "button",
+    "pull_cartridge",
+    "seat_cartridge",
+    "raise",
+    "clear",
+    "set",
+    "cut_link",
+    "restore_link",
+    "reboot",
+    "inject",
+    "status",
+)
 
 DESCRIPTION = (
     "Run the simulated pen firmware in real time. It prints exactly one line, "
@@ -67,8 +81,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "a host that journals sessions refuses a serial it has seen run (S8)",
     )
     parser.add_argument(
+        "--control",
+        metavar="PATH",
+        type=Path,
+        help="open a control socket at PATH: `ctl PATH ACTION` (or JSON lines) presses the "
+        "button, pulls a cartridge, raises a fault cause, cuts the link... while the pen runs",
+    )
+    parser.add_argument(
         "--list-scenarios", action="store_true", help="list the bundled scenarios and exit"
     )
+    commands = parser.add_subparsers(dest="sim_command", metavar="ctl")
+    ctl = commands.add_parser(
+        "ctl",
+        help="send one action to a running simulator's control socket",
+        description="Send one action to the control socket of a running simulator (--control) "
+        "and print its answer. Exit 0 when it was applied, 1 when refused. Actions: "
+        + ", ".join(CTL_ACTIONS)
+        + ". Parameters are KEY=VALUE, VALUE read as JSON when it parses (50, true, "
+        '{"action": "drop"}), else as text: `ctl /tmp/pen.ctl raise cause=heat`, '
+        "`ctl /tmp/pen.ctl set battery_pct=20`.",
+    )
+    ctl.add_argument("socket", metavar="PATH", type=Path, help="the --control socket")
+    ctl.add_argument("action", metavar="ACTION", help="one of: " + ", ".join(CTL_ACTIONS))
+    ctl.add_argument("params", metavar="KEY=VALUE", nargs="*", help="the action's parameters")
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
@@ -90,6 +125,8 @@ def run(args: argparse.Namespace, prog: str = PROG) -> int:
     """Do what the parsed options say: 0 after a listing or a clean stop, 2 when refused."""
     from simulator.scenario import ScenarioError, list_scenarios, load_scenario
 
+    if getattr(args, "sim_command", None) == "ctl":
+        return _control(args, prog)
     if args.list_scenarios:
         for name, description in list_scenarios():
             print(f"{name:24} {description}")
@@ -102,6 +139,8 @@ def run(args: argparse.Namespace, prog: str = PROG) -> int:
             f"{exc}. The simulator did not start; correct the scenario and run again "
             "(docs/simulator.md describes the language).",
         )
+    for warning in scenario.warnings if scenario is not None else ():
+        print(f"{prog}: warning: {warning}", file=sys.stderr)
     tcp = None
     if args.tcp is not None:
         tcp = _host_and_port(args.tcp)
@@ -112,6 +151,34 @@ def run(args: argparse.Namespace, prog: str = PROG) -> int:
                 "(port 0 picks a free one). The simulator did not start.",
             )
     return _serve(args, scenario, tcp, prog)
+
+
+def _control(args: argparse.Namespace, prog: str) -> int:
+    """`ctl PATH ACTION [KEY=VALUE ...]`: one request, its answer printed; 0 applied, 1 refused."""
+    import json
+
+    from simulator.control import request
+
+    message: dict[str, object] = {"action": args.action}
+    for item in args.params:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            return _refuse(prog, f"{item!r} is not KEY=VALUE (e.g. cause=heat, battery_pct=20)")
+        try:
+            message[key] = json.loads(text)
+        except json.JSONDecodeError:
+            message[key] = text
+    try:
+        answer = request(args.socket, message)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return _refuse(
+            prog,
+            f"cannot reach a simulator's control socket at {args.socket}: {reason}; start one "
+            "with `penctl sim --control PATH`",
+        )
+    print(json.dumps(answer))
+    return 0 if answer.get("ok") else 1
 
 
 def _refuse(prog: str, message: str) -> int:
@@ -132,6 +199,7 @@ def _serve(
 ) -> int:
     """Build the pen, its events file and its port; serve until a signal; close in reverse."""
     from firmware_bridge.clock import RealClock
+    from simulator.control import ControlError, ControlPort
     from simulator.events import EventLog
     from simulator.pen import SimulatedPen
     from simulator.server import Server
@@ -151,7 +219,9 @@ def _serve(
                 )
             close_later.callback(events.close)
         clock = RealClock()
-        pen = SimulatedPen(clock, scenario=scenario, seed=args.seed, **_cartridge(args))
+        pen = SimulatedPen(
+            clock, scenario=scenario, seed=args.seed, keep_events=False, **_cartridge(args)
+        )
         close_later.callback(pen.close)
         if events is not None:
             pen.add_listener(events)
@@ -160,7 +230,15 @@ def _serve(
         except (PtyError, TcpError) as exc:
             return _refuse(prog, f"{exc}. The simulator did not start.")
         close_later.callback(port.close)
-        server = Server(clock, port)
+        also = []
+        if args.control is not None:
+            try:
+                control = ControlPort(pen, args.control)
+            except ControlError as exc:
+                return _refuse(prog, f"{exc}. The simulator did not start.")
+            close_later.callback(control.close)
+            also.append(control)
+        server = Server(clock, port, also)
         close_later.callback(server.close)
         _serve_until_signalled(server, port.url)
     return 0

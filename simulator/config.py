@@ -40,6 +40,7 @@ class PenConfig:
     depth_travel_um_per_s: int = 4000
     depth_noise_um: int = 40  # standard deviation; samples are clipped to 0.8 × tolerance
     depth_disagree_window_ms: int = 200
+    depth_settle_ms: int = 1000  # the actuator must reach a new target within this: else a fault
     # Needle motor
     speed_ramp_up_sps_per_s: int = 600
     speed_ramp_down_sps_per_s: int = 1500
@@ -48,21 +49,26 @@ class PenConfig:
     current_noise_ma: int = 6
     stall_current_ma: int = 1500  # extra current drawn at full jam
     over_current_ma: int = 1000
+    over_current_window_ms: int = 60  # above over_current_ma this long trips (a jam shows first)
     stall_speed_fraction: float = 0.8  # below this fraction of the set rate, not accelerating
     stall_window_ms: int = 300
-    # Thermal (first-order towards ambient + rise × speed / max speed)
+    # Thermal: first order towards ambient + a rise in proportion to the motor's I²R loss, scaled
+    # so that the free-running motor at maximum speed gives temp_rise_at_max_c
     ambient_c: float = 24.0
     temp_rise_at_max_c: float = 14.0
     thermal_tau_s: float = 900.0
-    over_temp_c: float = 45.0
-    over_temp_clear_c: float = 40.0
+    over_temp_c: float = 41.0  # IEC 60601-1 11.1.2.2: applied parts above 41 °C need disclosure
+    over_temp_clear_c: float = 39.0
     # Battery (3.7 V Li-ion: Exceed Unlimited K233709)
     battery_capacity_mah: int = 1000
     battery_start_pct: float = 90.0
     battery_empty_mv: int = 3300
     battery_full_mv: int = 4200
     electronics_ma: int = 40
+    battery_internal_mohm: int = 150  # the cell's internal resistance: the voltage sags under load
+    battery_low_pct: float = 15.0  # a warning (the events file's battery_low), no fault
     battery_critical_pct: float = 5.0
+    brownout_mv: int = 3000  # the terminal voltage below which the electronics reset
     # The pen's calendar (for cartridge expiry); None: the host's date, or a fixed one in
     # virtual time so runs are reproducible (see Simulator).
     today_yyyymmdd: int | None = None
@@ -82,6 +88,7 @@ class PenConfig:
             "battery_capacity_mah",
             "thermal_tau_s",
             "depth_disagree_window_ms",
+            "depth_settle_ms",
             "stall_window_ms",
         )
         _check_order(self, "depth_min_um", "depth_max_um")
@@ -152,7 +159,7 @@ def check_yyyymmdd(name: str, value: int) -> None:
 # carries as u16 or the model multiplies, so 0..65535 keeps IDENTIFY and TELEMETRY encodable (S9).
 _TEMPERATURES_C = (-50.0, 200.0)
 _TEMPERATURE_FIELDS = frozenset({"ambient_c", "over_temp_c", "over_temp_clear_c"})
-_PERCENT_FIELDS = frozenset({"battery_start_pct", "battery_critical_pct"})
+_PERCENT_FIELDS = frozenset({"battery_start_pct", "battery_low_pct", "battery_critical_pct"})
 
 
 def value_range(name: str) -> tuple[float, float]:

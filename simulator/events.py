@@ -30,10 +30,13 @@ EVENT_NAMES: frozenset[str] = frozenset(
         "frame_duplicated",
         "frame_delayed",
         "frame_split",
+        "frame_cut",
         "link_silent",
         "link_unplugged",
         "link_replugged",
         "fault_injected",
+        "battery_low",
+        "brownout",
     }
 )
 # Seen by scenario triggers and in-process listeners, never written to an events file: one per

@@ -32,7 +32,6 @@ from firmware_bridge.clock import NS_PER_MS
 from firmware_bridge.protocol import (
     HOST_COMMANDS,
     PROTOCOL_VERSION,
-    Ack,
     Cartridge,
     CartridgeState,
     ClearFault,
@@ -40,7 +39,6 @@ from firmware_bridge.protocol import (
     Decoder,
     ErrorKind,
     EStop,
-    Event,
     EventCode,
     FaultCode,
     Frame,
@@ -49,20 +47,19 @@ from firmware_bridge.protocol import (
     Lease,
     Message,
     MessageType,
-    Nak,
     NakReason,
     PenState,
     SetParams,
     Start,
     Stop,
     StopReason,
-    Telemetry,
     encode,
     params_crc,
     seq_next,
 )
 from simulator.config import CartridgeSpec, PenConfig
 from simulator.events import COMMAND, SimEvent
+from simulator.frames import ACK, EVENT, NAK, TELEMETRY, FramePacker, Outgoing
 from simulator.model import PhysicalModel
 from simulator.states import RUN, check_transition, gate
 
@@ -79,6 +76,13 @@ class ParamSet:
     version: int
     depth_um: int
     speed_sps: int
+
+    @property
+    def crc(self) -> int:
+        return params_crc(self.version, self.depth_um, self.speed_sps)
+
+
+_EMPTY_SET_CRC = params_crc(0, 0, 0)
 
 
 class Firmware:
@@ -101,13 +105,16 @@ class Firmware:
         self.cartridge: CartridgeSpec | None = cartridge
         self.used_serials: set[str] = set()
         self.last_removed: CartridgeSpec | None = None
+        self._ms_ns = NS_PER_MS  # one ms of the pen's own clock, in the host's ns (set_clock_ppm)
         self._tick_ns = config.tick_ms * NS_PER_MS
         self._telemetry_ns = config.telemetry_period_ms * NS_PER_MS
         self._now = now_ns
         self._next_tick_ns = now_ns + self._tick_ns
         self._wake_origin_ns = now_ns
+        self._quiet_key: tuple[Any, ...] | None = None
+        self._quiet_until_ns = 0
         self._out: list[bytes] = []
-        self._deferred: list[Message] | None = None
+        self._deferred: list[Outgoing] | None = None
         self._events: list[SimEvent] = []
         self._power_on()
         self.cartridge_state = self._read_cartridge()
@@ -130,7 +137,16 @@ class Firmware:
     def advance_to(self, now_ns: int) -> None:
         """Run everything due up to `now_ns`, each at its own time."""
         while True:
-            due, kind = self._next_due()
+            # _next_due, inlined: this loop runs for every frame the pen sends.
+            due, kind = self._next_tick_ns, _TICK
+            if self._streaming and self._next_telemetry_ns < due:
+                due, kind = self._next_telemetry_ns, _TELEMETRY
+            state = self._state
+            if state is PenState.RUNNING:
+                if self._lease_deadline_ns <= due:
+                    due, kind = self._lease_deadline_ns, _LEASE
+            elif state is PenState.BOOTING and self._boot_done_ns <= due:
+                due, kind = self._boot_done_ns, _BOOT
             if due > now_ns:
                 break
             self._now = max(self._now, due)
@@ -139,11 +155,18 @@ class Firmware:
             elif kind == _BOOT:
                 self._boot_complete()
             elif kind == _TICK:
-                self._next_tick_ns += self._tick_ns
-                self._tick()
+                skip = self._steady_ticks(now_ns)
+                if skip:
+                    self.model.advance_steady(skip)
+                    self._next_tick_ns += (skip - 1) * self._tick_ns
+                    self._now = self._next_tick_ns
+                    self._next_tick_ns += self._tick_ns
+                else:
+                    self._next_tick_ns += self._tick_ns
+                    self._tick()
             else:
                 self._next_telemetry_ns += self._telemetry_ns
-                self._send(self._telemetry())
+                self._send_values(TELEMETRY, self._telemetry())
         self._now = max(self._now, now_ns)
 
     def next_deadline_ns(self) -> int:
@@ -163,6 +186,10 @@ class Firmware:
         """Encoded frames to send, in order, each with its 0x00 delimiter."""
         out, self._out = self._out, []
         return out
+
+    @property
+    def has_events(self) -> bool:
+        return bool(self._events)
 
     def take_events(self) -> list[SimEvent]:
         events, self._events = self._events, []
@@ -192,7 +219,7 @@ class Firmware:
 
     @property
     def lease_remaining_ms(self) -> int:
-        return min(0xFFFF, max(0, self._lease_deadline_ns - self._now) // NS_PER_MS)
+        return min(0xFFFF, max(0, self._lease_deadline_ns - self._now) // self._ms_ns)
 
     @property
     def lease_deadline_ns(self) -> int:
@@ -266,6 +293,9 @@ class Firmware:
     def reboot(self, now_ns: int) -> None:
         """Power cycle: RAM state is lost; the pen boots again and says so (EVENT BOOT)."""
         self.advance_to(now_ns)
+        self._reboot_now()
+
+    def _reboot_now(self) -> None:
         was_running = self._state is PenState.RUNNING
         self.model.brake()
         self.model.depth_target_um = 0
@@ -288,6 +318,39 @@ class Firmware:
     def set_temperature(self, celsius: float, now_ns: int) -> None:
         self.advance_to(now_ns)
         self.model.temperature_c = celsius
+
+    def set_internal_resistance(self, mohm: int, now_ns: int) -> None:
+        """An aged or cold cell: its voltage sags further under load (and may brown out)."""
+        self.advance_to(now_ns)
+        self.model.internal_mohm = mohm
+
+    def set_depth_stuck(self, stuck: bool, now_ns: int) -> None:
+        """The depth actuator stops travelling (True) or moves again (False)."""
+        self.advance_to(now_ns)
+        self.model.depth_stuck = stuck
+
+    def set_sensor_stuck(self, sensor: str, stuck: bool, now_ns: int) -> None:
+        """`sensor` ("temperature" or "battery") keeps reporting its present reading (True)."""
+        self.advance_to(now_ns)
+        model = self.model
+        if sensor == "temperature":
+            model.temperature_stuck_c = model.temperature_c if stuck else None
+        else:
+            model.battery_stuck = (model.battery_mv, model.battery_pct) if stuck else None
+
+    def set_clock_ppm(self, ppm: int, now_ns: int) -> None:
+        """The pen's crystal runs `ppm` parts per million fast (+) or slow (-) against the
+        host's: its lease, telemetry period and control tick, counted in its own ms, scale."""
+        self.advance_to(now_ns)
+        self._ms_ns = NS_PER_MS * 1_000_000 // (1_000_000 + ppm)
+        self._tick_ns = self.config.tick_ms * self._ms_ns
+        self._telemetry_ns = self.config.telemetry_period_ms * self._ms_ns
+
+    def raise_internal(self, now_ns: int) -> None:
+        """A firmware self-check failed: INTERNAL latches; only a power cycle clears it."""
+        self.advance_to(now_ns)
+        if self._state is not PenState.BOOTING:
+            self._raise_fault(FaultCode.INTERNAL)
 
     def set_battery(self, pct: float, now_ns: int) -> None:
         self.advance_to(now_ns)
@@ -316,23 +379,16 @@ class Firmware:
         self._version_floor = 0
         self._latched: list[FaultCode] = []
         self._lease_deadline_ns = self._now
-        self._dedup: OrderedDict[int, tuple[Message, Message]] = OrderedDict()
+        self._dedup: OrderedDict[int, tuple[Message, Outgoing]] = OrderedDict()
         self._decoder = Decoder()
         self._streaming = False
         self._next_telemetry_ns = 0
-        self._boot_done_ns = self._now + self.config.boot_ms * NS_PER_MS
+        self._boot_done_ns = self._now + self.config.boot_ms * self._ms_ns
         self._disagree_since: int | None = None
         self._stall_since: int | None = None
-
-    def _next_due(self) -> tuple[int, int]:
-        due, kind = self._next_tick_ns, _TICK
-        if self._streaming and self._next_telemetry_ns < due:
-            due, kind = self._next_telemetry_ns, _TELEMETRY
-        if self._state is PenState.BOOTING and self._boot_done_ns <= due:
-            due, kind = self._boot_done_ns, _BOOT
-        if self._state is PenState.RUNNING and self._lease_deadline_ns <= due:
-            due, kind = self._lease_deadline_ns, _LEASE
-        return due, kind
+        self._over_current_since: int | None = None
+        self._settle_since: int | None = None
+        self._battery_low_warned = False
 
     def _boot_complete(self) -> None:
         estopped = FaultCode.ESTOP in self._latched
@@ -343,12 +399,25 @@ class Firmware:
     def _tick(self) -> None:
         model = self.model
         model.step()
+        config = self.config
+        if model.terminal_mv() < config.brownout_mv:
+            self._brownout()
+            return
         if self._state is PenState.BOOTING:
             return
-        config = self.config
         now = self._now
-        if model.current_ma > config.over_current_ma:
-            self._raise_fault(FaultCode.OVER_CURRENT)
+        self._over_current_since = self._persisting(
+            model.current_ma > config.over_current_ma,
+            self._over_current_since,
+            config.over_current_window_ms,
+            FaultCode.OVER_CURRENT,
+        )
+        self._settle_since = self._persisting(
+            not model.depth_settled,
+            self._settle_since,
+            config.depth_settle_ms,
+            FaultCode.DEPTH_SENSOR_DISAGREE,
+        )
         if (
             self._state is PenState.RUNNING
             and model.speed_sps < config.stall_speed_fraction * model.speed_target_sps
@@ -356,21 +425,146 @@ class Firmware:
         ):
             if self._stall_since is None:
                 self._stall_since = now
-            elif now - self._stall_since >= config.stall_window_ms * NS_PER_MS:
+            elif now - self._stall_since >= config.stall_window_ms * self._ms_ns:
                 self._raise_fault(FaultCode.MOTOR_STALL)
         else:
             self._stall_since = None
-        if model.temperature_c > config.over_temp_c:
+        if model.temperature_reading_c > config.over_temp_c:
             self._raise_fault(FaultCode.OVER_TEMPERATURE)
-        if model.battery_pct <= config.battery_critical_pct:
+        self._check_battery()
+        self._disagree_since = self._persisting(
+            abs(model.depth_error_um) > config.depth_tolerance_um,
+            self._disagree_since,
+            config.depth_disagree_window_ms,
+            FaultCode.DEPTH_SENSOR_DISAGREE,
+        )
+
+    def _persisting(
+        self, condition: bool, since: int | None, window_ms: int, fault: FaultCode
+    ) -> int | None:
+        """A condition that must hold for `window_ms` (of the pen's clock) before `fault`
+        latches; returns when it began (None: it does not hold)."""
+        if not condition:
+            return None
+        if since is None:
+            return self._now
+        if self._now - since >= window_ms * self._ms_ns:
+            self._raise_fault(fault)
+        return since
+
+    def _check_battery(self) -> None:
+        config = self.config
+        pct = self.model.battery_pct_reading
+        if pct <= config.battery_low_pct and not self._battery_low_warned:
+            self._battery_low_warned = True
+            self._emit("battery_low", battery_pct=round(pct, 1))
+        elif pct > config.battery_low_pct + _BATTERY_LOW_REARM_PCT:
+            self._battery_low_warned = False
+        if pct <= config.battery_critical_pct:
             self._raise_fault(FaultCode.BATTERY_CRITICAL)
-        if abs(model.depth_error_um) > config.depth_tolerance_um:
-            if self._disagree_since is None:
-                self._disagree_since = now
-            elif now - self._disagree_since >= config.depth_disagree_window_ms * NS_PER_MS:
-                self._raise_fault(FaultCode.DEPTH_SENSOR_DISAGREE)
-        else:
-            self._disagree_since = None
+
+    def _brownout(self) -> None:
+        """The terminal voltage collapsed below the electronics' minimum: they reset, and stay
+        in reset (booting) until the voltage recovers."""
+        if self._state is PenState.BOOTING:
+            self._boot_done_ns = self._now + self.config.boot_ms * self._ms_ns
+            return
+        self._emit("brownout", battery_mv=round(self.model.terminal_mv()))
+        self._reboot_now()
+
+    def _steady_ticks(self, now_ns: int) -> int:
+        """How many ticks, of those due up to `now_ns` before the next other deadline, can run
+        at once in closed form: while the model is steady, no check is counting towards a fault,
+        and heat and charge cross no limit by the last of them (they move monotonically), every
+        check would find what it found at the tick before, so skipping them changes nothing.
+
+        A verdict holds while nothing but time changes, so a safe stretch found once (up to
+        QUIET_HORIZON_TICKS ahead) is remembered with the state it was found in (`_quiet_key`)."""
+        limit = now_ns
+        if self._streaming:
+            limit = min(limit, self._next_telemetry_ns)  # a tick runs before a sample due with it
+        if self._state is PenState.RUNNING:
+            limit = min(limit, self._lease_deadline_ns - 1)
+        if limit < self._next_tick_ns:
+            return 0
+        skip = (limit - self._next_tick_ns) // self._tick_ns + 1
+        key = self._quiet_signature()
+        last_ns = self._next_tick_ns + (skip - 1) * self._tick_ns
+        if key == self._quiet_key and last_ns <= self._quiet_until_ns:
+            return skip
+        if not self._quiet_now():
+            return 0
+        horizon = max(skip, QUIET_HORIZON_TICKS)
+        if self._quiet_for(horizon):
+            self._quiet_key = key
+            self._quiet_until_ns = self._next_tick_ns + (horizon - 1) * self._tick_ns
+            return skip
+        return skip if self._quiet_for(skip) else 0
+
+    def _quiet_signature(self) -> tuple[Any, ...]:
+        """Everything but time that a steady stretch's verdict depends on."""
+        m = self.model
+        anchor = m.anchor
+        return (
+            self._state,
+            m.motor_on,
+            m.speed_target_sps,
+            m.speed_sps,
+            m.stall_load,
+            m.current_ma,
+            m.depth_target_um,
+            m.depth_setpoint_um,
+            m.depth_stuck,
+            m.drift_rate_um_per_s,
+            m.drift_um,
+            m.internal_mohm,
+            m.temperature_stuck_c,
+            m.battery_stuck,
+            None if anchor is None else anchor[:3],
+            self._battery_low_warned,
+            self._ms_ns,
+        )
+
+    def _quiet_now(self) -> bool:
+        """The model is steady and no check is counting towards a fault."""
+        model, config = self.model, self.config
+        return not (
+            self._state is PenState.BOOTING
+            or not model.steady
+            or model.current_ma > config.over_current_ma
+            or not model.depth_settled
+            or abs(model.depth_error_um) > config.depth_tolerance_um
+            or (
+                self._state is PenState.RUNNING
+                and model.speed_sps < config.stall_speed_fraction * model.speed_target_sps
+            )
+            or self._over_current_since is not None
+            or self._stall_since is not None
+            or self._disagree_since is not None
+            or self._settle_since is not None
+            or (
+                self._battery_low_warned
+                and model.battery_pct_reading > config.battery_low_pct + _BATTERY_LOW_REARM_PCT
+            )  # a tick re-arms the warning
+        )
+
+    def _quiet_for(self, ticks: int) -> bool:
+        """Heat and charge cross no limit within `ticks` more steady ticks: each moves one way
+        (towards its steady value), so checking the first and the last tick covers them all."""
+        return self._quiet_after(1) and self._quiet_after(ticks)
+
+    def _quiet_after(self, ticks: int) -> bool:
+        model, config = self.model, self.config
+        temperature, charge = model.after_steady(ticks)
+        pct = 100 * charge / config.battery_capacity_mah
+        if model.temperature_stuck_c is None and temperature > config.over_temp_c:
+            return False
+        if model.battery_stuck is None and (
+            pct <= config.battery_critical_pct
+            or (pct <= config.battery_low_pct and not self._battery_low_warned)
+        ):
+            return False
+        return model.terminal_mv(charge) >= config.brownout_mv
 
     def _lease_lapse(self) -> None:
         self._wire_event(EventCode.LEASE_EXPIRED)
@@ -395,7 +589,7 @@ class Firmware:
             reason, detail = NakReason.VERSION_MISMATCH, PROTOCOL_VERSION
         else:
             reason, detail = NakReason.BAD_PAYLOAD, 0
-        self._send(Nak(error.seq, error.msg_type, reason, detail))
+        self._reply_nak(error.seq, error.msg_type, reason, detail)
 
     def _on_frame(self, frame: Frame) -> None:
         message = frame.message
@@ -409,7 +603,7 @@ class Firmware:
         remembered = self._dedup.get(frame.seq)
         if remembered is not None and remembered[0] == message:
             self.stats["rx_duplicates"] += 1
-            self._send(remembered[1])
+            self._send_values(*remembered[1])
             self._emit(COMMAND, type=kind.name, seq=frame.seq, result="duplicate")
             return
         verdict = gate(kind, self._state, self._identified)
@@ -419,8 +613,8 @@ class Firmware:
                 reply = self._HANDLERS[kind](self, frame.seq, message)
             finally:
                 deferred, self._deferred = self._deferred, None
-            for event in deferred:
-                self._send(event)
+            for packer, values in deferred:
+                self._send_values(packer, values)
         else:
             assert isinstance(verdict, NakReason)
             detail = {
@@ -433,14 +627,14 @@ class Firmware:
             self._dedup.move_to_end(frame.seq)
             if len(self._dedup) > DEDUP_DEPTH:
                 self._dedup.popitem(last=False)
-        result: dict[str, Any] = {"result": "ack" if isinstance(reply, Ack) else "nak"}
-        if isinstance(reply, Nak):
-            result["reason"] = reply.reason.name
+        result: dict[str, Any] = {"result": "ack" if reply[0] is ACK else "nak"}
+        if reply[0] is NAK:
+            result["reason"] = NakReason(reply[1][2]).name
         self._emit(COMMAND, type=kind.name, seq=frame.seq, **result)
 
     # ---- command handlers: each returns the ACK or NAK it sent ---------------------------------
 
-    def _hello(self, seq: int, message: Hello) -> Message:
+    def _hello(self, seq: int, message: Hello) -> Outgoing:
         if message.protocol_version != PROTOCOL_VERSION:
             return self._reply_nak(
                 seq, MessageType.HELLO, NakReason.VERSION_MISMATCH, PROTOCOL_VERSION
@@ -465,7 +659,7 @@ class Firmware:
         self._send(self._cartridge_message())
         return ack
 
-    def _set_params(self, seq: int, message: SetParams) -> Message:
+    def _set_params(self, seq: int, message: SetParams) -> Outgoing:
         config = self.config
         depth, speed = message.depth_um, message.speed_sps
         refusal: tuple[NakReason, int] | None = None
@@ -500,7 +694,7 @@ class Firmware:
         self._emit("params_applied", param_version=applied.version, depth_um=depth, speed_sps=speed)
         return self._reply_ack(seq, MessageType.SET_PARAMS)
 
-    def _start(self, seq: int, message: Start) -> Message:
+    def _start(self, seq: int, message: Start) -> Outgoing:
         applied = self._applied
         assert applied is not None
         if message.param_version != applied.version:
@@ -536,14 +730,14 @@ class Firmware:
         )
         return self._reply_ack(seq, MessageType.START)
 
-    def _stop(self, seq: int, message: Stop) -> Message:
+    def _stop(self, seq: int, message: Stop) -> Outgoing:
         if self._state is PenState.RUNNING:
             self.model.coast_down()
             self._move("STOP", PenState.READY)
             self._motor_stopped(message.reason, host_stop=True)
         return self._reply_ack(seq, MessageType.STOP)
 
-    def _estop(self, seq: int, message: EStop) -> Message:
+    def _estop(self, seq: int, message: EStop) -> Outgoing:
         was_running = self._state is PenState.RUNNING
         self.model.brake()
         self._discard_params()
@@ -557,7 +751,7 @@ class Firmware:
             self._motor_stopped(StopReason.ESTOP)
         return self._reply_ack(seq, MessageType.ESTOP)
 
-    def _clear_fault(self, seq: int, message: ClearFault) -> Message:
+    def _clear_fault(self, seq: int, message: ClearFault) -> Outgoing:
         active = self.active_fault
         if message.fault is not active:
             return self._reply_nak(seq, MessageType.CLEAR_FAULT, NakReason.WRONG_FAULT, int(active))
@@ -576,7 +770,7 @@ class Firmware:
         self._emit("fault_cleared", fault=active.name.lower())
         return self._reply_ack(seq, MessageType.CLEAR_FAULT)
 
-    def _lease(self, seq: int, message: Lease) -> Message:
+    def _lease(self, seq: int, message: Lease) -> Outgoing:
         config = self.config
         if message.lease_ms < config.lease_min_ms:
             return self._reply_nak(
@@ -586,12 +780,12 @@ class Firmware:
             return self._reply_nak(
                 seq, MessageType.LEASE, NakReason.LEASE_OUT_OF_RANGE, config.lease_max_ms
             )
-        self._lease_deadline_ns = self._now + message.lease_ms * NS_PER_MS
+        self._lease_deadline_ns = self._now + message.lease_ms * self._ms_ns
         return self._reply_ack(seq, MessageType.LEASE)
 
-    def _get_status(self, seq: int, message: Message) -> Message:
+    def _get_status(self, seq: int, message: Message) -> Outgoing:
         ack = self._reply_ack(seq, MessageType.GET_STATUS)
-        self._send(self._telemetry())
+        self._send_values(TELEMETRY, self._telemetry())
         self._send(self._cartridge_message())
         return ack
 
@@ -638,12 +832,12 @@ class Firmware:
         if fault is FaultCode.MOTOR_STALL:
             return model.stall_load > 0
         if fault is FaultCode.OVER_TEMPERATURE:
-            return model.temperature_c > config.over_temp_clear_c
+            return model.temperature_reading_c > config.over_temp_clear_c
         if fault is FaultCode.BATTERY_CRITICAL:
-            return model.battery_pct <= config.battery_critical_pct
+            return model.battery_pct_reading <= config.battery_critical_pct
         if fault is FaultCode.DEPTH_SENSOR_DISAGREE:
-            return abs(model.drift_um) > config.depth_tolerance_um
-        return False
+            return abs(model.drift_um) > config.depth_tolerance_um or not model.depth_settled
+        return fault is FaultCode.INTERNAL  # a failed self-check: only a power cycle clears it
 
     def _cartridge_limits_depth(self, depth_um: int) -> bool:
         cartridge = self.cartridge
@@ -678,37 +872,38 @@ class Firmware:
     # ---- frames and events out -----------------------------------------------------------------
 
     def _send(self, message: Message, flags: int = 0) -> None:
+        """A message with text fields (IDENTIFY, CARTRIDGE), through the codec."""
         self._out.append(encode(message, self._pen_seq, flags))
         self._pen_seq = seq_next(self._pen_seq)
 
-    def _reply_ack(self, seq: int, kind: MessageType) -> Message:
-        applied = self._applied or ParamSet(0, 0, 0)
-        ack = Ack(
-            ack_seq=seq,
-            ack_type=kind,
-            pen_state=self._state,
-            param_version=applied.version,
-            depth_um=applied.depth_um,
-            speed_sps=applied.speed_sps,
-            params_crc=params_crc(applied.version, applied.depth_um, applied.speed_sps),
-            lease_remaining_ms=self.lease_remaining_ms,
-        )
-        self._send(ack)
-        return ack
+    def _send_values(self, packer: FramePacker, values: tuple[int, ...]) -> None:
+        """A frame packed straight from the pen's values (simulator/frames.py)."""
+        self._out.append(packer.pack(self._pen_seq, values))
+        self._pen_seq = seq_next(self._pen_seq)
 
-    def _reply_nak(self, seq: int, kind: int, reason: NakReason, detail: int = 0) -> Message:
-        nak = Nak(nak_seq=seq, nak_type=int(kind), reason=reason, detail=detail)
-        self._send(nak)
-        return nak
+    def _reply_ack(self, seq: int, kind: MessageType) -> Outgoing:
+        applied = self._applied
+        if applied is None:
+            set_values: tuple[int, int, int, int] = (0, 0, 0, _EMPTY_SET_CRC)
+        else:
+            set_values = (applied.version, applied.depth_um, applied.speed_sps, applied.crc)
+        reply = (ACK, (seq, kind, self._state, *set_values, self.lease_remaining_ms))
+        self._send_values(*reply)
+        return reply
+
+    def _reply_nak(self, seq: int, kind: int, reason: NakReason, detail: int = 0) -> Outgoing:
+        reply = (NAK, (seq, kind, reason, detail))
+        self._send_values(*reply)
+        return reply
 
     def _wire_event(self, code: EventCode, detail: int = 0) -> None:
         """Send an EVENT; while a command runs, after its reply (ACK first, then what it did)."""
-        event = Event(self._event_counter, code, detail)
+        event = (EVENT, (self._event_counter, code, detail))
         self._event_counter = (self._event_counter + 1) & 0xFFFF
         if self._deferred is not None:
             self._deferred.append(event)
         else:
-            self._send(event)
+            self._send_values(*event)
 
     def _motor_stopped(
         self, reason: StopReason, fault: FaultCode | None = None, *, host_stop: bool = False
@@ -764,21 +959,16 @@ class Firmware:
             cartridge.expiry_yyyymmdd,
         )
 
-    def _telemetry(self) -> Telemetry:
+    def _telemetry(self) -> tuple[int, ...]:
+        """TELEMETRY's wire values, in field order (packed by frames.TELEMETRY)."""
         model = self.model
         applied = self._applied
         counter = self._telemetry_counter
         self._telemetry_counter = (counter + 1) & 0xFFFFFFFF
-        return Telemetry(
+        return (
             counter,
             self._state,
-            model.motor_state,
-            min(0xFFFF, model.sample_depth_um()),
-            round(model.speed_sps),
-            min(0xFFFF, model.sample_current_ma()),
-            max(-0x8000, min(0x7FFF, round(model.temperature_c * 100))),
-            model.battery_mv,
-            round(model.battery_pct),
+            *model.readings(),
             self.cartridge_state,
             self.active_fault,
             self.lease_remaining_ms,
@@ -787,3 +977,5 @@ class Firmware:
 
 
 _LEASE, _BOOT, _TICK, _TELEMETRY = range(4)
+QUIET_HORIZON_TICKS = 500  # how far ahead (10 s at 20 ms) a steady stretch is checked at once
+_BATTERY_LOW_REARM_PCT = 2.0  # the warning re-arms once charged this far above its level

@@ -1,8 +1,15 @@
-"""The pen's physics: needle motor, depth actuator and sensor, heat, battery.
+"""The pen's physics: needle motor, depth actuator and sensor, heat, battery, all coupled.
 
 Stepped only by the firmware's control tick with a fixed `dt`, so the same seed and the same
 commands give the same numbers whatever the wall clock did. The model knows nothing of the
 protocol: the firmware sets targets (`run`, `depth_target_um`) and reads measurements.
+
+Coupling: the motor draws a current that grows with speed and with the load of a jam; that current
+heats the handpiece (copper loss, I²R) and pulls the battery's terminal voltage down through the
+cell's internal resistance. Heat and charge have closed forms between changes of the motor's
+current (first-order approach to a steady temperature; a constant drain), so `step` and the
+firmware's fast-forward over a steady stretch (`advance_steady`) compute them from the last
+change, `anchor`, and agree to the bit however the ticks are grouped.
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ class PhysicalModel:
         self.config = config
         self._rng = rng
         self._dt_s = config.tick_ms / 1000
-        self._thermal_alpha = 1 - math.exp(-self._dt_s / config.thermal_tau_s)
-        self._noise_limit_um = 0.8 * config.depth_tolerance_um
+        self._decay = math.exp(-self._dt_s / config.thermal_tau_s)
         self._travel_per_tick_um = config.depth_travel_um_per_s * self._dt_s
+        free_at_max_ma = config.current_base_ma + config.current_per_sps_ma * config.speed_max_sps
+        self._rise_per_ma2 = config.temp_rise_at_max_c / free_at_max_ma**2
         # Motor
         self.motor_on = False
         self.speed_target_sps = 0
@@ -29,15 +37,21 @@ class PhysicalModel:
         self.accelerating = False
         self.stall_load = 0.0
         self.current_ma = 0
-        # Depth actuator: the setpoint travels towards the target at the actuator's rate; the
-        # needle follows the setpoint plus any drift; the sensor reads the needle plus noise.
+        # Depth actuator: the setpoint travels towards the target at the actuator's rate (unless
+        # stuck); the needle follows the setpoint plus any drift; the sensor reads it plus noise.
         self.depth_target_um = 0
         self.depth_setpoint_um = 0.0
+        self.depth_stuck = False
         self.drift_um = 0.0
         self.drift_rate_um_per_s = 0.0
-        # Heat and power
-        self.temperature_c = config.ambient_c
-        self.battery_mah = config.battery_capacity_mah * config.battery_start_pct / 100
+        # Heat and power, in closed form from the anchor (the last change of current or state).
+        self.internal_mohm = config.battery_internal_mohm
+        self._temperature_c = config.ambient_c
+        self._battery_mah = config.battery_capacity_mah * config.battery_start_pct / 100
+        self._anchor: tuple[int, float, float, int] | None = None  # (current, T0, mAh0, ticks)
+        # Sensors a fault can freeze (None: reading the physics).
+        self.temperature_stuck_c: float | None = None
+        self.battery_stuck: tuple[int, float] | None = None  # (mV, %) the gauge keeps reporting
 
     # ---- commands from the firmware -----------------------------------------------------------
 
@@ -67,7 +81,6 @@ class PhysicalModel:
     def step(self) -> None:
         config = self.config
         dt = self._dt_s
-        # Motor speed ramps towards its effective target.
         target = self._effective_target()
         before = self.speed_sps
         if before < target:
@@ -75,33 +88,96 @@ class PhysicalModel:
         elif before > target:
             self.speed_sps = max(target, before - config.speed_ramp_down_sps_per_s * dt)
         self.accelerating = self.speed_sps > before
-        # Current rises with speed and spikes with the load of a stall.
-        if self.motor_on or self.speed_sps > 0:
-            load = self.stall_load if self.motor_on else 0.0
-            self.current_ma = round(
-                config.current_base_ma
-                + config.current_per_sps_ma * self.speed_sps
-                + load * config.stall_current_ma
-            )
-        else:
-            self.current_ma = 0
-        # Depth actuator travel and drift.
-        step_um = self._travel_per_tick_um
-        setpoint = self.depth_setpoint_um
-        if setpoint < self.depth_target_um:
-            self.depth_setpoint_um = min(self.depth_target_um, setpoint + step_um)
-        elif setpoint > self.depth_target_um:
-            self.depth_setpoint_um = max(self.depth_target_um, setpoint - step_um)
+        self.current_ma = self._current_now()
+        if not self.depth_stuck:
+            step_um = self._travel_per_tick_um
+            setpoint = self.depth_setpoint_um
+            if setpoint < self.depth_target_um:
+                self.depth_setpoint_um = min(self.depth_target_um, setpoint + step_um)
+            elif setpoint > self.depth_target_um:
+                self.depth_setpoint_um = max(self.depth_target_um, setpoint - step_um)
         if self.drift_rate_um_per_s:
             self.drift_um += self.drift_rate_um_per_s * dt
-        # Heat: first order towards ambient + rise in proportion to speed.
-        steady = (
-            config.ambient_c + config.temp_rise_at_max_c * self.speed_sps / config.speed_max_sps
+        self._settle(1)
+
+    def _current_now(self) -> int:
+        """The motor's current at its present speed and load (0 when off and stopped)."""
+        if not (self.motor_on or self.speed_sps > 0):
+            return 0
+        config = self.config
+        load = self.stall_load if self.motor_on else 0.0
+        return round(
+            config.current_base_ma
+            + config.current_per_sps_ma * self.speed_sps
+            + load * config.stall_current_ma
         )
-        self.temperature_c += (steady - self.temperature_c) * self._thermal_alpha
-        # Battery: electronics plus motor current.
-        drawn_mah = (config.electronics_ma + self.current_ma) * dt / 3600
-        self.battery_mah = max(0.0, self.battery_mah - drawn_mah)
+
+    @property
+    def steady(self) -> bool:
+        """A tick would change nothing but heat and charge (which have closed forms): the rotor
+        is at its target, the current is what it would compute, the needle is where it is sent
+        (or cannot move), nothing drifts."""
+        return (
+            self.speed_sps == self._effective_target()
+            and not self.accelerating
+            and self.current_ma == self._current_now()
+            and (self.depth_setpoint_um == self.depth_target_um or self.depth_stuck)
+            and not self.drift_rate_um_per_s
+        )
+
+    def advance_steady(self, ticks: int) -> None:
+        """`ticks` ticks at once, valid only while `steady` (the firmware checks first)."""
+        self._settle(ticks)
+
+    @property
+    def anchor(self) -> tuple[int, float, float, int] | None:
+        """(current mA, temperature, charge mAh, ticks since): where the closed forms start."""
+        return self._anchor
+
+    def after_steady(self, ticks: int) -> tuple[float, float]:
+        """(temperature °C, charge mAh) after `ticks` more steady ticks, changing nothing."""
+        return self._closed_form(ticks)
+
+    def _settle(self, ticks: int) -> None:
+        anchor = self._anchor
+        if anchor is None or anchor[0] != self.current_ma:
+            self._anchor = (self.current_ma, self._temperature_c, self._battery_mah, 0)
+        temperature, charge = self._closed_form(ticks)
+        current, t0, mah0, done = self._anchor  # type: ignore[misc]
+        self._anchor = (current, t0, mah0, done + ticks)
+        self._temperature_c, self._battery_mah = temperature, charge
+
+    def _closed_form(self, ticks: int) -> tuple[float, float]:
+        anchor = self._anchor
+        if anchor is None or anchor[0] != self.current_ma:
+            anchor = (self.current_ma, self._temperature_c, self._battery_mah, 0)
+        current, t0, mah0, done = anchor
+        k = done + ticks
+        steady = self.config.ambient_c + self._rise_per_ma2 * current * current
+        temperature = steady + (t0 - steady) * self._decay**k
+        drain_mah = (self.config.electronics_ma + current) * self._dt_s / 3600
+        return temperature, max(0.0, mah0 - drain_mah * k)
+
+    # ---- heat and charge: set from outside (a scenario's hands) re-anchor the closed form -------
+
+    @property
+    def temperature_c(self) -> float:
+        """The handpiece's real temperature (what the sensor reads unless it is stuck)."""
+        return self._temperature_c
+
+    @temperature_c.setter
+    def temperature_c(self, celsius: float) -> None:
+        self._temperature_c = celsius
+        self._anchor = None
+
+    @property
+    def battery_mah(self) -> float:
+        return self._battery_mah
+
+    @battery_mah.setter
+    def battery_mah(self, mah: float) -> None:
+        self._battery_mah = mah
+        self._anchor = None
 
     # ---- readings ------------------------------------------------------------------------------
 
@@ -112,19 +188,61 @@ class PhysicalModel:
     def depth_error_um(self) -> float:
         """Needle position minus commanded (the setpoint): what the firmware's filtered sensor
         check watches. The noise is in the reported samples (`sample_depth_um`), not in the check,
-        so a sensor inside its tolerance never trips it."""
+        so noise alone never trips it."""
         return self.drift_um
 
+    @property
+    def depth_settled(self) -> bool:
+        return self.depth_setpoint_um == self.depth_target_um
+
+    def readings(self) -> tuple[MotorState, int, int, int, int, int, int]:
+        """One TELEMETRY sample's physical fields, in wire order and units: motor state, depth
+        µm, speed strokes/s, current mA, temperature 0.01 °C, battery mV and %. The same values
+        as the properties and samplers below (one call, as the pen sends 20 a second)."""
+        gauss = self._rng.gauss
+        config = self.config
+        depth = round(self.depth_setpoint_um + self.drift_um + gauss(0, config.depth_noise_um))
+        current = self.current_ma
+        if current:
+            current = max(0, round(current + gauss(0, config.current_noise_ma)))
+        temperature = (
+            self._temperature_c if self.temperature_stuck_c is None else self.temperature_stuck_c
+        )
+        stuck = self.battery_stuck
+        if stuck is None:
+            pct = 100 * self._battery_mah / config.battery_capacity_mah
+            span = config.battery_full_mv - config.battery_empty_mv
+            load_ma = config.electronics_ma + self.current_ma
+            volts = config.battery_empty_mv + span * pct / 100 - load_ma * self.internal_mohm / 1000
+            battery_mv, battery_pct = max(0, round(volts)), pct
+        else:
+            battery_mv, battery_pct = stuck
+        return (
+            self.motor_state,
+            min(0xFFFF, max(0, depth)),
+            round(self.speed_sps),
+            min(0xFFFF, current),
+            max(-0x8000, min(0x7FFF, round(temperature * 100))),
+            battery_mv,
+            round(battery_pct),
+        )
+
     def sample_depth_um(self) -> int:
-        """One sensor reading: the needle plus seeded noise, clipped within 0.8 × tolerance."""
+        """One sensor reading: the needle plus seeded Gaussian noise, not clipped, so a sensor
+        that drifts within the firmware's check can still read outside the tolerance."""
         noise = self._rng.gauss(0, self.config.depth_noise_um)
-        noise = max(-self._noise_limit_um, min(self._noise_limit_um, noise))
         return max(0, round(self.depth_setpoint_um + self.drift_um + noise))
 
     def sample_current_ma(self) -> int:
         if self.current_ma == 0:
             return 0
         return max(0, round(self.current_ma + self._rng.gauss(0, self.config.current_noise_ma)))
+
+    @property
+    def temperature_reading_c(self) -> float:
+        """What the temperature sensor reports (and the firmware's over-temperature check sees)."""
+        stuck = self.temperature_stuck_c
+        return self._temperature_c if stuck is None else stuck
 
     @property
     def motor_state(self) -> MotorState:
@@ -138,13 +256,37 @@ class PhysicalModel:
 
     @property
     def battery_pct(self) -> float:
-        return 100 * self.battery_mah / self.config.battery_capacity_mah
+        return 100 * self._battery_mah / self.config.battery_capacity_mah
+
+    def open_circuit_mv(self, pct: float | None = None) -> float:
+        """The cell's resting voltage, linear in charge between empty and full."""
+        config = self.config
+        pct = self.battery_pct if pct is None else pct
+        return (
+            config.battery_empty_mv + (config.battery_full_mv - config.battery_empty_mv) * pct / 100
+        )
+
+    def terminal_mv(self, charge_mah: float | None = None) -> float:
+        """Under load: open-circuit minus (electronics + motor current) × internal resistance."""
+        pct = (
+            self.battery_pct
+            if charge_mah is None
+            else 100 * charge_mah / self.config.battery_capacity_mah
+        )
+        load_ma = self.config.electronics_ma + self.current_ma
+        return self.open_circuit_mv(pct) - load_ma * self.internal_mohm / 1000
 
     @property
     def battery_mv(self) -> int:
-        config = self.config
-        span = config.battery_full_mv - config.battery_empty_mv
-        return round(config.battery_empty_mv + span * self.battery_pct / 100)
+        """What the battery gauge reports: the terminal voltage, unless the gauge is stuck."""
+        stuck = self.battery_stuck
+        return max(0, round(self.terminal_mv())) if stuck is None else stuck[0]
+
+    @property
+    def battery_pct_reading(self) -> float:
+        """The charge the gauge reports (and the firmware's battery checks see)."""
+        stuck = self.battery_stuck
+        return self.battery_pct if stuck is None else stuck[1]
 
     def set_battery_pct(self, pct: float) -> None:
         self.battery_mah = self.config.battery_capacity_mah * max(0.0, min(100.0, pct)) / 100

@@ -60,6 +60,10 @@ class SimulatedPen:
     ) -> None:
         """`config` and `cartridge` override the scenario's; `seed` overrides its seed.
 
+        `keep_events`: keep every event in `events` (for tests, which read it afterwards). A pen
+        that serves for hours (`penctl sim`, `sim://` with no name) passes False and keeps none:
+        listeners (the events file) see each event as it happens, so memory stays flat.
+
         The pen's calendar: `today_yyyymmdd`, else the config's, else the host's date on a real
         clock and a fixed date (VIRTUAL_TODAY) in virtual time, so virtual runs reproduce.
         """
@@ -85,8 +89,12 @@ class SimulatedPen:
         self._listeners: list[Listener] = []
         self._port: PenPort | None = None
         self.plugged = True
-        self._to_host = WirePipe(Direction.TO_HOST, clock, self._deliver_to_host, self._emit_wire)
-        self._to_pen = WirePipe(Direction.TO_PEN, clock, self._deliver_to_pen, self._emit_wire)
+        self._to_host = WirePipe(
+            Direction.TO_HOST, clock, self._deliver_to_host, self._emit_wire, self._cut_link
+        )
+        self._to_pen = WirePipe(
+            Direction.TO_PEN, clock, self._deliver_to_pen, self._emit_wire, self._cut_link
+        )
         self._timer: TimerHandle | None = None
         self._timer_due: int | None = None
         self._occurrences: Counter[str] = Counter()
@@ -197,6 +205,20 @@ class SimulatedPen:
             else:
                 self._port.unplug()
 
+    def _cut_link(self, fault: WireFault) -> None:
+        """A `cut` fault: the plug comes out in the middle of a frame (under the lock)."""
+        if self._closed:
+            return
+        self._set_plugged(False)
+        self._pump()
+        if fault.replug_ns is not None:
+            self.clock.call_later(fault.replug_ns, self.replug)
+
+    def act(self, action: Callable[[int], None]) -> None:
+        """Run `action(now_ns)` on the firmware under the pen's lock, then send what it made
+        (for hands the scenario language has no action for, e.g. the control socket's clears)."""
+        self._act(action)
+
     def _act(self, action: Callable[[int], None]) -> None:
         with self.lock:
             if self._closed:
@@ -224,16 +246,14 @@ class SimulatedPen:
     def _pump(self) -> None:
         """Publish events (which may fire faults, which make more), then send the frames."""
         firmware = self.firmware
-        while True:
+        while self._pending_events or firmware.has_events:
             events = self._pending_events + firmware.take_events()
             self._pending_events = []
-            if not events:
-                break
             for event in events:
                 self._publish(event)
-        for frame in firmware.take_output():
-            if self.plugged:
-                self._to_host.push(frame)
+        frames = firmware.take_output()
+        if frames and self.plugged:
+            self._to_host.push(frames[0] if len(frames) == 1 else b"".join(frames))
         self._reschedule()
 
     def _publish(self, event: SimEvent) -> None:
@@ -327,6 +347,65 @@ class SimulatedPen:
             firmware.set_depth_drift(float(p["rate_um_per_s"]), float(p["offset_um"]), now)
             if for_ns is not None:
                 self.clock.call_later(for_ns, lambda: self._act(firmware.end_depth_drift))
+        else:
+            self._fire_physical(action, p, now, for_ns)
+
+    def _fire_physical(self, action: str, p: dict[str, Any], now: int, for_ns: int | None) -> None:
+        """The second-pass hands: sensors, cells, clocks and contacts (docs/simulator.md)."""
+        firmware = self.firmware
+        undo: Callable[[int], None] | None = None
+        if action == "weak_battery":
+            normal = self.config.battery_internal_mohm
+            firmware.set_internal_resistance(p["internal_mohm"], now)
+            undo = lambda t: firmware.set_internal_resistance(normal, t)  # noqa: E731
+        elif action == "stuck_sensor":
+            sensor = p["sensor"]
+            firmware.set_sensor_stuck(sensor, True, now)
+            undo = lambda t: firmware.set_sensor_stuck(sensor, False, t)  # noqa: E731
+        elif action == "depth_stuck":
+            firmware.set_depth_stuck(True, now)
+            undo = lambda t: firmware.set_depth_stuck(False, t)  # noqa: E731
+        elif action == "clock_drift":
+            firmware.set_clock_ppm(p["ppm"], now)
+        elif action == "internal_fault":
+            firmware.raise_internal(now)
+        elif action == "half_seated":
+            self._half_seat(now)
+            undo = self._reseat_fully
+        elif action == "intermittent_cartridge":
+            self._bounce_contacts(now + p["for_ms"] * NS_PER_MS, p["every_ms"] * NS_PER_MS)
+        if undo is not None and for_ns is not None:
+            self.clock.call_later(for_ns, lambda: self._act(undo))
+
+    def _half_seat(self, now: int) -> None:
+        """The cartridge sits in the socket but its chip's contacts do not meet: UNREADABLE."""
+        firmware = self.firmware
+        cartridge = firmware.cartridge or firmware.last_removed or DEFAULT_CARTRIDGE
+        firmware.seat_cartridge(cartridge.replace(readable=False), now)
+
+    def _reseat_fully(self, now: int) -> None:
+        firmware = self.firmware
+        cartridge = firmware.cartridge or firmware.last_removed or DEFAULT_CARTRIDGE
+        firmware.seat_cartridge(cartridge.replace(readable=True), now)
+
+    def _bounce_contacts(self, until_ns: int, every_ns: int) -> None:
+        """Out and back in every `every_ns` until `until_ns`, ending seated (a loose socket)."""
+
+        def bounce() -> None:
+            with self.lock:
+                if self._closed:
+                    return
+                firmware = self.firmware
+                now = self.clock.monotonic_ns()
+                if firmware.cartridge is not None:
+                    firmware.pull_cartridge(now)
+                else:
+                    firmware.seat_cartridge(firmware.last_removed or DEFAULT_CARTRIDGE, now)
+                self._pump()
+                if now + every_ns <= until_ns or firmware.cartridge is None:
+                    self.clock.call_later(every_ns, bounce)
+
+        bounce()
 
     def _start_wire_fault(self, fault: FaultSpec, now: int, for_ns: int | None) -> None:
         p = fault.params
@@ -334,18 +413,26 @@ class SimulatedPen:
         directions = frozenset(
             {Direction.TO_PEN, Direction.TO_HOST} if direction == "both" else {Direction(direction)}
         )
+        frames, until, replug_ns = p.get("frames"), None, None
+        if fault.action == "cut":  # one frame; for_ms is how long the plug stays out
+            frames, replug_ns = 1, for_ns
+        elif for_ns is not None:
+            until = now + for_ns
         wire_fault = WireFault(
             action=fault.action,
             directions=directions,
             rng=random.Random(f"penctl-sim-fault:{self.seed}:{fault.index}"),
             index=fault.index,
             rate=float(p.get("rate", 1.0)),
-            until_ns=None if for_ns is None else now + for_ns,
-            frames_left=p.get("frames"),
+            until_ns=until,
+            frames_left=frames,
             types=frozenset(p["types"]) if p.get("types") else None,
             delay_ns=p.get("delay_ms", 0) * NS_PER_MS,
             parts=p.get("parts", 2),
             gap_ns=p.get("gap_ms", 0) * NS_PER_MS,
+            baud=p.get("baud", 0),
+            after_bytes=p.get("after_bytes", 0),
+            replug_ns=replug_ns,
         )
         if fault.action == "silent":
             self._pending_events.append(

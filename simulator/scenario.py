@@ -26,7 +26,10 @@ class ScenarioError(ValueError):
     """A scenario cannot be used; the message says where, what and why."""
 
 
-WIRE_ACTIONS = frozenset({"drop", "corrupt", "duplicate", "delay", "split", "silent"})
+WIRE_ACTIONS = frozenset(
+    {"drop", "corrupt", "duplicate", "delay", "split", "silent", "zero_byte", "cut", "pace"}
+)
+SENSORS = ("temperature", "battery")
 DIRECTIONS = ("both", "to_pen", "to_host")
 COMMAND_TRIGGERS = frozenset(c.name for c in HOST_COMMANDS)
 EVENT_TRIGGERS = EVENT_NAMES
@@ -50,6 +53,26 @@ def _positive(v: Any) -> str | None:
 
 def _non_negative(v: Any) -> str | None:
     return None if v >= 0 else "must be 0 or more"
+
+
+def _sensor(v: Any) -> str | None:
+    return None if v in SENSORS else f"must be one of {', '.join(SENSORS)}"
+
+
+def _ppm(v: Any) -> str | None:
+    if v == 0 or not -100_000 <= v <= 100_000:
+        return "must be between -100000 and 100000 (±10 %), and not 0"
+    return None
+
+
+def _baud(v: Any) -> str | None:
+    return None if 300 <= v <= 4_000_000 else "must be between 300 and 4000000 bits/s"
+
+
+def _absurd_time(key: str, value: Any) -> str | None:
+    if key.endswith("_ms") and isinstance(value, int) and value > MAX_TIME_MS:
+        return f"more than a week ({MAX_TIME_MS} ms); no session runs that long"
+    return None
 
 
 def _direction(v: Any) -> str | None:
@@ -103,6 +126,26 @@ ACTIONS: dict[str, dict[str, Param]] = {
     "charge_battery": {"to_pct": Param(_NUMBER, 100.0, _between(0, 100))},
     "pull_cartridge": {},
     "seat_cartridge": {"fresh": Param(bool, False), **_CARTRIDGE_KEYS},
+    "zero_byte": _WINDOW,
+    "cut": {
+        "direction": Param(str, "to_host", _direction),
+        "after_bytes": Param(int, 4, _positive),
+        "for_ms": _WINDOW["for_ms"],
+    },
+    "pace": {"direction": _WINDOW["direction"], "baud": Param(int, 115_200, _baud)},
+    "weak_battery": {
+        "internal_mohm": Param(int, 1500, _between(0, 65535)),
+        "for_ms": _WINDOW["for_ms"],
+    },
+    "stuck_sensor": {"sensor": Param(str, "temperature", _sensor), "for_ms": _WINDOW["for_ms"]},
+    "depth_stuck": {"for_ms": _WINDOW["for_ms"]},
+    "clock_drift": {"ppm": Param(int, 20_000, _ppm)},
+    "internal_fault": {},
+    "intermittent_cartridge": {
+        "every_ms": Param(int, 300, _positive),
+        "for_ms": Param(int, 1500, _positive),
+    },
+    "half_seated": {"for_ms": _WINDOW["for_ms"]},
     "depth_drift": {
         "rate_um_per_s": Param(_NUMBER, 300.0, _between(-100_000, 100_000)),
         "offset_um": Param(_NUMBER, 0.0, _between(-10_000, 10_000)),
@@ -148,6 +191,7 @@ class Scenario:
     cartridge: CartridgeSpec | None = DEFAULT_CARTRIDGE
     faults: tuple[FaultSpec, ...] = ()
     source: str = "<defaults>"
+    warnings: tuple[str, ...] = ()  # where it will not behave as its author may expect
 
 
 # ---- loading -----------------------------------------------------------------------------------
@@ -207,7 +251,10 @@ def parse_scenario(text: str, source: str = "<scenario>", default_name: str = ""
     if not isinstance(raw_faults, list):
         raise ScenarioError(f"{lines.at(None, 0, 'fault')}: write faults as [[fault]] tables")
     faults = tuple(_fault(i + 1, raw, lines) for i, raw in enumerate(raw_faults))
-    return Scenario(name, description, seed, pen, cartridge, faults, source)
+    _check_seed(seed, lines)
+    _check_workable(pen, cartridge, lines)
+    warnings = tuple(_warnings(pen, faults, lines))
+    return Scenario(name, description, seed, pen, cartridge, faults, source, warnings)
 
 
 def fault_spec(action: str, **params: Any) -> FaultSpec:
@@ -255,7 +302,7 @@ def _pen(table: Any, lines: _Lines) -> PenConfig:
     try:
         return PenConfig(**values)
     except ConfigError as exc:
-        raise ScenarioError(f"{lines.section_line('pen')}: [pen] {exc}") from None
+        raise ScenarioError(f"{_key_line(lines, 'pen', 0, str(exc))}: [pen] {exc}") from None
 
 
 def _initial_cartridge(table: Any, lines: _Lines) -> CartridgeSpec | None:
@@ -297,7 +344,8 @@ def _cartridge_spec(
     try:
         return base.replace(**changes)
     except ConfigError as exc:
-        raise ScenarioError(f"{lines.section_line(section, index)}: {label} {exc}") from None
+        where = _key_line(lines, section, index, str(exc))
+        raise ScenarioError(f"{where}: {label} {exc}") from None
 
 
 def _fault(index: int, raw: Any, lines: _Lines) -> FaultSpec:
@@ -331,7 +379,7 @@ def _fault(index: int, raw: Any, lines: _Lines) -> FaultSpec:
             raise ScenarioError(
                 f"{where}: {label}: {key} = {value!r}: must be {_kind_name(spec.kind)}"
             )
-        problem = spec.check(value)
+        problem = spec.check(value) or _absurd_time(key, value)
         if problem:
             raise ScenarioError(f"{where}: {label}: {key} = {value!r}: {problem}")
         params[key] = value
@@ -355,6 +403,11 @@ def _trigger(raw: dict[str, Any], lines: _Lines, index: int, label: str, header:
             raise ScenarioError(
                 f"{lines.at('fault', index, key)}: {label}: {key} = {raw[key]!r}: must be a "
                 "whole number, 0 or more"
+            )
+        problem = _absurd_time(key, raw[key]) if key in raw else None
+        if problem:
+            raise ScenarioError(
+                f"{lines.at('fault', index, key)}: {label}: {key} = {raw[key]!r}: {problem}"
             )
     has_at, has_on = "at_ms" in raw, "on" in raw
     if has_at == has_on:
@@ -380,6 +433,84 @@ def _trigger(raw: dict[str, Any], lines: _Lines, index: int, label: str, header:
     if nth < 1:
         raise ScenarioError(f"{lines.at('fault', index, 'nth')}: {label}: nth = 0: counts from 1")
     return Trigger(on=on, nth=nth, after_ms=raw.get("after_ms", 0))
+
+
+# ---- scenarios that cannot work ----------------------------------------------------------------
+
+MAX_SEED = 2**64 - 1
+MAX_TIME_MS = 7 * 24 * 3_600_000  # a week: no bench session runs longer
+
+
+def _check_seed(seed: int | None, lines: _Lines) -> None:
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise ScenarioError(
+            f"{lines.at(None, 0, 'seed')}: seed = {seed}: must be between 0 and 2**64 - 1"
+        )
+
+
+def _check_workable(pen: PenConfig, cartridge: CartridgeSpec | None, lines: _Lines) -> None:
+    """Values each fine alone that together make a pen that cannot work: refused, naming the key
+    the file sets (of the two, the one it wrote)."""
+    if pen.tick_ms > pen.telemetry_period_ms:
+        where = _pen_line(lines, "tick_ms", "telemetry_period_ms")
+        raise ScenarioError(
+            f"{where}: [pen] tick_ms = {pen.tick_ms} is longer than telemetry_period_ms = "
+            f"{pen.telemetry_period_ms}: telemetry would report the same physics twice; make the "
+            "control tick at most the telemetry period"
+        )
+    if pen.over_temp_c <= pen.ambient_c:
+        where = _pen_line(lines, "over_temp_c", "ambient_c")
+        raise ScenarioError(
+            f"{where}: [pen] over_temp_c = {pen.over_temp_c:g} is not above ambient_c = "
+            f"{pen.ambient_c:g}: the pen would latch OVER_TEMPERATURE at power-on and never clear"
+        )
+    if pen.battery_start_pct <= pen.battery_critical_pct:
+        where = _pen_line(lines, "battery_start_pct", "battery_critical_pct")
+        raise ScenarioError(
+            f"{where}: [pen] battery_start_pct = {pen.battery_start_pct:g} is not above "
+            f"battery_critical_pct = {pen.battery_critical_pct:g}: the pen would latch "
+            "BATTERY_CRITICAL at power-on; to stage a flat battery, use a drain_battery fault"
+        )
+    if cartridge is not None and cartridge.needle_length_um < pen.depth_min_um:
+        where = lines.at("cartridge", 0, "needle_length_um")
+        if where == lines.source:
+            where = _pen_line(lines, "depth_min_um")
+        raise ScenarioError(
+            f"{where}: [cartridge] needle_length_um = {cartridge.needle_length_um} is shorter "
+            f"than the pen's depth_min_um = {pen.depth_min_um}: no depth could be set"
+        )
+
+
+def _warnings(pen: PenConfig, faults: tuple[FaultSpec, ...], lines: _Lines) -> list[str]:
+    """What will run but cannot keep a session alive (said, not refused: it may be the test)."""
+    found = []
+    for fault in faults:
+        delay = fault.params.get("delay_ms") if fault.action == "delay" else None
+        if delay is not None and delay >= pen.lease_max_ms:
+            found.append(
+                f"{lines.at('fault', fault.index, 'delay_ms')}: fault #{fault.index} (delay): "
+                f"delay_ms = {delay} is not shorter than the longest lease ({pen.lease_max_ms} "
+                "ms): while it lasts, no renewal arrives in time and the pen stops on its lease"
+            )
+    return found
+
+
+def _pen_line(lines: _Lines, *keys: str) -> str:
+    """The line of the first of `keys` the [pen] table sets, else the table's, else the file."""
+    for key in keys:
+        where = lines.at("pen", 0, key)
+        if where != lines.section_line("pen") and where != lines.source:
+            return where
+    return lines.section_line("pen")
+
+
+def _key_line(lines: _Lines, section: str, index: int, message: str) -> str:
+    """The line of the key a ConfigError message starts with (`name = value: ...`)."""
+    match = re.match(r"([a-z_]+) = ", message)
+    if match is None:
+        return lines.section_line(section, index)
+    key = {"expiry_yyyymmdd": "expiry"}.get(match.group(1), match.group(1))
+    return lines.at(section, index, key)
 
 
 # ---- helpers -----------------------------------------------------------------------------------

@@ -12,13 +12,14 @@ import contextlib
 import os
 import select
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 from firmware_bridge.clock import NS_PER_S, RealClock
 
 
-class ServedPort(Protocol):
-    url: str
+class Served(Protocol):
+    """Something the loop watches: file descriptors, and what to do when one is readable."""
 
     def fds(self) -> list[int]: ...
 
@@ -27,10 +28,16 @@ class ServedPort(Protocol):
     def close(self) -> None: ...
 
 
+class ServedPort(Served, Protocol):
+    url: str
+
+
 class Server:
-    def __init__(self, clock: RealClock, port: ServedPort) -> None:
+    def __init__(self, clock: RealClock, port: ServedPort, also: Sequence[Served] = ()) -> None:
+        """`also`: more things to watch beside the pen's port (the control socket)."""
         self.clock = clock
         self.port = port
+        self._served: tuple[Served, ...] = (port, *also)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -51,7 +58,8 @@ class Server:
         while not self._stopping:
             due = self.clock.next_due_ns()
             timeout = None if due is None else max(0, due - time.monotonic_ns()) / NS_PER_S
-            watched = [self._wake_r, *self.port.fds()]
+            owners = {fd: served for served in self._served for fd in served.fds()}
+            watched = [self._wake_r, *owners]
             try:
                 readable, _, _ = select.select(watched, [], [], timeout)
             except InterruptedError:
@@ -61,7 +69,7 @@ class Server:
                     with contextlib.suppress(BlockingIOError):
                         os.read(self._wake_r, 512)
                 else:
-                    self.port.on_readable(fd)
+                    owners[fd].on_readable(fd)
             self.clock.run_due()
 
     def close(self) -> None:

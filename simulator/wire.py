@@ -20,6 +20,8 @@ from firmware_bridge.clock import NS_PER_MS, Clock, TimerHandle
 from firmware_bridge.protocol import MessageType
 from firmware_bridge.protocol.framing import HEADER_SIZE, cobs_decode
 
+_BITS_PER_BYTE = 10  # 8N1: a start bit, 8 data bits, a stop bit
+
 
 class Direction(StrEnum):
     TO_PEN = "to_pen"
@@ -41,6 +43,9 @@ class WireFault:
     delay_ns: int = 0
     parts: int = 2
     gap_ns: int = 0
+    baud: int = 0
+    after_bytes: int = 0
+    replug_ns: int | None = None  # a cut: how long the link stays unplugged (None: for good)
     hits: int = field(default=0)
 
     def expired(self, now_ns: int) -> bool:
@@ -59,11 +64,13 @@ class WirePipe:
         clock: Clock,
         deliver: Callable[[bytes], None],
         emit: Emit,
+        cut: Callable[[WireFault], None] | None = None,
     ) -> None:
         self.direction = direction
         self._clock = clock
         self._deliver = deliver
         self._emit = emit
+        self._cut = cut
         self.faults: list[WireFault] = []
         self._partial = bytearray()
         self._queue: deque[tuple[int, bytes]] = deque()
@@ -99,6 +106,8 @@ class WirePipe:
         pieces = [frame]
         delay_ns = 0
         gap_ns = 0
+        line_ns = 0
+        cut_by: WireFault | None = None
         for fault in self.faults:
             if fault.expired(now):
                 continue
@@ -116,8 +125,20 @@ class WirePipe:
             if action == "drop":
                 self._emit("frame_dropped", {**info, "cause": "injected"})
                 return
+            if action == "pace":
+                line_ns = max(line_ns, len(frame) * _BITS_PER_BYTE * 1_000_000_000 // fault.baud)
+                continue
+            if action == "cut":
+                self._emit("frame_cut", {**info, "bytes": min(fault.after_bytes, len(frame) - 1)})
+                pieces = [frame[: min(fault.after_bytes, len(frame) - 1)]]
+                fault.frames_left = 0
+                cut_by = fault
+                break
             if action == "corrupt":
                 pieces = [_corrupt(p, fault.rng) for p in pieces]
+                self._emit("frame_corrupted", info)
+            elif action == "zero_byte":
+                pieces = [_zero_byte(p, fault.rng) for p in pieces]
                 self._emit("frame_corrupted", info)
             elif action == "duplicate":
                 pieces = pieces + pieces
@@ -129,11 +150,13 @@ class WirePipe:
                 pieces = [part for p in pieces for part in _split(p, fault.parts, fault.rng)]
                 gap_ns = max(gap_ns, fault.gap_ns)
                 self._emit("frame_split", {**info, "parts": fault.parts})
-        release = max(now + delay_ns, self._last_release_ns)
+        release = max(now + delay_ns, self._last_release_ns) + line_ns
         for i, piece in enumerate(pieces):
             self._queue.append((release + i * gap_ns, piece))
         self._last_release_ns = release + (len(pieces) - 1) * gap_ns
         self._flush()
+        if cut_by is not None and self._cut is not None:
+            self._clock.call_at(self._last_release_ns, lambda: self._cut(cut_by))
 
     def _flush(self) -> None:
         now = self._clock.monotonic_ns()
@@ -168,6 +191,16 @@ def _corrupt(frame: bytes, rng: random.Random) -> bytes:
     if data[position] ^ mask == 0:
         mask = (mask << 1) & 0xFF or 1
     data[position] ^= mask
+    return bytes(data)
+
+
+def _zero_byte(frame: bytes, rng: random.Random) -> bytes:
+    """One byte before the delimiter becomes 0x00: the receiver sees two broken frames."""
+    end = len(frame) - 1 if frame.endswith(b"\x00") else len(frame)
+    if end <= 1:
+        return frame
+    data = bytearray(frame)
+    data[rng.randrange(1, end)] = 0
     return bytes(data)
 
 

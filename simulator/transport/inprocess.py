@@ -312,5 +312,5 @@ def _new_realtime_pen(
     except ValueError:
         raise SerialException(f"{url}: seed must be a whole number") from None
     clock = RealClock()
-    pen = SimulatedPen(clock, scenario=scenario, seed=seed)
+    pen = SimulatedPen(clock, scenario=scenario, seed=seed, keep_events=False)
     return pen, _RealTimeRunner(pen, clock)

@@ -44,7 +44,7 @@ def test_s9_pen_values_the_wire_or_the_model_cannot_carry_are_refused(
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(f"[pen]\n{line}\n", "test.toml")
     message = str(caught.value)
-    assert message.startswith("test.toml:1: [pen] "), message
+    assert message.startswith("test.toml:2: [pen] "), message  # the key's own line
     assert named in message
 
 

@@ -39,6 +39,16 @@ def test_the_library_ships_at_least_one_scenario_per_kind_of_fault() -> None:
         "pull_cartridge",
         "seat_cartridge",
         "depth_drift",
+        "zero_byte",
+        "cut",
+        "pace",
+        "weak_battery",
+        "stuck_sensor",
+        "depth_stuck",
+        "clock_drift",
+        "internal_fault",
+        "half_seated",
+        "intermittent_cartridge",
     }
     assert all(description for _, description in list_scenarios())
 
@@ -109,11 +119,31 @@ BAD = [
         '[[fault]]\nat_ms = 1\naction = "drop"\ntypes = ["ACK", "BEEP"]\n',
         "test.toml:4: fault #1 (drop): types = ['ACK', 'BEEP']: unknown message types ['BEEP']",
     ),
-    ("[pen]\ndepth_min_um = 3000\n", "test.toml:1: [pen] depth_min_um = 3000 is above"),
+    ("[pen]\ndepth_min_um = 3000\n", "test.toml:2: [pen] depth_min_um = 3000 is above"),
     ("[pen]\ntick = 5\n", "test.toml:2: [pen] has no key 'tick'"),
     ("[pen]\nambient_c = true\n", "test.toml:2: [pen] ambient_c = True: must be a number"),
     ('[cartridge]\nexpiry = "soon"\n', "test.toml:2: [cartridge] expiry = 'soon': must be a date"),
-    ("[cartridge]\nneedle_count = 0\n", "test.toml:1: [cartridge] needle_count = 0: must be"),
+    ("[cartridge]\nneedle_count = 0\n", "test.toml:2: [cartridge] needle_count = 0: must be"),
+    # Scenarios that cannot work (each value fine alone): refused at the key the file wrote.
+    (
+        "[pen]\ntelemetry_period_ms = 50\ntick_ms = 60\n",
+        "test.toml:3: [pen] tick_ms = 60 is longer than telemetry_period_ms = 50",
+    ),
+    ("[pen]\nambient_c = 45.0\n", "test.toml:2: [pen] over_temp_c = 41 is not above ambient_c"),
+    ("[pen]\nbattery_start_pct = 4.0\n", "test.toml:2: [pen] battery_start_pct = 4 is not above"),
+    (
+        "[pen]\ndepth_min_um = 250\n[cartridge]\nneedle_length_um = 200\n",
+        "test.toml:4: [cartridge] needle_length_um = 200 is shorter than the pen's depth_min_um",
+    ),
+    (
+        '[[fault]]\nat_ms = 999999999999\naction = "reboot"\n',
+        "test.toml:2: fault #1 (reboot): at_ms = 999999999999: more than a week",
+    ),
+    (
+        '[[fault]]\nat_ms = 1\naction = "unplug"\nfor_ms = 999999999999\n',
+        "test.toml:4: fault #1 (unplug): for_ms = 999999999999: more than a week",
+    ),
+    ("\nseed = -1\n", "test.toml:2: seed = -1: must be between 0 and 2**64 - 1"),
     ("colour = 3\n", "test.toml:1: unknown key 'colour'"),
     ("[[fault]\n", "test.toml:1:8: not valid TOML"),
 ]
@@ -136,3 +166,14 @@ def test_s9_an_unknown_scenario_name_lists_the_bundled_ones() -> None:
 def test_inject_checks_its_parameters_like_a_file() -> None:
     with pytest.raises(ScenarioError, match="load = 2: must be between"):
         fault_spec("stall", load=2)
+
+
+def test_a_delay_longer_than_the_lease_is_warned_naming_the_key_and_its_line() -> None:
+    scenario = parse_scenario(
+        '[[fault]]\nat_ms = 1\naction = "delay"\n\ndelay_ms = 1000\n', "test.toml"
+    )
+    (warning,) = scenario.warnings
+    assert warning.startswith(
+        "test.toml:5: fault #1 (delay): delay_ms = 1000 is not shorter than the longest lease"
+    )
+    assert parse_scenario('[[fault]]\nat_ms = 1\naction = "delay"\n').warnings == ()
