@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mutation.locate import locate
-from mutation.verdicts import ModuleResult, summarize
+from mutation.verdicts import ModuleResult, Reviewed, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "build" / "mutation"
@@ -58,13 +58,16 @@ def load_modules(selector: str | None) -> list[Module]:
     return modules
 
 
-def load_equivalents() -> dict[str, str]:
-    """Mutant name -> the reviewed reason it cannot change behaviour."""
+def load_equivalents() -> Reviewed:
+    """The reviewed mutants: equivalent ones by name, unreachable ones by their function."""
     table = tomllib.loads((ROOT / "mutation" / "equivalents.toml").read_text())
-    return {entry["mutant"]: entry["reason"] for entry in table.get("equivalent", [])}
+    return Reviewed(
+        {entry["mutant"]: entry["reason"] for entry in table.get("equivalent", [])},
+        {entry["function"]: entry["reason"] for entry in table.get("import_time", [])},
+    )
 
 
-def _prepare(module: Module, scratch: Path) -> None:
+def _prepare(modules: list[Module], scratch: Path) -> None:
     """A fresh copy of the tree whose pyproject tells mutmut what to mutate and which tests run."""
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
@@ -72,10 +75,11 @@ def _prepare(module: Module, scratch: Path) -> None:
         shutil.copytree(ROOT / name, scratch / name, ignore=IGNORED)
     for name in COPIED_FILES:
         shutil.copy2(ROOT / name, scratch / name)
+    tests = sorted({test for module in modules for test in module.tests})
     config = {
         "source_paths": ["firmware_bridge", "controller", "profiles", "simulator"],
-        "only_mutate": [module.path],
-        "pytest_add_cli_args_test_selection": list(module.tests),
+        "only_mutate": [module.path for module in modules],
+        "pytest_add_cli_args_test_selection": tests,
         "pytest_add_cli_args": ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"],
         "also_copy": ["docs", "bench", "README.md", "Makefile"],
         "use_git_change_detection": False,
@@ -103,66 +107,86 @@ def _verdicts(scratch: Path, module: Module) -> dict[str, int | None]:
     return codes
 
 
-def run_module(module: Module, jobs: int, sample: int | None, seed: int) -> ModuleResult:
-    scratch = SCRATCH / module.path.replace("/", "__").removesuffix(".py")
-    log = scratch.parent / (scratch.name + ".log")
-    _prepare(module, scratch)
+def run_group(
+    modules: list[Module], name: str, jobs: int, sample: int | None, seed: int
+) -> list[ModuleResult]:
+    """One mutmut run over `modules` in one scratch tree; `sample` mutants per module, or all."""
+    scratch = SCRATCH / name
+    log = scratch.parent / (name + ".log")
+    _prepare(modules, scratch)
     log.write_text("")
     started = time.monotonic()
-    chosen: list[str] | None = None
+    workers = ["--max-children", str(jobs)]
+    chosen: dict[str, list[str]] | None = None
     if sample is not None:
-        # The first call makes the mutants and the test map; no mutant matches its pattern.
-        if _mutmut(scratch, ["run", "--max-children", str(jobs), "none-of-them"], log) != 0:
-            raise RuntimeError(f"mutmut could not start on {module.path}; see {log}")
-        names = sorted(_verdicts(scratch, module))
-        chosen = sorted(
-            random.Random(f"{seed}:{module.path}").sample(names, min(sample, len(names)))
-        )
-        args = ["run", "--max-children", str(jobs), *chosen]
-    else:
-        args = ["run", "--max-children", str(jobs)]
-    if chosen != [] and _mutmut(scratch, args, log) != 0:
-        raise RuntimeError(f"mutmut failed on {module.path}; see {log}")
-    codes = _verdicts(scratch, module)
-    if chosen is not None:
-        codes = {name: codes.get(name) for name in chosen}
-    mutants = [locate(ROOT, scratch, module.path, name, code) for name, code in codes.items()]
-    return ModuleResult(module.path, mutants, time.monotonic() - started)
+        # The first call makes the mutants and the map of tests; no mutant matches its pattern.
+        if _mutmut(scratch, ["run", *workers, "none-of-them"], log) != 0:
+            raise RuntimeError(f"mutmut could not start; see {log}")
+        chosen = {}
+        for module in modules:
+            names = sorted(_verdicts(scratch, module))
+            rng = random.Random(f"{seed}:{module.path}")
+            chosen[module.path] = sorted(rng.sample(names, min(sample, len(names))))
+        names = [n for picked in chosen.values() for n in picked]
+        if names and _mutmut(scratch, ["run", *workers, *names], log) != 0:
+            raise RuntimeError(f"mutmut failed; see {log}")
+    elif _mutmut(scratch, ["run", *workers], log) != 0:
+        raise RuntimeError(f"mutmut failed; see {log}")
+    seconds = time.monotonic() - started
+    results = []
+    for module in modules:
+        codes = _verdicts(scratch, module)
+        if chosen is not None:
+            codes = {n: codes.get(n) for n in chosen[module.path]}
+        mutants = [locate(ROOT, scratch, module.path, n, code) for n, code in codes.items()]
+        results.append(ModuleResult(module.path, mutants, seconds / len(modules)))
+    return results
 
 
-def _print(result: ModuleResult, equivalents: dict[str, str]) -> None:
+def _print(result: ModuleResult, equivalents: Reviewed) -> None:
     summary = summarize(result, equivalents)
     print(
         f"{result.path:<44} {summary['killed']:>4}/{summary['counted']:<4} killed "
         f"{summary['kill_ratio_percent']:>6.1f}%  ({summary['equivalent']} equivalent, "
-        f"{result.seconds:.0f} s)"
+        f"{summary['import_time']} import-time, {result.seconds:.0f} s)"
     )
     for mutant in result.mutants:
-        if mutant.alive and mutant.name not in equivalents:
+        if mutant.alive and not equivalents.excuses(mutant.name):
             print(f"    SURVIVED {mutant.where}  {mutant.change}  [{mutant.status}] {mutant.name}")
     sys.stdout.flush()
 
 
-def _write(
-    results: list[ModuleResult], equivalents: dict[str, str], args: argparse.Namespace
-) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+def _write(results: list[ModuleResult], equivalents: Reviewed, sample: int | None) -> None:
+    """Full runs update their modules in mutation.json and keep the others' last results, so
+    modules can be run one at a time; the sampled run has a file of its own."""
+    target = RESULTS.with_name("mutation-sample.json") if sample else RESULTS
+    target.parent.mkdir(parents=True, exist_ok=True)
+    kept: dict[str, object] = {}
+    if not sample and target.exists():
+        kept = {m["module"]: m for m in json.loads(target.read_text()).get("modules", [])}
+    stamp = {"finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": _commit()}
+    for result in results:
+        survivors = {"survivors": _survivors(result, equivalents)}
+        kept[result.path] = summarize(result, equivalents) | stamp | survivors
     report = {
         "tool": "mutmut " + _tool_version(),
-        "mode": "sample" if args.sample else "full",
-        "sample_per_module": args.sample,
-        "seed": args.seed,
-        "modules": [
-            summarize(result, equivalents) | {"survivors": _survivors(result, equivalents)}
-            for result in results
-        ],
+        "mode": "sample" if sample else "full",
+        "sample_per_module": sample,
+        "modules": list(kept.values()),
     }
-    target = RESULTS.with_name("mutation-sample.json") if args.sample else RESULTS
     target.write_text(json.dumps(report, indent=2) + "\n")
 
 
-def _survivors(result: ModuleResult, equivalents: dict[str, str]) -> list[dict[str, str]]:
-    return [m.as_json() for m in result.mutants if m.alive and m.name not in equivalents]
+def _commit() -> str:
+    """The commit the results belong to, with "+changes" when the tree differed from it."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True)
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
+def _survivors(result: ModuleResult, equivalents: Reviewed) -> list[dict[str, str]]:
+    return [m.as_json() for m in result.mutants if m.alive and not equivalents.excuses(m.name)]
 
 
 def _tool_version() -> str:
@@ -175,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", help="only the modules whose path contains this")
     parser.add_argument("--sample", type=int, help="mutants drawn at random per sampled module")
-    parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=16, help="of the sample (default 16)")
     parser.add_argument("--jobs", type=int, default=1, help="mutmut workers (default 1)")
     args = parser.parse_args(argv)
     modules = load_modules(args.module)
@@ -185,15 +209,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no module of mutation/modules.toml matches {args.module!r}", file=sys.stderr)
         return 2
     equivalents = load_equivalents()
-    results = []
-    for module in modules:
+    if args.sample:
+        groups = [("sample", modules)]
+    else:
+        groups = [(m.path.replace("/", "__").removesuffix(".py"), [m]) for m in modules]
+    results: list[ModuleResult] = []
+    for name, group in groups:
         try:
-            results.append(run_module(module, args.jobs, args.sample, args.seed))
+            done = run_group(group, name, args.jobs, args.sample, args.seed)
         except RuntimeError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        _print(results[-1], equivalents)
-    _write(results, equivalents, args)
+        for result in done:
+            _print(result, equivalents)
+        _write(done, equivalents, args.sample)
+        results += done
     alive = sum(len(_survivors(result, equivalents)) for result in results)
     return 1 if alive else 0
 

@@ -102,3 +102,56 @@ def test_a_payload_longer_or_shorter_than_its_types_layout_is_refused(extra: int
     error = _error(decode_frame(_frame(Stop.TYPE, payload)))
     assert error.kind is ErrorKind.BAD_FIELD
     assert f"payload is {len(payload)} bytes, expected {Stop.STRUCT.size}" in error.detail
+
+
+@pytest.mark.parametrize(
+    ("encoded", "detail"),
+    [(b"", "an empty frame"), (b"\x02\x01\x00\x03", "a 0x00 inside the frame")],
+)
+def test_a_frame_handed_over_empty_or_with_a_delimiter_inside_is_truncated(
+    encoded: bytes, detail: str
+) -> None:
+    error = _error(decode_frame(encoded))
+    assert (error.kind, error.detail, error.raw) == (ErrorKind.TRUNCATED, detail, encoded)
+
+
+def test_the_stream_decoder_counts_every_byte_it_was_fed() -> None:
+    decoder = Decoder()
+    good = encode(Stop(StopReason.OPERATOR), 8) + b"\x00"
+    decoder.feed(good[:3])
+    decoder.feed(good[3:] + b"\x05")
+    assert decoder.stats["bytes"] == len(good) + 1
+    assert decoder.stats["frames"] == 1
+
+
+def test_after_an_overlong_frame_ends_the_next_chunks_frames_decode() -> None:
+    """The delimiter that ends an overlong frame ends the discarding, whatever the chunking."""
+    decoder = Decoder()
+    decoder.feed(b"\x01" * (MAX_ENCODED + 5))
+    assert decoder.feed(b"\x01\x01\x00") == []
+    good = encode(Stop(StopReason.OPERATOR), 8)
+    [frame] = decoder.feed(good + b"\x00")
+    assert isinstance(frame, Frame) and frame.seq == 8
+
+
+def test_the_stream_decoder_counts_each_frame_of_a_chunk() -> None:
+    decoder = Decoder()
+    frames = b"".join(encode(Stop(StopReason.OPERATOR), seq) + b"\x00" for seq in (1, 2, 3))
+    assert len(decoder.feed(frames)) == 3
+    assert decoder.stats["frames"] == 3
+
+
+_OVERLONG = bytes(range(1, 256)) * 2  # no 0x00, and each position tells where it came from
+
+
+@pytest.mark.parametrize("first_chunk", [0, 10, MAX_ENCODED])
+def test_an_overlong_frame_is_reported_with_its_first_64_bytes(first_chunk: int) -> None:
+    """The fault dump starts where the runaway frame began, however it was chunked, and keeps at
+    most 64 bytes (of those held when the limit was passed: 10 when the first chunk was 10)."""
+    decoder = Decoder()
+    results = decoder.feed(_OVERLONG[:first_chunk])
+    results += decoder.feed(_OVERLONG[first_chunk:])
+    [error] = results
+    assert _error(error).kind is ErrorKind.OVERSIZE
+    assert 0 < len(error.raw) <= 64
+    assert error.raw == _OVERLONG[: len(error.raw)]
