@@ -44,13 +44,13 @@ IGNORED = shutil.ignore_patterns("__pycache__", "results", ".hypothesis", "*.pyc
 class Module:
     path: str
     tests: tuple[str, ...]
-    in_sample: bool
+    sample_tests: tuple[str, ...]  # the fast ones, for the sampled run; empty: not sampled
 
 
 def load_modules(selector: str | None) -> list[Module]:
     table = tomllib.loads((ROOT / "mutation" / "modules.toml").read_text())["module"]
     modules = [
-        Module(entry["path"], tuple(entry["tests"]), bool(entry.get("sample", False)))
+        Module(entry["path"], tuple(entry["tests"]), tuple(entry.get("sample_tests", ())))
         for entry in table
     ]
     if selector:
@@ -83,6 +83,9 @@ def _prepare(modules: list[Module], scratch: Path) -> None:
         "pytest_add_cli_args": ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"],
         "also_copy": ["docs", "bench", "README.md", "Makefile"],
         "use_git_change_detection": False,
+        # A mutant that loops is stopped after 4x its tests' CPU time (mutmut's default, 15x,
+        # spends minutes on each).
+        "timeout_multiplier": 4.0,
     }
     lines = ["", "[tool.mutmut]"] + [
         f"{key} = {json.dumps(value)}" for key, value in config.items()
@@ -92,11 +95,24 @@ def _prepare(modules: list[Module], scratch: Path) -> None:
 
 
 def _mutmut(scratch: Path, args: list[str], log: Path) -> int:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "HYPOTHESIS_PROFILE": "mutation"}
     with log.open("a") as out:
         return subprocess.run(
             [str(MUTMUT), *args], cwd=scratch, stdout=out, stderr=subprocess.STDOUT, env=env
         ).returncode
+
+
+def _generate(scratch: Path, log: Path) -> None:
+    """Only mutmut's first step, making the mutants (so their names can be drawn), without its
+    test run. mutmut has no command for it; these are the calls `mutmut run` starts with."""
+    steps = (
+        "m.copy_src_dir(); m.copy_also_copy_files(); m.setup_source_paths(); m.create_mutants(1)"
+    )
+    code = f"import mutmut.__main__ as m; {steps}"
+    with log.open("a") as out:
+        done = subprocess.run([sys.executable, "-c", code], cwd=scratch, stdout=out, stderr=out)
+    if done.returncode != 0:
+        raise RuntimeError(f"mutmut could not make the mutants; see {log}")
 
 
 def _verdicts(scratch: Path, module: Module) -> dict[str, int | None]:
@@ -119,9 +135,7 @@ def run_group(
     workers = ["--max-children", str(jobs)]
     chosen: dict[str, list[str]] | None = None
     if sample is not None:
-        # The first call makes the mutants and the map of tests; no mutant matches its pattern.
-        if _mutmut(scratch, ["run", *workers, "none-of-them"], log) != 0:
-            raise RuntimeError(f"mutmut could not start; see {log}")
+        _generate(scratch, log)
         chosen = {}
         for module in modules:
             names = sorted(_verdicts(scratch, module))
@@ -204,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     modules = load_modules(args.module)
     if args.sample:
-        modules = [m for m in modules if m.in_sample]
+        modules = [
+            Module(m.path, m.sample_tests, m.sample_tests) for m in modules if m.sample_tests
+        ]
     if not modules:
         print(f"no module of mutation/modules.toml matches {args.module!r}", file=sys.stderr)
         return 2

@@ -211,3 +211,13 @@ def test_the_thresholds_under_test_are_the_shipped_ones() -> None:
     config = PenConfig()
     assert (config.over_temp_c, config.battery_critical_pct) == (45.0, 5.0)
     assert CartridgeSpec().needle_length_um == 2500
+
+
+def test_clearing_a_fault_is_in_the_pens_event_log_naming_the_fault() -> None:
+    """The events file is the pen's side of the audit trail (docs/simulator.md): each latch and
+    each release appear in it."""
+    b = make_bench().running()
+    assert isinstance(b.host.request(EStop(StopReason.ESTOP)), Ack)
+    assert isinstance(b.host.request(ClearFault(FaultCode.ESTOP)), Ack)
+    assert [e.data for e in b.named("estop_engaged")] == [{"reason": "estop"}]
+    assert [e.data for e in b.named("fault_cleared")] == [{"fault": "estop"}]
