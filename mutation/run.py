@@ -8,7 +8,8 @@ mutant with file and line. Results go to bench/results/mutation.json.
 
     python -m mutation.run                      every module (the full run, `make mutate`)
     python -m mutation.run --module framing     the modules whose path contains "framing"
-    python -m mutation.run --sample 40 --seed 16   40 mutants drawn at random (`make test`)
+    python -m mutation.run --module codec --again  only the last full run's survivors, again
+    python -m mutation.run --sample 2 --seed 16    2 mutants per sampled module (`make test`)
 
 Exit status 1 when a non-equivalent mutant survived, 2 when the tool itself failed.
 """
@@ -68,13 +69,18 @@ def load_equivalents() -> Reviewed:
 
 
 def _prepare(modules: list[Module], scratch: Path) -> None:
-    """A fresh copy of the tree whose pyproject tells mutmut what to mutate and which tests run."""
+    """A fresh copy of the tree, configured for `modules`."""
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     for name in COPIED:
         shutil.copytree(ROOT / name, scratch / name, ignore=IGNORED)
     for name in COPIED_FILES:
         shutil.copy2(ROOT / name, scratch / name)
+    _configure(modules, scratch)
+
+
+def _configure(modules: list[Module], scratch: Path) -> None:
+    """Our pyproject, plus a [tool.mutmut] table: what to mutate and which tests to run."""
     tests = sorted({test for module in modules for test in module.tests})
     config = {
         "source_paths": ["firmware_bridge", "controller", "profiles", "simulator"],
@@ -87,11 +93,9 @@ def _prepare(modules: list[Module], scratch: Path) -> None:
         # spends minutes on each).
         "timeout_multiplier": 4.0,
     }
-    lines = ["", "[tool.mutmut]"] + [
-        f"{key} = {json.dumps(value)}" for key, value in config.items()
-    ]
-    with (scratch / "pyproject.toml").open("a") as pyproject:
-        pyproject.write("\n".join(lines) + "\n")
+    lines = [f"{key} = {json.dumps(value)}" for key, value in config.items()]
+    table = "\n".join(["", "[tool.mutmut]", *lines, ""])
+    (scratch / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + table)
 
 
 def _mutmut(scratch: Path, args: list[str], log: Path) -> int:
@@ -132,7 +136,6 @@ def run_group(
     _prepare(modules, scratch)
     log.write_text("")
     started = time.monotonic()
-    workers = ["--max-children", str(jobs)]
     chosen: dict[str, list[str]] | None = None
     if sample is not None:
         _generate(scratch, log)
@@ -141,12 +144,45 @@ def run_group(
             names = sorted(_verdicts(scratch, module))
             rng = random.Random(f"{seed}:{module.path}")
             chosen[module.path] = sorted(rng.sample(names, min(sample, len(names))))
-        names = [n for picked in chosen.values() for n in picked]
-        if names and _mutmut(scratch, ["run", *workers, *names], log) != 0:
-            raise RuntimeError(f"mutmut failed; see {log}")
-    elif _mutmut(scratch, ["run", *workers], log) != 0:
+        _run_named(scratch, log, jobs, [n for picked in chosen.values() for n in picked])
+    elif _mutmut(scratch, ["run", "--max-children", str(jobs)], log) != 0:
         raise RuntimeError(f"mutmut failed; see {log}")
-    seconds = time.monotonic() - started
+    return _results(modules, scratch, chosen, time.monotonic() - started)
+
+
+def rerun_survivors(module: Module, name: str, jobs: int, reviewed: Reviewed) -> ModuleResult:
+    """After new tests: the survivors of the module's last full run, against today's tests.
+
+    Tests are only ever added, so a mutant killed then is killed still; the module itself must
+    be unchanged since that run, or every mutant needs running again."""
+    scratch = SCRATCH / name
+    log = scratch.parent / (name + ".log")
+    if not (scratch / "mutants" / (module.path + ".meta")).exists():
+        raise RuntimeError(f"{module.path} has had no full run yet; run it without --again")
+    if (scratch / module.path).read_bytes() != (ROOT / module.path).read_bytes():
+        raise RuntimeError(f"{module.path} changed since its full run; run it without --again")
+    started = time.monotonic()
+    for tests in (scratch / "tests", scratch / "mutants" / "tests"):
+        shutil.rmtree(tests)
+        shutil.copytree(ROOT / "tests", tests, ignore=IGNORED)
+    _configure([module], scratch)
+    # Without its saved map of which test calls which function, mutmut maps today's tests again
+    # (and keeps every verdict it has, which a changed test selection would otherwise reset).
+    (scratch / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+    [before] = _results([module], scratch, None, 0.0)
+    alive = [m.name for m in before.mutants if m.alive and not reviewed.excuses(m.name)]
+    _run_named(scratch, log, jobs, alive)
+    return _results([module], scratch, None, time.monotonic() - started)[0]
+
+
+def _run_named(scratch: Path, log: Path, jobs: int, names: list[str]) -> None:
+    if names and _mutmut(scratch, ["run", "--max-children", str(jobs), *names], log) != 0:
+        raise RuntimeError(f"mutmut failed; see {log}")
+
+
+def _results(
+    modules: list[Module], scratch: Path, chosen: dict[str, list[str]] | None, seconds: float
+) -> list[ModuleResult]:
     results = []
     for module in modules:
         codes = _verdicts(scratch, module)
@@ -170,7 +206,9 @@ def _print(result: ModuleResult, equivalents: Reviewed) -> None:
     sys.stdout.flush()
 
 
-def _write(results: list[ModuleResult], equivalents: Reviewed, sample: int | None) -> None:
+def _write(
+    results: list[ModuleResult], equivalents: Reviewed, sample: int | None, again: bool = False
+) -> None:
     """Full runs update their modules in mutation.json and keep the others' last results, so
     modules can be run one at a time; the sampled run has a file of its own."""
     target = RESULTS.with_name("mutation-sample.json") if sample else RESULTS
@@ -178,7 +216,11 @@ def _write(results: list[ModuleResult], equivalents: Reviewed, sample: int | Non
     kept: dict[str, object] = {}
     if not sample and target.exists():
         kept = {m["module"]: m for m in json.loads(target.read_text()).get("modules", [])}
-    stamp = {"finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": _commit()}
+    stamp = {
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "commit": _commit(),
+        "survivors_rerun": again,
+    }
     for result in results:
         survivors = {"survivors": _survivors(result, equivalents)}
         kept[result.path] = summarize(result, equivalents) | stamp | survivors
@@ -215,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, help="mutants drawn at random per sampled module")
     parser.add_argument("--seed", type=int, default=16, help="of the sample (default 16)")
     parser.add_argument("--jobs", type=int, default=1, help="mutmut workers (default 1)")
+    parser.add_argument(
+        "--again", action="store_true", help="rerun only the survivors of the last full run"
+    )
     args = parser.parse_args(argv)
     modules = load_modules(args.module)
     if args.sample:
@@ -232,13 +277,16 @@ def main(argv: list[str] | None = None) -> int:
     results: list[ModuleResult] = []
     for name, group in groups:
         try:
-            done = run_group(group, name, args.jobs, args.sample, args.seed)
+            if args.again:
+                done = [rerun_survivors(group[0], name, args.jobs, equivalents)]
+            else:
+                done = run_group(group, name, args.jobs, args.sample, args.seed)
         except RuntimeError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         for result in done:
             _print(result, equivalents)
-        _write(done, equivalents, args.sample)
+        _write(done, equivalents, args.sample, args.again)
         results += done
     alive = sum(len(_survivors(result, equivalents)) for result in results)
     return 1 if alive else 0

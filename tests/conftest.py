@@ -20,7 +20,7 @@ settings.register_profile(
     "mutation",
     deadline=None,
     derandomize=True,
-    max_examples=30,
+    max_examples=10,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

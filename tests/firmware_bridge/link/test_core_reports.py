@@ -1,0 +1,291 @@
+"""What the link core reports: each outcome says what happened, in words, and when.
+
+The console shows these sentences to the practitioner and the journal records them with their
+times, so a wrong word or a wrong instant is a wrong record. Helpers and the hand-played pen come
+from test_core_rules.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware_bridge.link.core import LinkCore
+from firmware_bridge.link.outputs import (
+    Confirmed,
+    EchoMismatch,
+    Failed,
+    LinkStateChanged,
+    PenEventReceived,
+    Refused,
+    TelemetryReceived,
+)
+from firmware_bridge.link.states import LinkState, LinkTrigger
+from firmware_bridge.protocol import (
+    PROTOCOL_VERSION,
+    EStop,
+    EventCode,
+    Hello,
+    Lease,
+    MessageType,
+    Nak,
+    NakReason,
+    SetParams,
+    Start,
+    Stop,
+    StopReason,
+)
+from firmware_bridge.protocol.framing import FLAG_RETRANSMIT
+from tests.firmware_bridge.link.test_core_rules import (
+    T0,
+    TRY,
+    FakePen,
+    ms,
+    only,
+    run_until,
+    telemetry,
+    up,
+)
+
+
+def _failed(outputs: list[object]) -> dict[int, tuple[str, int]]:
+    return {o.command_id: (o.why, o.at_ns) for o in outputs if isinstance(o, Failed)}
+
+
+def _change(outputs: list[object]) -> tuple[LinkTrigger, str, int]:
+    """The last change of the link's state: its trigger, its words and its time."""
+    change = only(outputs, LinkStateChanged)[-1]  # type: ignore[arg-type]
+    return change.trigger, change.why, change.at_ns
+
+
+def test_closing_fails_each_waiting_command_and_stop_saying_so_at_the_close() -> None:
+    core, pen, now = up()
+    set_id = core.send(SetParams(1, 500, 100), now)
+    stop_id = core.send(Stop(StopReason.SESSION_END), now)
+    pen.read()
+    closed_at = now + ms(7)
+    core.close(closed_at)
+    outputs = core.take_outputs()
+    assert _failed(outputs) == {
+        set_id: ("the link was closed", closed_at),
+        stop_id: ("the link was closed before the pen acknowledged the stop", closed_at),
+    }
+    assert _change(outputs) == (LinkTrigger.CLOSE, "closed by the host", closed_at)
+
+
+def test_a_failed_port_is_reported_at_the_moment_it_failed() -> None:
+    core, _, now = up()
+    core.port_failed("EIO on /dev/ttyUSB0", now + ms(5))
+    assert _change(core.take_outputs()) == (
+        LinkTrigger.PORT_FAILED,
+        "EIO on /dev/ttyUSB0",
+        now + ms(5),
+    )
+
+
+def test_a_stop_replaced_by_a_newer_one_is_failed_when_the_newer_one_goes() -> None:
+    core, pen, now = up()
+    first = core.send(Stop(StopReason.OPERATOR), now)
+    core.send(EStop(StopReason.ESTOP), now + ms(3))
+    pen.read()
+    why = "a newer ESTOP replaced it before the pen acknowledged it"
+    assert _failed(core.take_outputs()) == {first: (why, now + ms(3))}
+
+
+def test_s1_a_start_not_sent_again_after_a_stop_is_failed_in_words_and_the_queue_moves_on() -> None:
+    core, pen, now = up()
+    start_id = core.send(Start(1), now)
+    core.send(Stop(StopReason.OPERATOR), now + ms(10))
+    after = core.send(SetParams(2, 500, 100), now + ms(20))  # waits behind the START
+    pen.read()
+    core.advance(now + TRY)
+    why = "the pen did not answer this START, and a stop was sent since: not sent again"
+    assert _failed(core.take_outputs()) == {start_id: (why, now + TRY)}
+    # The command waiting behind the START is written at that instant and waits its 100 ms
+    # (the stop, unanswered, repeats meanwhile).
+    assert _set_params(pen) == [SetParams(2, 500, 100)]
+    run_until(core, now + 2 * TRY - 1)
+    assert _set_params(pen) == []
+    core.advance(now + 2 * TRY)
+    assert _set_params(pen) == [SetParams(2, 500, 100)]  # its retransmission
+    assert after not in _failed(core.take_outputs())
+
+
+def _set_params(pen: FakePen) -> list[object]:
+    return [f.message for f in pen.read() if isinstance(f.message, SetParams)]
+
+
+def test_no_answer_after_four_tries_names_the_command_the_tries_and_the_time() -> None:
+    core, pen, now = up()
+    set_id = core.send(SetParams(1, 500, 100), now)
+    run_until(core, now + 4 * TRY)
+    outputs = core.take_outputs()
+    lost = "the pen did not answer SET_PARAMS after 4 tries (400 ms)"
+    assert _change(outputs) == (LinkTrigger.NO_ANSWER, lost, now + 4 * TRY)
+    assert _failed(outputs) == {set_id: (f"the link to the pen is lost: {lost}", now + 4 * TRY)}
+    assert len(pen.read()) == 4
+
+
+def test_telemetry_and_events_are_handed_up_with_their_arrival_time() -> None:
+    core, pen, now = up()
+    pen.telemetry(0, now + ms(11))
+    pen.event(0, EventCode.MOTOR_STARTED, now + ms(12))
+    outputs = core.take_outputs()
+    [received] = only(outputs, TelemetryReceived)
+    assert (received.telemetry, received.at_ns) == (telemetry(0), now + ms(11))
+    assert core.last_telemetry == telemetry(0)
+    [event] = only(outputs, PenEventReceived)
+    assert event.at_ns == now + ms(12)
+
+
+def test_an_unexpected_boot_is_said_in_words_when_it_came() -> None:
+    core, pen, now = up()
+    set_id = core.send(SetParams(1, 500, 100), now)
+    pen.read()
+    pen.event(0, EventCode.BOOT, now + ms(10))
+    outputs = core.take_outputs()
+    why = "the pen restarted (EVENT BOOT): it has no parameters and no lease"
+    assert _change(outputs) == (LinkTrigger.UNEXPECTED_BOOT, why, now + ms(10))
+    assert _failed(outputs) == {set_id: (why, now + ms(10))}
+
+
+def test_commands_queued_before_a_stop_fail_saying_to_send_them_again() -> None:
+    core, pen, now = up()
+    core.send(SetParams(1, 500, 100), now)
+    queued = core.send(Start(1), now)
+    core.send(Stop(StopReason.OPERATOR), now + ms(2))
+    pen.read()
+    why, at = _failed(core.take_outputs())[queued]
+    assert why.endswith("; send it again if it is still wanted") and at == now + ms(2)
+
+
+def _refused_by_the_pen() -> LinkCore:
+    core = LinkCore()
+    pen = FakePen(core)
+    core.open(T0)
+    [hello] = pen.read()
+    pen.say(Nak(hello.seq, hello.message.TYPE, NakReason.VERSION_MISMATCH, 9), T0 + ms(5))
+    return core
+
+
+def test_a_hello_refused_for_the_version_names_both_versions_and_what_to_do() -> None:
+    core = _refused_by_the_pen()
+    _, why, _ = _change(core.take_outputs())
+    assert core.state is LinkState.REFUSED
+    assert why == (
+        f"the pen speaks protocol version 9 and penctl speaks {PROTOCOL_VERSION}; nothing was "
+        "changed on the pen. Update penctl or the pen's firmware so they match"
+    )
+
+
+def _lost() -> LinkCore:
+    core, _, now = up()
+    core.port_failed("EOF", now)
+    return core
+
+
+def _rebooted() -> LinkCore:
+    core, pen, now = up()
+    pen.event(0, EventCode.BOOT, now + ms(1))
+    return core
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (LinkCore, "the link is not open; open it first"),
+        (_lost, "the link to the pen is lost; reconnect and confirm everything again"),
+        (_rebooted, "the pen restarted; reconnect and confirm everything again"),
+        (_refused_by_the_pen, "the pen refused the link; see the HELLO refusal"),
+    ],
+)
+def test_a_command_sent_while_the_link_is_not_up_fails_saying_why(make, why: str) -> None:
+    core = make()
+    core.take_outputs()
+    command = core.send(Lease(300), T0 + ms(500))
+    assert _failed(core.take_outputs()) == {command: (why, T0 + ms(500))}
+
+
+@pytest.mark.parametrize(("jump", "missed"), [(20_000, 19_999), (32_768, 32_767), (32_769, 0)])
+def test_an_event_counter_jump_of_up_to_half_the_16_bit_range_counts_as_lost_events(
+    jump: int, missed: int
+) -> None:
+    """Beyond half the range the jump reads as a repeat or a reorder, not as lost events."""
+    core, pen, now = up()
+    pen.event(5, EventCode.MOTOR_STARTED, now + ms(1))
+    pen.event((5 + jump) & 0xFFFF, EventCode.MOTOR_STARTED, now + ms(2))
+    events = only(core.take_outputs(), PenEventReceived)
+    assert [e.missed for e in events] == [0, missed]
+
+
+def test_hello_cannot_be_sent_as_a_command_and_the_error_says_where_it_comes_from() -> None:
+    core, _, now = up()
+    with pytest.raises(ValueError, match=r"^HELLO is sent by open\(\), which resets the link$"):
+        core.send(Hello(PROTOCOL_VERSION), now)
+
+
+def test_a_refusal_names_the_command_the_nak_and_when() -> None:
+    core, pen, now = up()
+    command = core.send(Start(1), now)
+    [frame] = pen.read()
+    pen.nak(frame, NakReason.NO_LEASE, now + ms(4))
+    [refused] = core.take_outputs()
+    assert isinstance(refused, Refused)
+    assert (refused.command_id, refused.message, refused.at_ns) == (command, Start(1), now + ms(4))
+    assert refused.nak.reason is NakReason.NO_LEASE
+
+
+def test_s3_each_echo_mismatch_is_counted_and_fails_what_waited_in_words() -> None:
+    core, pen, now = up()
+    for version in (1, 2):
+        set_id = core.send(SetParams(version, 500, 100), now)
+        [frame] = pen.read()
+        waiting = core.send(Start(version), now + ms(1))
+        pen.say(pen.echo(frame.seq, MessageType.SET_PARAMS, version, 550, 100), now + ms(3))
+        pen.read()
+        mismatch, failed = core.take_outputs()
+        assert isinstance(mismatch, EchoMismatch)
+        assert (mismatch.command_id, mismatch.ack.depth_um, mismatch.at_ns) == (
+            set_id,
+            550,
+            now + ms(3),
+        )
+        assert isinstance(failed, Failed) and failed.message == Start(version)
+        why = "the pen's echo of SET_PARAMS differed, so the needle was stopped (S3)"
+        assert (failed.command_id, failed.why, failed.at_ns) == (
+            waiting,
+            f"{why}; this was not sent",
+            now + ms(3),
+        )
+        now += ms(500)
+    assert core.stats.echo_mismatches == 2
+
+
+def test_the_round_trip_counts_from_the_first_send_and_not_after_a_retransmission() -> None:
+    core, pen, now = up()
+    answered = core.send(SetParams(1, 500, 100), now)
+    [frame] = pen.read()
+    pen.ack(frame, now + ms(9))
+    [confirmed] = core.take_outputs()
+    assert isinstance(confirmed, Confirmed)
+    assert (confirmed.command_id, confirmed.message) == (answered, SetParams(1, 500, 100))
+    assert (confirmed.at_ns, confirmed.round_trip_ns) == (now + ms(9), ms(9))
+    assert list(core.stats.round_trips_ns) == [ms(9)]
+    core.send(SetParams(2, 500, 100), now + ms(20))
+    pen.read()
+    core.advance(now + ms(20) + TRY)
+    [again] = pen.read()
+    pen.ack(again, now + ms(20) + TRY + ms(5))
+    [late] = core.take_outputs()
+    assert isinstance(late, Confirmed) and late.round_trip_ns is None  # Karn's rule
+    assert list(core.stats.round_trips_ns) == [ms(9)]
+
+
+def test_the_trace_holds_each_retransmission_at_its_own_time_and_then_starts_afresh() -> None:
+    core = LinkCore(tracing=True)
+    pen = FakePen(core)
+    core.open(T0)
+    pen.read()
+    core.advance(T0 + TRY)  # no answer: HELLO again, flagged
+    first = core.take_traced()
+    assert [(r.t_ns, r.frame.flags) for r in first] == [(T0, 0), (T0 + TRY, FLAG_RETRANSMIT)]
+    assert core.take_traced() == []
