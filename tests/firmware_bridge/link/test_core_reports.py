@@ -14,14 +14,17 @@ from firmware_bridge.link.outputs import (
     Confirmed,
     EchoMismatch,
     Failed,
+    Identified,
     LinkStateChanged,
     PenEventReceived,
     Refused,
     TelemetryReceived,
 )
 from firmware_bridge.link.states import LinkState, LinkTrigger
+from firmware_bridge.link.stats import Direction
 from firmware_bridge.protocol import (
     PROTOCOL_VERSION,
+    Ack,
     EStop,
     EventCode,
     Hello,
@@ -29,10 +32,12 @@ from firmware_bridge.protocol import (
     MessageType,
     Nak,
     NakReason,
+    PenState,
     SetParams,
     Start,
     Stop,
     StopReason,
+    encode,
 )
 from firmware_bridge.protocol.framing import FLAG_RETRANSMIT
 from tests.firmware_bridge.link.test_core_rules import (
@@ -289,3 +294,112 @@ def test_the_trace_holds_each_retransmission_at_its_own_time_and_then_starts_afr
     first = core.take_traced()
     assert [(r.t_ns, r.frame.flags) for r in first] == [(T0, 0), (T0 + TRY, FLAG_RETRANSMIT)]
     assert core.take_traced() == []
+
+
+def test_the_handshake_reports_the_hello_round_trip_the_pen_and_the_time_it_came_up() -> None:
+    core = LinkCore()
+    pen = FakePen(core)
+    hello_id = core.open(T0)
+    [hello] = pen.read()
+    core.take_outputs()  # CLOSED to HANDSHAKE
+    pen.identify(T0 + ms(4))  # IDENTIFY may come first; the ACK completes the handshake
+    pen.ack(hello, T0 + ms(6))
+    confirmed, identified, change = core.take_outputs()
+    assert isinstance(confirmed, Confirmed)
+    assert (confirmed.command_id, confirmed.message) == (hello_id, Hello(PROTOCOL_VERSION))
+    assert (confirmed.at_ns, confirmed.round_trip_ns) == (T0 + ms(6), ms(6))
+    assert confirmed.ack == core.last_ack
+    assert isinstance(identified, Identified) and identified.at_ns == T0 + ms(6)
+    assert isinstance(change, LinkStateChanged)
+    assert (change.trigger, change.why, change.at_ns) == (
+        LinkTrigger.IDENTIFIED,
+        "TESTPEN PEN-0001",
+        T0 + ms(6),
+    )
+
+
+@pytest.mark.parametrize("reason", [NakReason.VERSION_MISMATCH, NakReason.BAD_STATE])
+def test_a_hello_refused_for_anything_but_booting_is_a_refusal_at_once(reason: NakReason) -> None:
+    """Only BAD_STATE with detail BOOTING means "wait": a VERSION_MISMATCH whose detail happens to
+    be 0 (BOOTING's number), or BAD_STATE of another state, refuses the link."""
+    core = LinkCore()
+    pen = FakePen(core)
+    hello_id = core.open(T0)
+    [hello] = pen.read()
+    detail = 0 if reason is NakReason.VERSION_MISMATCH else int(PenState.IDLE)
+    pen.nak(hello, reason, T0 + ms(5), detail=detail)
+    outputs = core.take_outputs()
+    [refused] = only(outputs, Refused)
+    assert (refused.command_id, refused.message, refused.at_ns) == (
+        hello_id,
+        Hello(PROTOCOL_VERSION),
+        T0 + ms(5),
+    )
+    assert refused.nak.reason is reason
+    trigger, why, at = _change(outputs)
+    assert (trigger, at) == (LinkTrigger.HELLO_REFUSED, T0 + ms(5))
+    assert core.state is LinkState.REFUSED and why.startswith(
+        "the pen speaks protocol version 0" if detail == 0 else "the pen refused HELLO (BAD_STATE"
+    )
+
+
+def test_a_booting_nak_at_exactly_three_seconds_no_longer_rearms_the_hello_budget() -> None:
+    """The boot wait is open + 3 s, that instant excluded (BOOT_WAIT_NS)."""
+    core = LinkCore()
+    pen = FakePen(core)
+    core.open(T0)
+    [hello] = pen.read()
+    now = T0
+    while core.state is LinkState.HANDSHAKE:
+        pen.nak(hello, NakReason.BAD_STATE, now, detail=PenState.BOOTING)  # at the send's instant
+        now = core.next_deadline_ns()
+        core.advance(now)
+        hello = (pen.read() or [hello])[0]
+    assert now == T0 + ms(3_400)
+
+
+def test_counters_of_what_was_received_add_up() -> None:
+    core, _, now = up()
+    before = core.stats.bytes_in
+    stale = Ack(999, MessageType.START, PenState.IDLE, 0, 0, 0, 0, 0)
+    chunks = [encode(Start(1), 40), encode(stale, 41)] * 2  # a host's message; a stale reply
+    for n, chunk in enumerate(chunks):
+        core.receive(chunk, now + ms(n))
+    assert core.stats.bytes_in == before + sum(len(chunk) for chunk in chunks)
+    assert core.stats.receive_errors["host_type_from_pen"] == 2
+    assert core.stats.stale_replies == 2
+
+
+def test_unanswered_leases_are_counted_and_each_fails_saying_the_next_supersedes_it() -> None:
+    core, pen, now = up()
+    ids = [core.send(Lease(300), now + ms(n * 50)) for n in range(2)]
+    pen.read()
+    run_until(core, now + ms(50) + TRY)
+    why = "the pen did not answer this LEASE; the next renewal supersedes it"
+    assert _failed(core.take_outputs()) == {
+        ids[0]: (why, now + TRY),
+        ids[1]: (why, now + ms(50) + TRY),
+    }
+    assert core.stats.unanswered_leases == 2
+
+
+def test_silence_is_reported_with_how_long_the_pen_was_silent() -> None:
+    core, _, now = up(period_ms=50)
+    run_until(core, now + ms(150))
+    trigger, why, at = _change(core.take_outputs())
+    assert (trigger, why, at) == (
+        LinkTrigger.SILENCE,
+        "no TELEMETRY from the pen for 150 ms",
+        now + ms(150),
+    )
+
+
+def test_the_trace_records_incoming_frames_with_their_arrival_time() -> None:
+    core = LinkCore(tracing=True)
+    pen = FakePen(core)
+    core.open(T0)
+    [hello] = pen.read()
+    pen.ack(hello, T0 + ms(5))
+    records = core.take_traced()
+    incoming = [r for r in records if r.direction is Direction.TO_HOST]
+    assert [(r.t_ns, r.frame.message.TYPE) for r in incoming] == [(T0 + ms(5), MessageType.ACK)]
