@@ -26,6 +26,7 @@ from firmware_bridge.protocol import (
     PROTOCOL_VERSION,
     Ack,
     EStop,
+    Event,
     EventCode,
     Hello,
     Lease,
@@ -403,3 +404,115 @@ def test_the_trace_records_incoming_frames_with_their_arrival_time() -> None:
     records = core.take_traced()
     incoming = [r for r in records if r.direction is Direction.TO_HOST]
     assert [(r.t_ns, r.frame.message.TYPE) for r in incoming] == [(T0 + ms(5), MessageType.ACK)]
+
+
+def test_command_ids_start_at_one_and_count_every_command_accepted() -> None:
+    core = LinkCore()
+    assert core.commands_accepted == 0
+    assert core.open(T0) == 1
+    assert [core.send(Lease(300), T0) for _ in range(2)] == [2, 3]
+    assert core.commands_accepted == 3
+
+
+def test_frames_arriving_before_the_link_is_opened_are_read_and_counted() -> None:
+    core = LinkCore()
+    core.receive(encode(telemetry(0), 1), T0)
+    assert core.stats.frames_in == 1
+    assert core.last_telemetry == telemetry(0)
+
+
+def test_opening_again_forgets_the_last_pen_and_says_so() -> None:
+    core, pen, now = up()
+    pen.telemetry(0, now + ms(1))
+    core.send(SetParams(1, 500, 100), now + ms(2))
+    [frame] = pen.read()
+    pen.ack(frame, now + ms(3))
+    waiting = core.send(SetParams(2, 500, 100), now + ms(4))
+    core.take_outputs()
+    assert core.last_ack is not None
+    core.open(now + ms(10))
+    outputs = core.take_outputs()
+    assert _failed(outputs) == {
+        waiting: ("the link was opened again; send it again once identified", now + ms(10))
+    }
+    assert _change(outputs) == (LinkTrigger.OPEN, "HELLO sent", now + ms(10))
+    assert (core.identify, core.last_telemetry, core.last_ack) == (None, None, None)
+
+
+def test_after_opening_again_an_identify_without_the_hello_ack_does_not_bring_the_link_up() -> None:
+    core, pen, now = up()
+    core.open(now + ms(10))
+    pen.read()
+    pen.identify(now + ms(12))
+    assert core.state is LinkState.HANDSHAKE
+
+
+def test_telemetry_still_streaming_during_a_new_handshake_is_handed_up_without_a_gap() -> None:
+    core, pen, now = up()
+    core.open(now + ms(10))
+    pen.telemetry(57, now + ms(11))  # the pen still streams for the previous host
+    [received] = only(core.take_outputs(), TelemetryReceived)
+    assert (received.telemetry.counter, received.missed) == (57, 0)
+
+
+def test_a_new_core_knows_no_pen_and_traces_nothing_unless_asked() -> None:
+    core = LinkCore()
+    assert (core.identify, core.cartridge, core.last_telemetry, core.last_ack) == (None,) * 4
+    assert core.telemetry_period_ns == ms(50)  # until IDENTIFY says otherwise
+    core.open(T0)
+    core.receive(encode(telemetry(0), 1), T0 + ms(1))
+    assert core.take_traced() == []
+
+
+def test_an_event_arriving_before_the_link_is_opened_is_handed_up() -> None:
+    core = LinkCore()
+    core.receive(encode(Event(3, EventCode.MOTOR_STARTED, 0), 1), T0)
+    [event] = only(core.take_outputs(), PenEventReceived)
+    assert (event.event.event_counter, event.missed, event.at_ns) == (3, 0, T0)
+
+
+def test_the_frame_counters_and_the_ring_count_each_frame_once() -> None:
+    core, pen, now = up()
+    before_in, before_out = core.stats.frames_in, core.stats.frames_out
+    core.send(Lease(300), now)
+    core.send(Lease(300), now + ms(1))
+    pen.read()
+    pen.telemetry(0, now + ms(2))
+    pen.telemetry(1, now + ms(3))
+    corrupt = bytearray(encode(telemetry(2), 9))
+    corrupt[3] ^= 0x40
+    core.receive(bytes(corrupt) * 2, now + ms(4))
+    assert (core.stats.frames_in, core.stats.frames_out) == (before_in + 2, before_out + 2)
+    assert sum(core.stats.receive_errors.values()) == 2
+    last = list(core.stats.ring)[-4:]
+    assert [(r.direction, r.t_ns) for r in last] == [
+        (Direction.TO_HOST, now + ms(2)),
+        (Direction.TO_HOST, now + ms(3)),
+        (Direction.TO_HOST, now + ms(4)),
+        (Direction.TO_HOST, now + ms(4)),
+    ]
+    sent = [r for r in core.stats.ring if r.direction is Direction.TO_PEN][-2:]
+    assert [(r.frame.seq, r.frame.message) for r in sent] == [
+        (pen.heard[-2].seq, Lease(300)),
+        (pen.heard[-1].seq, Lease(300)),
+    ]
+
+
+def test_an_answer_naming_another_seq_is_stale_even_with_the_right_type() -> None:
+    core, pen, now = up()
+    core.send(SetParams(1, 500, 100), now)
+    [frame] = pen.read()
+    pen.say(pen.echo((frame.seq + 7) & 0xFFFF, MessageType.SET_PARAMS, 1, 500, 100), now + ms(3))
+    assert only(core.take_outputs(), Confirmed) == []
+    assert core.stats.stale_replies == 1
+
+
+def test_a_refused_hello_fails_what_waited_for_the_link_with_the_refusal() -> None:
+    core = LinkCore()
+    pen = FakePen(core)
+    core.open(T0)
+    [hello] = pen.read()
+    waiting = core.send(SetParams(1, 500, 100), T0 + ms(1))
+    pen.say(Nak(hello.seq, hello.message.TYPE, NakReason.VERSION_MISMATCH, 9), T0 + ms(5))
+    why, at = _failed(core.take_outputs())[waiting]
+    assert why.startswith("the pen speaks protocol version 9") and at == T0 + ms(5)
