@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "build" / "faults"
-COPIED = ("firmware_bridge", "controller", "profiles", "simulator", "tests", "docs")
+COPIED = ("firmware_bridge", "controller", "profiles", "simulator", "tests", "docs", "examples")
 IGNORED = shutil.ignore_patterns("__pycache__", ".hypothesis", "*.pyc")
 
 

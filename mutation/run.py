@@ -36,7 +36,16 @@ SCRATCH = ROOT / "build" / "mutation"
 RESULTS = ROOT / "bench" / "results" / "mutation.json"
 MUTMUT = Path(sys.executable).parent / "mutmut"
 # Copied into the scratch tree: the packages, the tests and what the tests read.
-COPIED = ("firmware_bridge", "controller", "profiles", "simulator", "tests", "docs", "bench")
+COPIED = (
+    "firmware_bridge",
+    "controller",
+    "profiles",
+    "simulator",
+    "tests",
+    "docs",
+    "bench",
+    "examples",
+)
 COPIED_FILES = ("pyproject.toml", "README.md", "Makefile")
 IGNORED = shutil.ignore_patterns("__pycache__", "results", ".hypothesis", "*.pyc")
 
@@ -87,7 +96,7 @@ def _configure(modules: list[Module], scratch: Path) -> None:
         "only_mutate": [module.path for module in modules],
         "pytest_add_cli_args_test_selection": tests,
         "pytest_add_cli_args": ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"],
-        "also_copy": ["docs", "bench", "README.md", "Makefile"],
+        "also_copy": ["docs", "bench", "examples", "README.md", "Makefile"],
         "use_git_change_detection": False,
         # A mutant that loops is stopped after 4x its tests' CPU time (mutmut's default, 15x,
         # spends minutes on each).
