@@ -143,3 +143,14 @@ def test_the_pens_own_fault_is_read_from_the_frame() -> None:
     assert (
         supervisor.pen_fault(_frame(active_fault=FaultCode.OVER_CURRENT)) is FaultCode.OVER_CURRENT
     )
+
+
+def test_depths_in_the_alarm_are_exact_millimetres_even_for_a_deep_reading() -> None:
+    deep = Commanded(depth_um=6000, speed_sps=100, may_run=True)
+    supervisor = Supervisor()
+    supervisor.check(_frame(depth_um=6000), 0, deep)
+    found: list[Condition] = []
+    for _ in range(SUSTAIN_SAMPLES):
+        found += supervisor.check(_frame(depth_um=6200), 0, deep)
+    values = _only(found, "DEPTH_DEVIATION").values
+    assert (values["measured_mm"], values["applied_mm"]) == ("6.20", "6.00")

@@ -15,6 +15,7 @@ from controller.journal.signing import (
     CheckpointSigner,
     SigningKeyError,
     load_public_key,
+    verify_checkpoint,
 )
 
 
@@ -103,3 +104,19 @@ def test_a_signing_key_that_cannot_be_read_says_to_check_it(tmp_path: Path) -> N
     assert str(refused.value).endswith(
         "; nothing was journaled. Check the file and its permissions"
     )
+
+
+def test_a_key_directory_that_cannot_be_made_says_what_to_do(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    with pytest.raises(SigningKeyError) as refused:
+        CheckpointSigner.load_or_create(blocker / "keys")
+    assert str(refused.value) == (
+        f"cannot create the journal signing key in {blocker / 'keys'}: Not a directory; nothing "
+        "was journaled. Make the directory writable or choose another one (PENCTL_KEY_DIR)"
+    )
+
+
+def test_a_generated_signer_signs_checkpoints_that_verify() -> None:
+    signer = CheckpointSigner.generate()
+    assert verify_checkpoint(signer.sign(7, "ab" * 32)) is None
