@@ -3,6 +3,7 @@ CRC catalogue in `crccheck`), so the spec's choices are verifiable by anyone."""
 
 from __future__ import annotations
 
+import pytest
 from cobs import cobs as reference_cobs
 from crccheck.crc import Crc16CcittFalse
 from hypothesis import given
@@ -51,3 +52,29 @@ def test_cobs_decode_reports_truncation_instead_of_raising() -> None:
 def test_sequence_numbers_wrap() -> None:
     assert seq_next(0xFFFF) == 0
     assert seq_distance(0xFFFE, 0x0001) == 3
+
+
+# Runs of non-zero bytes at and around COBS's 254-byte block, where a 0xFF code is due; random
+# data rarely holds such runs, so each edge is listed.
+_LONG_RUNS = [
+    pytest.param(b"\x01" * 253, id="253-run"),
+    pytest.param(b"\x01" * 254, id="254-run"),
+    pytest.param(b"\x01" * 255, id="255-run"),
+    pytest.param(b"\x01" * 508, id="two-254-runs"),
+    pytest.param(b"\x01" * 254 + b"\x00", id="254-run-then-zero"),
+    pytest.param(b"\x01" * 254 + b"\x00" + b"\x02" * 3, id="254-run-zero-more"),
+    pytest.param(b"\x00" + b"\x01" * 300 + b"\x00" * 2 + b"\x03" * 260, id="mixed"),
+    pytest.param(bytes(range(1, 256)) * 2, id="every-non-zero-byte-twice"),
+]
+
+
+@pytest.mark.parametrize("data", _LONG_RUNS)
+def test_cobs_round_trips_long_runs_exactly_as_the_reference_does(data: bytes) -> None:
+    encoded = cobs_encode(data)
+    assert encoded == reference_cobs.encode(data)
+    assert cobs_decode(encoded) == data
+
+
+def test_cobs_decode_adds_no_zero_after_a_full_254_byte_block() -> None:
+    """A 0xFF code means 254 data bytes and no zero after them (the run simply continues)."""
+    assert cobs_decode(b"\xff" + b"\x01" * 254 + b"\x02\x07") == b"\x01" * 254 + b"\x07"
