@@ -37,7 +37,6 @@ from firmware_bridge.protocol import (
     CartridgeState,
     ClearFault,
     DecodeError,
-    Decoder,
     ErrorKind,
     EStop,
     Event,
@@ -62,6 +61,7 @@ from firmware_bridge.protocol import (
     seq_next,
 )
 from simulator.config import CartridgeSpec, PenConfig
+from simulator.defects import Defects
 from simulator.events import COMMAND, SimEvent
 from simulator.model import PhysicalModel
 from simulator.states import RUN, check_transition, gate
@@ -94,6 +94,8 @@ class Firmware:
         now_ns: int = 0,
     ) -> None:
         self.config = config
+        self.defects = Defects(config.defects)  # none unless a scenario asks (defects.py)
+        self._never_duplicate = self.defects.never_duplicate(_NEVER_DUPLICATE)
         self.today_yyyymmdd = today_yyyymmdd
         self.model = PhysicalModel(config, random.Random(f"penctl-sim-model:{seed}"))
         self.stats: Counter[str] = Counter()
@@ -276,7 +278,9 @@ class Firmware:
         source = self._state
         estop_latched = FaultCode.ESTOP in self._latched
         self._power_on()
-        if estop_latched:  # kept in non-volatile memory: only the operator releases it (S4)
+        if estop_latched and not self.defects.has(
+            "estop-lost-on-reboot"
+        ):  # kept in non-volatile memory: only the operator releases it (S4)
             self._latched.append(FaultCode.ESTOP)
         check_transition("reboot", source, PenState.BOOTING)
         self.cartridge_state = self._read_cartridge()
@@ -317,7 +321,7 @@ class Firmware:
         self._latched: list[FaultCode] = []
         self._lease_deadline_ns = self._now
         self._dedup: OrderedDict[int, tuple[Message, Message]] = OrderedDict()
-        self._decoder = Decoder()
+        self._decoder = self.defects.decoder()
         self._streaming = False
         self._next_telemetry_ns = 0
         self._boot_done_ns = self._now + self.config.boot_ms * NS_PER_MS
@@ -373,6 +377,9 @@ class Firmware:
             self._disagree_since = None
 
     def _lease_lapse(self) -> None:
+        if self.defects.has("no-lease-watchdog"):
+            self._lease_deadline_ns = _NEVER
+            return
         self._wire_event(EventCode.LEASE_EXPIRED)
         self._emit("lease_expired")
         self._raise_fault(FaultCode.LEASE_EXPIRED, StopReason.LEASE_EXPIRED, "lease_lapse")
@@ -428,7 +435,7 @@ class Firmware:
                 NakReason.BAD_STATE: int(self._state),
             }.get(verdict, 0)
             reply = self._reply_nak(frame.seq, kind, verdict, detail)
-        if kind not in _NEVER_DUPLICATE:
+        if kind not in self._never_duplicate:
             self._dedup[frame.seq] = (message, reply)
             self._dedup.move_to_end(frame.seq)
             if len(self._dedup) > DEDUP_DEPTH:
@@ -471,7 +478,7 @@ class Firmware:
         refusal: tuple[NakReason, int] | None = None
         if depth < config.depth_min_um:
             refusal = NakReason.DEPTH_OUT_OF_RANGE, config.depth_min_um
-        elif depth > config.depth_max_um:
+        elif depth > self.defects.depth_max_um(config.depth_max_um, config.depth_step_um):
             refusal = NakReason.DEPTH_OUT_OF_RANGE, config.depth_max_um
         elif (depth - config.depth_min_um) % config.depth_step_um:
             refusal = NakReason.OFF_STEP, config.depth_step_um
@@ -538,7 +545,8 @@ class Firmware:
 
     def _stop(self, seq: int, message: Stop) -> Message:
         if self._state is PenState.RUNNING:
-            self.model.coast_down()
+            if not self.defects.has("motor-runs-after-stop"):
+                self.model.coast_down()
             self._move("STOP", PenState.READY)
             self._motor_stopped(message.reason, host_stop=True)
         return self._reply_ack(seq, MessageType.STOP)
@@ -693,6 +701,7 @@ class Firmware:
             params_crc=params_crc(applied.version, applied.depth_um, applied.speed_sps),
             lease_remaining_ms=self.lease_remaining_ms,
         )
+        ack = self.defects.ack(ack, self.config.depth_step_um)
         self._send(ack)
         return ack
 
@@ -787,3 +796,4 @@ class Firmware:
 
 
 _LEASE, _BOOT, _TICK, _TELEMETRY = range(4)
+_NEVER = 1 << 62  # a deadline that never comes
