@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from firmware_bridge.conformance import CASES, Outcome
+from simulator.config import PenConfig
 from simulator.defects import DEFECTS
+from simulator.scenario import ScenarioError, parse_scenario
 from tests.conformance.hands import run_virtual
 
 # defect -> (the case that must fail, the section it must name)
@@ -57,3 +59,15 @@ def test_the_kit_catches_the_defect_naming_its_section(defect: str) -> None:
 def test_only_runs_the_chosen_section_after_the_handshake() -> None:
     result = run_virtual(only=("7.2",))
     assert [r.id for r in result.run.results] == ["handshake", "lease-watchdog", "lease-idle"]
+
+
+def test_an_unknown_defect_is_refused_naming_the_known_ones() -> None:
+    with pytest.raises(ScenarioError, match="unknown firmware defect 'no-brakes'; known defects: "):
+        parse_scenario('[pen]\ndefects = ["no-brakes"]\n', "defective.toml")
+    with pytest.raises(ScenarioError, match="must be a list of names"):
+        parse_scenario('[pen]\ndefects = "no-lease-watchdog"\n', "defective.toml")
+
+
+def test_a_default_pen_has_no_defects() -> None:
+    assert PenConfig().defects == frozenset()
+    assert parse_scenario("", "plain.toml").pen.defects == frozenset()
