@@ -10,11 +10,15 @@ from firmware_bridge.conformance.probe import elapsed_ms, raw_frame
 from firmware_bridge.protocol import (
     Ack,
     Cartridge,
+    CartridgeState,
+    EventCode,
+    FaultCode,
     GetStatus,
     Hello,
     Identify,
     Lease,
     MessageType,
+    MotorState,
     Nak,
     NakReason,
     PenState,
@@ -24,7 +28,7 @@ from firmware_bridge.protocol import (
     Telemetry,
     encode,
 )
-from firmware_bridge.protocol.framing import MAX_ENCODED
+from firmware_bridge.protocol.framing import MAX_ENCODED, cobs_decode
 
 BOOT_TRIES, BOOT_RETRY_MS = 100, 50  # HELLO retried for 5 s while the pen boots
 
@@ -217,8 +221,6 @@ def bad_frames_answered(ctx: Context) -> None:
 
 
 def _reseq(frame: bytes, seq: int) -> bytes:
-    from firmware_bridge.protocol.framing import cobs_decode
-
     body = cobs_decode(frame[:-1])
     assert body is not None
     version, kind, flags, length = body[0], body[1], body[2], body[5]
@@ -226,8 +228,6 @@ def _reseq(frame: bytes, seq: int) -> bytes:
 
 
 def _telemetry_sample() -> Telemetry:
-    from firmware_bridge.protocol import CartridgeState, FaultCode, MotorState
-
     return Telemetry(
         0,
         PenState.IDLE,
@@ -288,8 +288,6 @@ def duplicate_stop(ctx: Context) -> None:
     since = ctx.probe.mark()
     ctx.probe.send(Stop(StopReason.OPERATOR), stop_seq, flags=0x01)
     ctx.probe.await_reply(stop_seq, MessageType.STOP, since, "§5.2", ctx.reply_ms)
-    from firmware_bridge.protocol import EventCode
-
     ctx.probe.await_event(EventCode.MOTOR_STOPPED, since, "§5.2", ctx.reply_ms)
     ctx.settle_motor("§5.2")
     ctx.probe.keep_lease(None)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from firmware_bridge.clock import NS_PER_MS, NS_PER_S, TimeSource
+from firmware_bridge.clock import NS_PER_MS, TimeSource
 from firmware_bridge.protocol import (
     Ack,
     DecodeError,
@@ -204,10 +204,6 @@ class Probe:
             raise Nonconformance(section, f"no TELEMETRY within {timeout_ms:.0f} ms")
         return self.of_type(Telemetry, since)[0]
 
-    def latest_telemetry(self) -> Telemetry | None:
-        found = self.of_type(Telemetry, max(0, len(self.received) - 64))
-        return found[-1] if found else None
-
 
 def raw_frame(
     msg_type: int,
@@ -234,15 +230,3 @@ def _type_name(kind: int) -> str:
 
 def elapsed_ms(start_ns: int, end_ns: int) -> float:
     return (end_ns - start_ns) / NS_PER_MS
-
-
-__all__ = [
-    "NS_PER_S",
-    "Nonconformance",
-    "Port",
-    "Probe",
-    "Received",
-    "Skipped",
-    "elapsed_ms",
-    "raw_frame",
-]

@@ -3,6 +3,9 @@ naming the right section of docs/protocol.md, on each firmware defect (simulator
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from firmware_bridge.conformance import CASES, Outcome
@@ -71,3 +74,12 @@ def test_an_unknown_defect_is_refused_naming_the_known_ones() -> None:
 def test_a_default_pen_has_no_defects() -> None:
     assert PenConfig().defects == frozenset()
     assert parse_scenario("", "plain.toml").pen.defects == frozenset()
+
+
+def test_the_guide_lists_every_case_and_every_defect() -> None:
+    """docs/conformance.md describes what the code has, no more and no less."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "conformance.md").read_text()
+    cases = re.findall(r"^\| `([a-z-]+)` \| (§[^|]+?) \|", guide, re.M)
+    assert [(c.id, c.section) for c in CASES] == [(i, s) for i, s in cases if i not in DEFECTS]
+    defects = re.findall(r"^\| `([a-z-]+)` \| [^|]+ \| `([a-z-]+)` \| (§[\d.]+) \|", guide, re.M)
+    assert [(d, *CAUGHT_BY[d]) for d in DEFECTS] == defects
