@@ -64,6 +64,8 @@ class Defects:
 
     def ack(self, ack: Ack, depth_step_um: int) -> Ack:
         """The ACK as this firmware gets it wrong (or `ack` itself)."""
+        if not self.names:
+            return ack
         if self.has("echo-other-set") and ack.param_version:
             ack = ack.replace(depth_um=ack.depth_um + depth_step_um)
         if self.has("wrong-params-crc"):

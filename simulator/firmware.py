@@ -278,9 +278,8 @@ class Firmware:
         source = self._state
         estop_latched = FaultCode.ESTOP in self._latched
         self._power_on()
-        if estop_latched and not self.defects.has(
-            "estop-lost-on-reboot"
-        ):  # kept in non-volatile memory: only the operator releases it (S4)
+        kept = estop_latched and not self.defects.has("estop-lost-on-reboot")
+        if kept:  # kept in non-volatile memory: only the operator releases it (S4)
             self._latched.append(FaultCode.ESTOP)
         check_transition("reboot", source, PenState.BOOTING)
         self.cartridge_state = self._read_cartridge()

@@ -96,7 +96,7 @@ def button(ctx: Context) -> None:
 
 def cartridge(ctx: Context) -> None:
     """§7.5, §7.6, §10: a cartridge pulled while running latches and stops with reason
-    CARTRIDGE_REMOVED; seated again it is LOCKED_OUT and refused."""
+    CARTRIDGE_REMOVED; with none seated START is refused; seated again it is LOCKED_OUT."""
     ctx.reset()
     ctx.runnable()
     since = ctx.probe.mark()
@@ -112,6 +112,8 @@ def cartridge(ctx: Context) -> None:
     ctx.probe.keep_lease(None)
     ack = ctx.ack(ClearFault(FaultCode.CARTRIDGE_REMOVED), "§7.5")
     expect(ack.pen_state is PenState.IDLE, "§7.5", f"cleared into {ack.pen_state.name}")
+    applied = ctx.apply()
+    ctx.nak(Start(applied.param_version), "§7.3", NakReason.NO_CARTRIDGE, 0)
     since = ctx.probe.mark()
     ctx.act("reseat-cartridge")
     ctx.probe.await_event(EventCode.CARTRIDGE_REATTACHED, since, "§7.6", ACT_WAIT_MS)

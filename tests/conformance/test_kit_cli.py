@@ -19,9 +19,13 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="ptys are POSIX 
 PHYSICAL = {"button", "cartridge", "boot", "estop-reboot"}
 
 
+# Timing slack for a loaded CI machine; a pen without a watchdog still misses it by seconds.
+TOLERANCE = ["--tolerance-ms", "100"]
+
+
 def _penctl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "controller.cli", "conformance", *args],
+        [sys.executable, "-m", "controller.cli", "conformance", *TOLERANCE, *args],
         capture_output=True,
         text=True,
         timeout=120,
