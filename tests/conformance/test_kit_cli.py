@@ -3,6 +3,7 @@ over socket://, as a firmware team would run it against hardware."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from controller.commands.conformance import ConsoleOperator
 from controller.simproc import simulator_process
 from firmware_bridge.conformance import CASES
 from tests.simulator.test_realtime import penctl_sim
@@ -96,3 +98,13 @@ def test_a_port_that_cannot_open_is_a_clear_error() -> None:
     assert done.returncode == 2
     assert "could not open the pen's port '/nonexistent/pen'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("typed", "done"), [("\n", True), ("s\n", False), ("", False)])
+def test_the_person_at_the_terminal_confirms_or_skips_an_act(
+    typed: str, done: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Enter: done; `s` or the end of input (a closed stdin in CI): the case is skipped."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(typed))
+    assert ConsoleOperator().perform("power-cycle", "switch the pen off and on") is done
+    assert "[power-cycle] Please switch the pen off and on" in capsys.readouterr().err
