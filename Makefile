@@ -31,15 +31,17 @@ lint: $(VENV)/.stamp-test
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
 
-# The browser and terminal tests need Debian's chromium and tmux. As root on Debian (as in CI)
-# they are installed when missing; elsewhere those tests skip, saying what to install.
+# The browser and terminal tests need Debian's chromium and tmux, the C codec's test a C compiler
+# (gcc). As root on Debian (as in CI) they are installed when missing; elsewhere those tests
+# skip, saying what to install.
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=""; \
 	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	  command -v tmux >/dev/null || missing="$$missing tmux"; \
+	  command -v cc >/dev/null || command -v gcc >/dev/null || missing="$$missing gcc"; \
 	  if [ -n "$$missing" ]; then \
-	    echo "installing$$missing for the browser and terminal tests"; \
+	    echo "installing$$missing for the browser, terminal and C codec tests"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing \
 	      >/dev/null) || echo "could not install$$missing; those tests will skip"; \
 	  fi; \

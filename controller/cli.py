@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "controller.commands.run",
     "controller.commands.identify",
     "controller.commands.protocol",
+    "controller.commands.conformance",
     "controller.commands.sim",
     "controller.commands.session",
     "controller.commands.profiles",

@@ -11,6 +11,8 @@ import datetime
 import math
 from dataclasses import dataclass
 
+from simulator.defects import DefectError, check_names
+
 
 class ConfigError(ValueError):
     """A configuration value is unusable; the message names the field, the value and the rule."""
@@ -72,6 +74,9 @@ class PenConfig:
     # The pen's calendar (for cartridge expiry); None: the host's date, or a fixed one in
     # virtual time so runs are reproducible (see Simulator).
     today_yyyymmdd: int | None = None
+    # Deliberate firmware defects (simulator/defects.py), for proving the conformance kit; none
+    # by default.
+    defects: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         _check_ranges(self)
@@ -116,6 +121,10 @@ class PenConfig:
             raise ConfigError(f"firmware_version = {self.firmware_version!r}: three parts 0..255")
         if self.today_yyyymmdd is not None:
             check_yyyymmdd("today_yyyymmdd", self.today_yyyymmdd)
+        try:
+            check_names(self.defects)
+        except DefectError as exc:
+            raise ConfigError(f"defects: {exc}") from None
 
     def replace(self, **changes: object) -> PenConfig:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

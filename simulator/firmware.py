@@ -36,7 +36,6 @@ from firmware_bridge.protocol import (
     CartridgeState,
     ClearFault,
     DecodeError,
-    Decoder,
     ErrorKind,
     EStop,
     EventCode,
@@ -58,6 +57,7 @@ from firmware_bridge.protocol import (
     seq_next,
 )
 from simulator.config import CartridgeSpec, PenConfig
+from simulator.defects import Defects
 from simulator.events import COMMAND, SimEvent
 from simulator.frames import ACK, EVENT, NAK, TELEMETRY, FramePacker, Outgoing
 from simulator.model import PhysicalModel
@@ -98,6 +98,8 @@ class Firmware:
         now_ns: int = 0,
     ) -> None:
         self.config = config
+        self.defects = Defects(config.defects)  # none unless a scenario asks (defects.py)
+        self._never_duplicate = self.defects.never_duplicate(_NEVER_DUPLICATE)
         self.today_yyyymmdd = today_yyyymmdd
         self.model = PhysicalModel(config, random.Random(f"penctl-sim-model:{seed}"))
         self.stats: Counter[str] = Counter()
@@ -306,7 +308,8 @@ class Firmware:
         source = self._state
         estop_latched = FaultCode.ESTOP in self._latched
         self._power_on()
-        if estop_latched:  # kept in non-volatile memory: only the operator releases it (S4)
+        kept = estop_latched and not self.defects.has("estop-lost-on-reboot")
+        if kept:  # kept in non-volatile memory: only the operator releases it (S4)
             self._latched.append(FaultCode.ESTOP)
         check_transition("reboot", source, PenState.BOOTING)
         self.cartridge_state = self._read_cartridge()
@@ -380,7 +383,7 @@ class Firmware:
         self._latched: list[FaultCode] = []
         self._lease_deadline_ns = self._now
         self._dedup: OrderedDict[int, tuple[Message, Outgoing]] = OrderedDict()
-        self._decoder = Decoder()
+        self._decoder = self.defects.decoder()
         self._streaming = False
         self._next_telemetry_ns = 0
         self._boot_done_ns = self._now + self.config.boot_ms * self._ms_ns
@@ -567,6 +570,9 @@ class Firmware:
         return model.terminal_mv(charge) >= config.brownout_mv
 
     def _lease_lapse(self) -> None:
+        if self.defects.has("no-lease-watchdog"):
+            self._lease_deadline_ns = _NEVER
+            return
         self._wire_event(EventCode.LEASE_EXPIRED)
         self._emit("lease_expired")
         self._raise_fault(FaultCode.LEASE_EXPIRED, StopReason.LEASE_EXPIRED, "lease_lapse")
@@ -622,7 +628,7 @@ class Firmware:
                 NakReason.BAD_STATE: int(self._state),
             }.get(verdict, 0)
             reply = self._reply_nak(frame.seq, kind, verdict, detail)
-        if kind not in _NEVER_DUPLICATE:
+        if kind not in self._never_duplicate:
             self._dedup[frame.seq] = (message, reply)
             self._dedup.move_to_end(frame.seq)
             if len(self._dedup) > DEDUP_DEPTH:
@@ -665,7 +671,7 @@ class Firmware:
         refusal: tuple[NakReason, int] | None = None
         if depth < config.depth_min_um:
             refusal = NakReason.DEPTH_OUT_OF_RANGE, config.depth_min_um
-        elif depth > config.depth_max_um:
+        elif depth > self.defects.depth_max_um(config.depth_max_um, config.depth_step_um):
             refusal = NakReason.DEPTH_OUT_OF_RANGE, config.depth_max_um
         elif (depth - config.depth_min_um) % config.depth_step_um:
             refusal = NakReason.OFF_STEP, config.depth_step_um
@@ -732,7 +738,8 @@ class Firmware:
 
     def _stop(self, seq: int, message: Stop) -> Outgoing:
         if self._state is PenState.RUNNING:
-            self.model.coast_down()
+            if not self.defects.has("motor-runs-after-stop"):
+                self.model.coast_down()
             self._move("STOP", PenState.READY)
             self._motor_stopped(message.reason, host_stop=True)
         return self._reply_ack(seq, MessageType.STOP)
@@ -887,7 +894,8 @@ class Firmware:
             set_values: tuple[int, int, int, int] = (0, 0, 0, _EMPTY_SET_CRC)
         else:
             set_values = (applied.version, applied.depth_um, applied.speed_sps, applied.crc)
-        reply = (ACK, (seq, kind, self._state, *set_values, self.lease_remaining_ms))
+        values = (seq, kind, self._state, *set_values, self.lease_remaining_ms)
+        reply = (ACK, self.defects.ack_values(values, self.config.depth_step_um))
         self._send_values(*reply)
         return reply
 
@@ -979,3 +987,4 @@ class Firmware:
 _LEASE, _BOOT, _TICK, _TELEMETRY = range(4)
 QUIET_HORIZON_TICKS = 500  # how far ahead (10 s at 20 ms) a steady stretch is checked at once
 _BATTERY_LOW_REARM_PCT = 2.0  # the warning re-arms once charged this far above its level
+_NEVER = 1 << 62  # a deadline that never comes

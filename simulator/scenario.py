@@ -289,6 +289,11 @@ def _pen(table: Any, lines: _Lines) -> PenConfig:
         if key == "firmware_version":
             values[key] = _firmware_version(value, where)
             continue
+        if key == "defects":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ScenarioError(f"{where}: [pen] defects = {value!r}: must be a list of names")
+            values[key] = frozenset(value)
+            continue
         if key == "today_yyyymmdd" or key not in {f.name for f in dataclasses.fields(PenConfig)}:
             known = sorted({f.name for f in dataclasses.fields(PenConfig)} - {"today_yyyymmdd"})
             raise ScenarioError(

@@ -251,6 +251,108 @@ def _invalid() -> list[tuple[str, bytes, ErrorKind]]:
     ]
 
 
+def _patched(message: Message, offset: int, value: bytes) -> bytes:
+    """`message`'s payload with `value` written at `offset`: a field no encoder would produce."""
+    payload = bytearray(message.pack())
+    payload[offset : offset + len(value)] = value
+    return bytes(payload)
+
+
+def _wire_flip(message: Message, seq: int, position: int) -> bytes:
+    """`message`'s frame with bit 0 of the wire byte at `position` (a COBS code byte) flipped."""
+    frame = bytearray(encode(message, seq))
+    frame[position] ^= 0x01
+    return bytes(frame)
+
+
+def _errata() -> list[tuple[str, bytes, ErrorKind]]:
+    """The vectors protocol.md §10 names (E2, E8, E18-E21)."""
+    set_params = SetParams(256, 1024, 60)
+    ack = Ack(2, MessageType.SET_PARAMS, PenState.READY, 1, 500, 100, params_crc(1, 500, 100), 280)
+    cartridge = Cartridge(CartridgeState.FRESH, "CART-0001", "LOT-2026-11", 12, 2500, 20281231)
+    event = Event(3, EventCode.MOTOR_STARTED, 1)
+    nak = Nak(9, MessageType.SET_PARAMS, NakReason.DEPTH_OUT_OF_RANGE, 2500)
+    bad = ErrorKind.BAD_FIELD
+    return [
+        (
+            "wire bit flip in a COBS code byte: bad crc",
+            _wire_flip(set_params, 3, 0),
+            ErrorKind.BAD_CRC,
+        ),
+        (
+            "wire bit flip in a COBS code byte: bad length",
+            _wire_flip(set_params, 3, 3),
+            ErrorKind.BAD_LENGTH,
+        ),
+        (
+            "several errors: wrong crc and wrong version",
+            _raw((2, 0x01, 0, 0), b"\x01", crc=0x1234),
+            ErrorKind.BAD_CRC,
+        ),
+        (
+            "several errors: wrong version and unknown type",
+            _raw((2, 0x80, 0, 1), b""),
+            ErrorKind.WRONG_VERSION,
+        ),
+        (
+            "several errors: unknown type and a reserved flag",
+            _raw((1, 0x09, 0x02, 2), b""),
+            ErrorKind.UNKNOWN_TYPE,
+        ),
+        (
+            "several errors: short length byte and wrong crc",
+            _raw((1, 0x07, 0, 3), b"\x2c\x01", length=1, crc=0x1234),
+            ErrorKind.BAD_LENGTH,
+        ),
+        (
+            "several errors: long length byte and wrong version",
+            _raw((2, 0x07, 0, 4), b"\x2c\x01", length=3),
+            ErrorKind.TRUNCATED,
+        ),
+        (
+            "bad field: DEL in IDENTIFY's model",
+            _raw((1, 0x41, 0, 5), _patched(IDENTIFY, 23, b"\x7f")),
+            bad,
+        ),
+        (
+            "bad field: a control byte in CARTRIDGE's lot",
+            _raw((1, 0x42, 0, 6), _patched(cartridge, 20, b"\x1f")),
+            bad,
+        ),
+        (
+            "bad field: byte 0xE9 in IDENTIFY's serial",
+            _raw((1, 0x41, 0, 7), _patched(IDENTIFY, 4, b"\xe9")),
+            bad,
+        ),
+        (
+            "bad field: TELEMETRY pen_state 6",
+            _raw((1, 0x43, 0, 8), _patched(TELEMETRY_RUNNING, 4, b"\x06")),
+            bad,
+        ),
+        ("bad field: EVENT code 0", _raw((1, 0x44, 0, 9), _patched(event, 2, b"\x00")), bad),
+        ("bad field: ACK of type 0x09", _raw((1, 0x45, 0, 10), _patched(ack, 2, b"\x09")), bad),
+        ("bad field: NAK reason 0", _raw((1, 0x46, 0, 11), _patched(nak, 3, b"\x00")), bad),
+        (
+            "bad field: CARTRIDGE state 6",
+            _raw((1, 0x42, 0, 12), _patched(cartridge, 0, b"\x06")),
+            bad,
+        ),
+        (
+            "bad field: TELEMETRY active_fault 9",
+            _raw((1, 0x43, 0, 13), _patched(TELEMETRY_RUNNING, 18, b"\x09\x00")),
+            bad,
+        ),
+        ("unknown type 0x00", _raw((1, 0x00, 0, 14), b""), ErrorKind.UNKNOWN_TYPE),
+        ("unknown type 0x80", _raw((1, 0x80, 0, 15), b"\x01"), ErrorKind.UNKNOWN_TYPE),
+        ("unknown type 0xff", _raw((1, 0xFF, 0, 16), b""), ErrorKind.UNKNOWN_TYPE),
+        (
+            "oversize: 250 encoded bytes, one more than the largest frame",
+            _raw((1, 0x7F, 0, 17), bytes(range(1, MAX_PAYLOAD + 2))),
+            ErrorKind.OVERSIZE,
+        ),
+    ]
+
+
 def build() -> dict[str, Any]:
     vectors: list[dict[str, Any]] = []
     for name, message, seq, flags in VALID:
@@ -267,7 +369,7 @@ def build() -> dict[str, Any]:
                 "frame_hex": encode(message, seq, flags).hex(),
             }
         )
-    for name, frame, kind in _invalid():
+    for name, frame, kind in [*_invalid(), *_errata()]:
         vectors.append(
             {"name": name, "valid": False, "frame_hex": frame.hex(), "error": kind.value}
         )

@@ -188,10 +188,10 @@ def test_s6_over_current_trips_only_above_its_limit(margin_ma: int, trips: bool)
     assert b.fw.motor_running is not trips
 
 
-@pytest.mark.parametrize(("ambient_c", "trips"), [(45.0, False), (45.5, True)])
+@pytest.mark.parametrize(("ambient_c", "trips"), [(41.0, False), (41.5, True)])
 def test_s6_over_temperature_trips_only_above_its_limit(ambient_c: float, trips: bool) -> None:
-    """An idle pen held at exactly `over_temp_c` (45 °C) is not faulted; half a degree more is."""
-    b = make_bench(config=PenConfig(ambient_c=ambient_c, over_temp_c=45.0)).booted()
+    """An idle pen held at exactly `over_temp_c` (41 °C) is not faulted; half a degree more is."""
+    b = make_bench(config=PenConfig(ambient_c=ambient_c, over_temp_c=41.0)).booted()
     b.pen.inject("overheat", to_c=ambient_c)
     b.advance_ms(5 * TICK_MS)
     assert (b.fw.active_fault is FaultCode.OVER_TEMPERATURE) is trips
@@ -209,7 +209,7 @@ def test_s6_critical_battery_trips_at_its_level(start_pct: float, trips: bool) -
 def test_the_thresholds_under_test_are_the_shipped_ones() -> None:
     """The edges above are taken at the shipped defaults, so they test what ships."""
     config = PenConfig()
-    assert (config.over_temp_c, config.battery_critical_pct) == (45.0, 5.0)
+    assert (config.over_temp_c, config.battery_critical_pct) == (41.0, 5.0)
     assert CartridgeSpec().needle_length_um == 2500
 
 
