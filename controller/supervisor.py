@@ -17,8 +17,8 @@ from firmware_bridge.protocol import FaultCode, MotorState, Telemetry
 SUSTAIN_SAMPLES = 3
 DEPTH_TOLERANCE_UM = 150  # ±0.15 mm, the accuracy a cleared pen claims (domain.md §6, K180778)
 SPEED_TOLERANCE_PCT = 10
-TEMPERATURE_WARN_CDEG = 4_000  # 40 °C: warn before the pen's own 45 °C cut-off
-TEMPERATURE_CLEAR_CDEG = 3_800
+TEMPERATURE_WARN_CDEG = 3_900  # 39 °C: warn before the pen's own 41 °C cut-off (IEC 60601-1)
+TEMPERATURE_CLEAR_CDEG = 3_700
 BATTERY_LOW_PCT = 15
 SETTLE_SAMPLES = 20  # a second at speed for the depth actuator to reach a new depth (4 mm/s)
 GAP_WINDOW = 20  # frames: about a second of telemetry

@@ -97,13 +97,13 @@ def test_a_needle_at_speed_with_no_confirmed_speed_deviates_from_zero() -> None:
     assert _only(found, "SPEED_DEVIATION").values["applied_sps"] == "0"
 
 
-def test_the_temperature_warning_rearms_only_below_38_degrees() -> None:
+def test_the_temperature_warning_rearms_only_below_37_degrees() -> None:
     supervisor = Supervisor()
     warnings = []
-    for cdeg in (4000, 4000, 3800, 4000, 3799, 4000):
+    for cdeg in (3900, 4000, 3700, 4000, 3699, 4000):
         found = supervisor.check(_frame(temperature_cdeg=cdeg), 0, RUNNING)
         warnings += [c.values["temperature_c"] for c in found if c.alarm_id == "TEMPERATURE_HIGH"]
-    assert warnings == ["40.0", "40.0"]
+    assert warnings == ["39.0", "40.0"]
 
 
 def test_low_battery_is_reported_once_naming_the_percentage() -> None:
