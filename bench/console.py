@@ -29,6 +29,7 @@ import json
 import os
 import pty
 import random
+import re
 import statistics
 import struct
 import subprocess
@@ -59,7 +60,7 @@ from tests.controller.console.walkthrough import (  # noqa: E402
     walk,
 )
 
-FAST_TELEMETRY = 'name = "fast-telemetry"\n[pen]\ntelemetry_period_ms = 10\n'
+FAST_TELEMETRY = 'name = "fast-telemetry"\n[pen]\ntelemetry_period_ms = 10\ntick_ms = 10\n'
 AREAS = 5
 ROWS, COLUMNS = 48, 150
 
@@ -149,28 +150,29 @@ def console_on_simulator(work: Path) -> Iterator[tuple[Terminal, Events, Path]]:
 
 
 def _start(terminal: Terminal, areas: list[str]) -> bool:
-    """Apply and start on the current area, or on the next when its passes are used. False:
-    every area's passes are used (the start key is refused, saying so)."""
+    """Apply and start on the current area, moving to the next once this one's passes are all
+    used (the screen says "k of n passes done"). False: every area's passes are used."""
     while areas:
-        terminal.press("a")
-        wait_for(terminal.screen, "  ARMED  ")
-        terminal.press("s")
-        deadline = time.monotonic() + 10
-        while "  RUNNING  " not in (shown := terminal.screen()):
-            if "the profile's maximum" in shown:  # this area's passes are used
-                break
-            if "no live lease yet" in shown:
-                terminal.press("s")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the needle never started:\n{shown}")
-            time.sleep(0.05)
-        else:
-            return True
+        done = re.search(rf"{areas[0]}: (\d+) of (\d+) passes done", terminal.screen())
+        if done is None or done.group(1) != done.group(2):
+            break
         areas.pop(0)
         if areas:
             terminal.press("n")
             wait_for(terminal.screen, f"[{areas[0]}]")
-    return False
+    if not areas:
+        return False
+    terminal.press("a")
+    wait_for(terminal.screen, "  ARMED  ")
+    terminal.press("s")
+    deadline = time.monotonic() + 10
+    while "  RUNNING  " not in (shown := terminal.screen()):
+        if "no live lease yet" in shown:
+            terminal.press("s")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the needle never started:\n{shown}")
+        time.sleep(0.05)
+    return True
 
 
 def _areas(screen: str) -> list[str]:

@@ -13,9 +13,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 READY_TIMEOUT_S = 15.0
 
@@ -38,9 +40,25 @@ def simulator_process(extra_args: Sequence[str] = ()) -> Iterator[str]:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:
-            yield _wait_ready(proc)
+            port = _wait_ready(proc)
+            _drain(proc)
+            yield port
         finally:
             _stop(proc)
+
+
+def _drain(proc: subprocess.Popen[str]) -> None:
+    """Read what the simulator prints for as long as it runs. A pipe nobody reads fills (64 KiB)
+    and then blocks the simulator mid-write, so it stops answering the pen's port: the host
+    would see a link lost (a write timeout) in the middle of a session."""
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            threading.Thread(target=_discard, args=(stream,), daemon=True).start()
+
+
+def _discard(stream: IO[str]) -> None:
+    for _ in stream:
+        pass
 
 
 def _wait_ready(proc: subprocess.Popen[str]) -> str:

@@ -47,10 +47,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # more bytes; Textual's default is 100 ms. 25 ms keeps a local terminal unambiguous and makes STOP
 # 75 ms sooner; over a slow link a split sequence reads as Esc, which stops: the safe side.
 ESCDELAY_MS = "25"
+# The interpreter hands the GIL to a waiting thread after this long (CPython's default: 5 ms).
+# The console's drawing holds it in long stretches, and a stop key read by the input thread, the
+# frame written for it and the owner's lease renewals each wait for it: 0.5 ms bounds each wait.
+SWITCH_INTERVAL_S = 0.0005
 
 
 def _console(args: argparse.Namespace) -> int:
     os.environ.setdefault("ESCDELAY", ESCDELAY_MS)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     from controller.console.app import PenConsole
     from controller.core import Controller
     from controller.journal import JournalError, JournalWriter

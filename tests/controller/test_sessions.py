@@ -154,14 +154,16 @@ def test_a_script_runs_in_real_time_over_a_pty_against_the_simulator_process(
     script = tmp_path / "short.toml"
     script.write_text(SHORT_SCRIPT.format(run_s=2))
     events = tmp_path / "events.jsonl"
-    journal = tmp_path / "j"
+    journal, keys, witness = tmp_path / "j", tmp_path / "keys", tmp_path / "witness"
     args = ["--events", str(events), "--cartridge-serial", "RT-0001"]
+    options = ["--clinic-dir", str(_clinic_dir(tmp_path)), "--key-dir", str(keys)]
     with simulator_process(args) as pty:
-        code = _session(script, journal, "--port", pty, "--clinic-dir", str(_clinic_dir(tmp_path)))
+        code = _session(script, journal, "--port", pty, *options, "--witness", str(witness))
     assert code == 0, capsys.readouterr()
     started = [e for e in _events(events) if e["event"] == "motor_started"]
     assert len(started) == 2  # two one-second passes
-    assert main(["audit", "verify", str(journal)]) == 0
+    anchors = ["--public-key", str(keys / "journal-ed25519.pub.pem"), "--witness", str(witness)]
+    assert main(["audit", "verify", str(journal), *anchors]) == 0
 
 
 def test_killing_the_controller_mid_treatment_stops_the_needle_by_the_lease(
