@@ -112,4 +112,5 @@ class Snapshot:
     journal_file: str | None = None
     link_quality: dict[str, int] = field(default_factory=dict)
     last_refusal: str | None = None
+    head_fingerprint: str | None = None  # the journal's latest signed head, SEQ:HASH16
     actions_handled: int = 0  # the ticket of the last operator action handled (Controller.submit)

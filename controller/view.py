@@ -66,6 +66,7 @@ def build_snapshot(ctl: Controller) -> Snapshot:
         checklist=progress.checklist(ctl.library.policy.numbing.min_dwell_s * NS_PER_S),
         follow_up=progress.follow_up,
         journal_file=None if ctl.journal.session is None else str(ctl.journal.session),
+        head_fingerprint=ctl.journal.head_fingerprint,
         link_quality={} if pen is None else _quality(pen.stats()),
         last_refusal=ctl.last_refusal,
     )

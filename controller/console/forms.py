@@ -201,6 +201,8 @@ class Summary(Static):
         self.update(
             f"Session {snap.step.value} for {snap.patient or '-'} ({snap.profile or '-'}).\n"
             f"Areas: {areas}.\nFollow-up: {snap.follow_up or 'not set'}.\n"
-            "Report: penctl audit report JOURNAL --format html -o report.html\n"
+            f"Journal head {snap.head_fingerprint}: write it on the paper record; "
+            f"`penctl audit verify --witness {snap.head_fingerprint}` fails a rolled-back "
+            "journal.\nReport: penctl audit report JOURNAL --format html -o report.html\n"
             "Press I for the next patient's intake."
         )

@@ -21,7 +21,6 @@ from controller.console.app import PenConsole
 from controller.console.dialogs import ReasonScreen
 from controller.core import Controller
 from controller.journal import JournalWriter
-from controller.journal.signing import CheckpointSigner
 from controller.machines import Device, Step
 from controller.runner import VirtualRunner
 from firmware_bridge import open_pen
@@ -30,6 +29,7 @@ from profiles import load_library
 from simulator.pen import SimulatedPen
 from simulator.transport.inprocess import publish, unpublish
 from tests.controller.console.walkthrough import short_dwell_clinic
+from tests.controller.journal.helpers import fixed_signer
 
 SIZE = (160, 60)
 
@@ -85,7 +85,7 @@ def rig(name: str) -> Iterator[Rig]:
     pen = SimulatedPen(clock, seed=3)
     url = publish(name, pen)
     directory = Path(tempfile.mkdtemp())
-    journal = JournalWriter.open(directory / "j", signer=CheckpointSigner.generate(), clock=clock)
+    journal = JournalWriter.open(directory / "j", signer=fixed_signer(), clock=clock)
     controller = Controller(
         clock=clock,
         journal=journal,
