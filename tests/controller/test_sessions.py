@@ -21,6 +21,7 @@ import pytest
 from controller.cli import main
 from controller.simproc import simulator_process
 from firmware_bridge.clock import NS_PER_MS
+from tests.controller.console.walkthrough import short_dwell_clinic
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples" / "sessions").glob("*.toml"))
@@ -137,17 +138,6 @@ pause_every_s = 1
 """
 
 
-def _clinic_dir(tmp_path: Path) -> Path:
-    """The bundled policy with a three-second numbing dwell, so real time stays short."""
-    clinic = tmp_path / "clinic"
-    clinic.mkdir()
-    policy = (ROOT / "profiles" / "library" / "policy.toml").read_text()
-    (clinic / "policy.toml").write_text(
-        policy.replace("min_dwell_minutes = 15", "min_dwell_minutes = 0.05")
-    )
-    return clinic
-
-
 def test_a_script_runs_in_real_time_over_a_pty_against_the_simulator_process(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -156,7 +146,7 @@ def test_a_script_runs_in_real_time_over_a_pty_against_the_simulator_process(
     events = tmp_path / "events.jsonl"
     journal, keys, witness = tmp_path / "j", tmp_path / "keys", tmp_path / "witness"
     args = ["--events", str(events), "--cartridge-serial", "RT-0001"]
-    options = ["--clinic-dir", str(_clinic_dir(tmp_path)), "--key-dir", str(keys)]
+    options = ["--clinic-dir", str(short_dwell_clinic(tmp_path / "clinic")), "--key-dir", str(keys)]
     with simulator_process(args) as pty:
         code = _session(script, journal, "--port", pty, *options, "--witness", str(witness))
     assert code == 0, capsys.readouterr()
@@ -175,7 +165,7 @@ def test_killing_the_controller_mid_treatment_stops_the_needle_by_the_lease(
     script.write_text(SHORT_SCRIPT.format(run_s=60))
     events = tmp_path / "events.jsonl"
     journal = tmp_path / "j"
-    clinic = _clinic_dir(tmp_path)
+    clinic = short_dwell_clinic(tmp_path / "clinic")
     with simulator_process(["--events", str(events), "--cartridge-serial", "RT-0002"]) as pty:
         host = subprocess.Popen(
             [
