@@ -215,7 +215,15 @@ def _start(ctl: Controller) -> Permission:
     telemetry = ctl.facts.telemetry
     if telemetry is None or telemetry.lease_remaining_ms == 0:
         return no("the pen reports no live lease yet; wait a moment and try again (S5)")
+    if ctl.pen is not None and ctl.pen.status().stops_unanswered:
+        return no(_STOP_UNANSWERED)
     return YES
+
+
+_STOP_UNANSWERED = (
+    "the pen has not yet acknowledged the last stop, and its repeat would stop this start "
+    "(S1); wait a moment and try again"
+)
 
 
 def _pause(ctl: Controller) -> Permission:

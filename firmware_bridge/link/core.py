@@ -7,7 +7,8 @@ Rules (docs/protocol.md §3 and §5; docs/link.md says the same with the reasons
   seq, then the link is LOST and every waiting command fails.
 - STOP and ESTOP are written at once, overtaking the queue and the command outstanding (which is
   still tracked to its end, but a START is never sent again), and repeated every 100 ms until
-  acknowledged, whatever the link's state: a stop is never given up (S4).
+  acknowledged, whatever the link's state: a stop is never given up (S4). A START accepted while
+  a stop is unanswered fails at once: the stop's repeat would reach the pen after it.
 - LEASE is written at once and never retransmitted: the next renewal supersedes it. One that gets
   no answer within a try's 100 ms is reported failed.
 - A SET_PARAMS echo is compared field by field with what was asked, `params_crc` included; any
@@ -156,6 +157,9 @@ class LinkCore:
             self._fail_queued(now_ns, f"a {message.TYPE.name} was sent before it went out")
         elif self.state not in (LinkState.UP, LinkState.HANDSHAKE):
             self._fail(command, self._not_up_why(), now_ns)
+        elif message.TYPE is MessageType.START and self._stops:
+            why = "a stop is still unanswered and its repeat would stop the needle: start again"
+            self._fail(command, f"{why} once the pen acknowledges it", now_ns)
         elif message.TYPE is MessageType.LEASE:
             self._transmit(command, now_ns)
             self._leases[command.seq] = command

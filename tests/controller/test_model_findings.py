@@ -275,3 +275,24 @@ def test_s4_an_estop_pressed_before_any_pen_holds_once_one_connects(world: World
     world.submit(act.Acknowledge(), after_ms=100)
     assert world.device is Device.IDLE
     no_internal_fault(world)
+
+
+def test_s1_s7_a_start_is_refused_while_a_stop_is_unanswered(world: World) -> None:
+    """Found by the model: STOP pressed while armed, its ACK lost; START 50 ms later reached the
+    pen, and the stop's repeat (which the pen executes again, protocol.md §5.2) stopped the needle
+    50 ms into the run, with the journal's NEEDLE_STOP before the NEEDLE_START. Starting waits
+    until the pen has acknowledged the stop."""
+    world.to_armed()
+    starts = motor_starts(world)
+    world.pen.inject("drop", direction="to_host", rate=1.0, for_ms=100)
+    world.submit(act.Stop(), after_ms=50)
+    world.submit(act.Start())
+    assert world.ctl.last_refusal is not None
+    assert "not yet acknowledged the last stop" in world.ctl.last_refusal
+    world.advance_ms(300)
+    assert starts == []
+    world.start()
+    world.advance_ms(300)
+    assert [device for _, device in starts] == [Device.RUNNING]
+    assert not any(e.event == "motor_stopped" for e in world.pen.events[-40:])
+    no_internal_fault(world)

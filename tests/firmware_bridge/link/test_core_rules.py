@@ -505,6 +505,34 @@ def test_s1_a_start_unanswered_when_a_stop_goes_is_never_sent_again() -> None:
     assert core.state is LinkState.UP
 
 
+@pytest.mark.parametrize("stop", STOPS, ids=["STOP", "ESTOP"])
+def test_s1_a_start_while_a_stop_is_unanswered_fails_at_once_and_is_never_written(
+    stop: Message,
+) -> None:
+    """S1: the pen executes a repeated stop again (§5.2), so a START written while a stop is
+    still repeating would be stopped by the stop's next repeat: the needle would run for up to
+    100 ms and stop for a reason the operator gave before starting it. Once the pen acknowledges
+    the stop, START goes."""
+    core, pen, now = up()
+    core.send(stop, now)
+    [_unacknowledged] = pen.read()  # its ACK is lost on the way back
+    start_id = core.send(Start(1), now + ms(50))
+    assert pen.read() == []
+    [failed] = only(core.take_outputs(), Failed)
+    assert failed.command_id == start_id
+    assert "stop is still unanswered" in failed.why and "once the pen acknowledges" in failed.why
+
+    core.advance(now + TRY)
+    [again] = pen.read()
+    pen.ack(again, now + TRY + ms(2))
+    core.take_outputs()
+    later = core.send(Start(1), now + TRY + ms(10))
+    [start_frame] = pen.read()
+    assert start_frame.message == Start(1)
+    pen.ack(start_frame, now + TRY + ms(12))
+    assert outcome_ids(core.take_outputs()) == [("Confirmed", later)]
+
+
 def test_a_start_overtaken_by_a_stop_is_still_confirmed_if_its_answer_comes() -> None:
     """Its first send was only slow: the pen started then stopped, and both are confirmed."""
     core, pen, now = up()
