@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,10 +22,10 @@ from controller.cli import main
 from controller.journal.audit.summary import FittedCartridge, cartridge_text, fitted_cartridges
 from controller.journal.audit.timeline import describe
 from controller.journal.format import SESSION_FILE, Record, check_schema, parse_line
+from tests.browser import needs_chromium, screenshot
 from tests.controller.session import PATIENT, run_session
 
 OVERRIDE_REASON = "patient travels abroad for three months; the doctor agreed"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -194,36 +192,13 @@ def test_cartridges_from_the_opening_and_from_records_in_order_once_each() -> No
 
 
 @pytest.mark.chromium
-@pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="/usr/bin/chromium is not installed (apt-get install chromium); "
-    "the HTML report is not rendered in this run",
-)
+@needs_chromium
 def test_the_report_of_a_real_session_renders_in_headless_chromium(
     journal: Path, tmp_path: Path
 ) -> None:
     page = tmp_path / "report.html"
     assert main(["audit", "report", str(journal), "--format", "html", "-o", str(page)]) == 0
     shot = tmp_path / "report.png"
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run(
-            [
-                str(CHROMIUM),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                f"--screenshot={shot}",
-                "--window-size=1280,1600",
-                page.as_uri(),
-            ],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
+    done = screenshot(page, shot)
     assert done.returncode == 0, done.stderr[-2000:]
     assert shot.exists() and shot.stat().st_size > 10_000

@@ -8,16 +8,13 @@ import json
 import re
 import shutil
 import struct
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from controller.cli import main
+from tests.browser import needs_chromium, screenshot
 from tests.controller.journal.helpers import write_public_key, write_sample_journal
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -124,35 +121,12 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 @pytest.mark.chromium
-@pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="/usr/bin/chromium is not installed (apt-get install chromium); "
-    "the HTML report is not rendered in this run",
-)
+@needs_chromium
 def test_html_report_renders_in_headless_chromium(journal: Path, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     _report(journal, page, "html", "--session", "1")
     shot = tmp_path / "report.png"
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run(
-            [
-                str(CHROMIUM),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={profile}",
-                f"--screenshot={shot}",
-                "--window-size=1280,1600",
-                page.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    done = screenshot(page, shot)
     assert shot.exists(), done.stderr[-2000:]
     assert _png_size(shot) == (1280, 1600)
     # A blank or error page compresses to a few kilobytes; the report is text, tables and a chart.
