@@ -376,7 +376,7 @@ class PenPractice(RuleBasedStateMachine):
         ctl, obs = self.ctl, self.obs
         permission = ctl.allowed()[action.name]
         refused_before = len(obs.refusals)
-        runs_before = len(obs.runs)
+        runs_before, submitted_ns = len(obs.runs), self.now
         journaled_before = obs.count("ACTION_REFUSED")
         session_open = self.world.journal.session is not None
         if isinstance(action, act.EStop) and ctl.pen is not None:
@@ -406,7 +406,8 @@ class PenPractice(RuleBasedStateMachine):
         if after_ns:
             self._advance(after_ns)
         if isinstance(action, act.Acknowledge):
-            assert len(obs.runs) == runs_before, "S4, S6: acknowledging started the motor"
+            started = [r for r in obs.runs[runs_before:] if r.journaled_ns >= submitted_ns]
+            assert not started, "S4, S6: acknowledging started the motor"
             if not refused:
                 self._check_acknowledged()
 
@@ -819,32 +820,48 @@ class PenPractice(RuleBasedStateMachine):
         obs, t = self.obs, event.t_ns
         if obs.motor_on:
             obs.fail("pen: motor_started while running")
-        obs.runs.append(Run(t))
-        why = self._host_forbids_running()
-        if why is not None:
-            obs.fail(f"S1: the motor started at {t / 1e9:.3f} s although {why}")
+        run = Run(t)
+        obs.runs.append(run)
         version = event.data["param_version"]
         for i, (asked, at_ns) in enumerate(obs.starts_unused):
             if asked == version and at_ns <= t:
                 del obs.starts_unused[i]
-                obs.runs[-1].journaled_ns = at_ns
+                run.journaled_ns = at_ns
                 break
         else:
             obs.fail(f"S7: the motor started (set {version}) with no NEEDLE_START journaled first")
+        why = self._host_forbids_running()
+        if why is not None and self._in_flight(run):
+            # A START written while running was allowed, held on the wire by a fault, reaches
+            # the pen after the operator stopped: no host can recall a frame. The stop that
+            # follows it on the wire must end the run within the bound (S1).
+            self.s1_since = (t, f"{why} (its START was already on the wire)")
+        elif why is not None:
+            obs.fail(f"S1: the motor started at {t / 1e9:.3f} s although {why}")
         cartridge = self.pen.firmware.cartridge
         if cartridge is not None:
             obs.ran_serials.add(cartridge.serial)
 
-    def _host_forbids_running(self) -> str | None:
-        """Why, if at all, the host does not allow the needle to run now (S1)."""
+    def _in_flight(self, run: Run) -> bool:
+        """The run's START was written before now, within a link fault's window that may hold
+        frames back, and nothing but the operator's moves since (a stop, an e-stop, an abort)
+        forbids the run."""
+        journaled = 0 < run.journaled_ns < run.started_ns
+        held = run.started_ns <= self.disturbed_until
+        return journaled and held and self._host_forbids_running(moves=False) is None
+
+    def _host_forbids_running(self, *, moves: bool = True) -> str | None:
+        """Why, if at all, the host does not allow the needle to run now (S1); `moves=False`
+        leaves out what the operator changes at a key (the workflow's step, the device, the
+        session an abort closes, and the confirmed set, which a stop forgets)."""
         ctl, session = self.world.ctl, self.obs.session
-        if ctl.step is not Step.TREATMENT:
+        if moves and ctl.step is not Step.TREATMENT:
             return f"the workflow is at {ctl.step.value}"
-        if ctl.device_state not in (Device.RUNNING, Device.STOPPING):
+        if moves and ctl.device_state not in (Device.RUNNING, Device.STOPPING):
             return f"the device is {ctl.device_state.value}"
-        if session is None or session.closed:
+        if session is None or (moves and session.closed):
             return "no journal session is open"
-        if session.workflow != Step.TREATMENT.value:
+        if moves and session.workflow != Step.TREATMENT.value:
             return f"the journal's workflow is at {session.workflow}"
         missing = session.missing(self.dwell_ns)
         if missing:
@@ -854,6 +871,8 @@ class PenPractice(RuleBasedStateMachine):
             return "no cartridge was checked in this session"
         if fitted is None or fitted.serial != session.cartridge:
             return f"the cartridge fitted is not the one checked ({session.cartridge})"
+        if not moves:
+            return None  # a stop forgets the confirmed set; the pen runs the set START named
         applied, confirmed = self.world.pen.firmware.applied, ctl.progress.confirmed
         if applied is None or confirmed is None:
             return f"the pen applied {applied}, the controller confirmed {confirmed}"

@@ -296,3 +296,23 @@ def test_s1_s7_a_start_is_refused_while_a_stop_is_unanswered(world: World) -> No
     assert [device for _, device in starts] == [Device.RUNNING]
     assert not any(e.event == "motor_stopped" for e in world.pen.events[-40:])
     no_internal_fault(world)
+
+
+def test_s1_a_start_held_on_the_wire_runs_only_until_the_estop_behind_it(world: World) -> None:
+    """Found by the model (an oracle's gap, not a controller bug): a START written while
+    running was allowed, held 100 ms on the wire, reaches the pen after the operator's e-stop.
+    No host can recall a frame; the e-stop written behind it on the same wire must stop the
+    motor the instant it arrives, and the pen ends latched."""
+    world.to_armed()
+    world.pen.inject("delay", direction="to_pen", rate=1.0, delay_ms=100, for_ms=100)
+    world.submit(act.Start(), after_ms=10)
+    world.submit(act.EStop())
+    world.advance_ms(300)
+    started = [e for e in world.pen.events if e.event == "motor_started"]
+    stopped = [e for e in world.pen.events if e.event == "motor_stopped"]
+    assert len(started) == 1  # the START reached the pen after the e-stop was pressed
+    assert [e.data["reason"] for e in stopped] == ["estop"]
+    assert stopped[0].t_ns - started[0].t_ns <= 10 * 1_000_000
+    assert world.pen.firmware.state.name == "ESTOPPED"
+    assert world.device is Device.ESTOP
+    no_internal_fault(world)
