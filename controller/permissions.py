@@ -116,6 +116,11 @@ def _remove_numbing(ctl: Controller) -> Permission:
 def _check_cartridge(ctl: Controller) -> Permission:
     if ctl.step is not Step.PREPARATION:
         return _step(ctl, Step.PREPARATION, "checking the cartridge")
+    if not link_up(ctl):
+        return no(
+            "the link to the pen is down, so what it last reported may not be the cartridge "
+            "fitted now (S8): reconnect, then check the cartridge"
+        )
     cartridge = ctl.facts.cartridge
     if cartridge is None or cartridge.state is CartridgeState.ABSENT:
         return no("fit a new cartridge from a sealed pack: the pen reports none")

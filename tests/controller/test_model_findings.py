@@ -316,3 +316,29 @@ def test_s1_a_start_held_on_the_wire_runs_only_until_the_estop_behind_it(world: 
     assert world.pen.firmware.state.name == "ESTOPPED"
     assert world.device is Device.ESTOP
     no_internal_fault(world)
+
+
+def test_s8_a_cartridge_is_not_checked_while_the_link_is_lost(world: World) -> None:
+    """Found by the model: the link lost, a used cartridge pushed in; checking the cartridge
+    journaled the fresh one the pen had reported before the loss. A check needs the pen's word
+    now; once reconnected, the used cartridge is refused."""
+    world.connect()
+    world.intake()
+    world.submit(act.Consent(form_id="CF-1", form_version="3"))
+    used = world.pen.firmware.cartridge
+    assert used is not None
+    world.pen.firmware.used_serials.add(used.serial)
+    world.pen.inject("unplug", for_ms=200)
+    world.advance_ms(300)
+    assert world.device is Device.LINK_LOST
+    world.pen.pull_cartridge()
+    world.advance_ms(200)
+    world.pen.seat_cartridge(used.replace(used=True))
+    world.advance_ms(100)
+    world.submit(act.CheckCartridge())
+    assert world.ctl.last_refusal and "link to the pen is down" in world.ctl.last_refusal
+    assert world.records("CARTRIDGE") == []
+    world.submit(act.Connect(), after_ms=500)
+    world.submit(act.CheckCartridge())
+    assert world.records("CARTRIDGE") == []
+    assert world.ctl.last_refusal and "(S8)" in world.ctl.last_refusal
