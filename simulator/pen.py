@@ -206,13 +206,15 @@ class SimulatedPen:
                 self._port.unplug()
 
     def _cut_link(self, fault: WireFault) -> None:
-        """A `cut` fault: the plug comes out in the middle of a frame (under the lock)."""
-        if self._closed:
-            return
-        self._set_plugged(False)
-        self._pump()
-        if fault.replug_ns is not None:
-            self.clock.call_later(fault.replug_ns, self.replug)
+        """A `cut` fault: the plug comes out in the middle of a frame (from the wire's timer on
+        the clock's thread, so it takes the lock)."""
+        with self.lock:
+            if self._closed:
+                return
+            self._set_plugged(False)
+            self._pump()
+            if fault.replug_ns is not None:
+                self.clock.call_later(fault.replug_ns, self.replug)
 
     def act(self, action: Callable[[int], None]) -> None:
         """Run `action(now_ns)` on the firmware under the pen's lock, then send what it made
@@ -236,12 +238,18 @@ class SimulatedPen:
             self._pump()
 
     def _deliver_to_pen(self, data: bytes) -> None:
-        self.firmware.receive(data, self.clock.monotonic_ns())
-        self._pump()
+        """Bytes off the wire into the firmware: a frame a fault held back arrives from the
+        wire's timer on the clock's thread, while the host's thread may be writing: one lock."""
+        with self.lock:
+            if self._closed:
+                return
+            self.firmware.receive(data, self.clock.monotonic_ns())
+            self._pump()
 
     def _deliver_to_host(self, data: bytes) -> None:
-        if self._port is not None and self.plugged:
-            self._port.send(data)
+        with self.lock:
+            if self._port is not None and self.plugged:
+                self._port.send(data)
 
     def _pump(self) -> None:
         """Publish events (which may fire faults, which make more), then send the frames."""

@@ -20,6 +20,7 @@ from firmware_bridge.protocol import (
     Start,
 )
 from firmware_bridge.protocol.codec import ErrorKind
+from simulator.events import SimEvent
 from simulator.transport.inprocess import open_host_port
 from tests.simulator.testbench import Bench, Host, scenario_bench
 
@@ -156,6 +157,35 @@ def test_delay_holds_frames_back_in_order() -> None:
     assert b.host.reply(seq).lease_remaining_ms == 300
     pen_seqs = [f.seq for f in b.host.frames]
     assert pen_seqs == sorted(pen_seqs)  # a serial line keeps order
+
+
+def test_a_frame_a_fault_held_back_reaches_the_pen_under_the_pens_lock() -> None:
+    """On a real clock, a held-back frame is released from the clock's thread while the host's
+    thread may be writing to the pen: the pen's one lock must cover that delivery, as it covers
+    every other way into the pen (listeners run under it)."""
+    b = scenario_bench(
+        """
+        [[fault]]
+        on = "HELLO"
+        after_ms = 1
+        action = "delay"
+        direction = "to_pen"
+        delay_ms = 20
+        """
+    ).identified()
+    unlocked: list[str] = []
+
+    def listen(event: SimEvent) -> None:
+        if not b.pen.lock._is_owned():  # type: ignore[attr-defined]
+            unlocked.append(event.event)
+
+    b.pen.add_listener(listen)
+    b.advance_ms(1)
+    seq = b.host.send(Lease(300))
+    b.advance_ms(100)
+    assert b.host.reply(seq).lease_remaining_ms == 300
+    assert any(e.event == "frame_delayed" for e in b.pen.events)
+    assert unlocked == []
 
 
 def test_split_frames_arrive_in_parts_and_still_decode() -> None:
