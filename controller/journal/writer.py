@@ -55,6 +55,7 @@ from controller.journal.format import (
     session_file_name,
     sha256_hex,
 )
+from controller.journal.keychain import KeyChain, short
 from controller.journal.paths import resolve_key_dir
 from controller.journal.records import (
     ACTOR_PATTERN,
@@ -67,7 +68,7 @@ from controller.journal.records import (
 )
 from controller.journal.regular import NotRegularFile, read_regular
 from controller.journal.scan import SplitFile, split_file
-from controller.journal.signing import CheckpointSigner, key_id, verify_head
+from controller.journal.signing import CheckpointSigner, verify_head
 from controller.journal.witness import CheckpointPolicy, Witness
 from firmware_bridge.clock import RealClock, TimeSource
 
@@ -76,6 +77,7 @@ _RESERVED = {
     "SESSION_CLOSE": "close_session()",
     "CHECKPOINT": "checkpoint()",
     "RECOVERY": "the writer's own recovery",
+    "KEY_HANDOVER": "rotate_key()",
 }
 
 
@@ -97,6 +99,12 @@ class RecoveryReport:
             if self.kept_aside
             else ""
         )
+        if not self.closed_as_faulted:
+            return (
+                f"penctl stopped while finishing session {self.session}, after it was closed "
+                f"(crash or power loss).{kept} The session's records were completed with a "
+                "signed checkpoint; every acknowledged record is intact."
+            )
         return (
             f"Session {self.session} was not closed: penctl stopped during it (crash or power "
             f"loss).{kept} The session was closed as faulted with a signed checkpoint; every "
@@ -343,6 +351,46 @@ class JournalWriter:
     ) -> None:
         self.close()
 
+    def rotate_key(self, new: CheckpointSigner, reason: str, actor: str) -> Record:
+        """Hands the journal over to `new` between sessions: KEY_HANDOVER, signed by the key in
+        force and covering the last record, then a CHECKPOINT by the new key covering it, both
+        appended to the newest (closed) session file with one write and one fsync; head.json
+        follows, signed by the new key. From then on this writer signs with `new`. Returns the
+        KEY_HANDOVER record (docs/journal.md §4)."""
+        self._check_writable()
+        if self._session is not None:
+            raise JournalStateError(
+                f"session {self._session} is open; hand the key over between sessions"
+            )
+        if self._last_session == 0:
+            raise JournalStateError(
+                "the journal holds no session yet, so no key has signed anything: there is "
+                "nothing to hand over; start the journal with the new key instead"
+            )
+        if new.public_key_hex == self._signer.public_key_hex:
+            raise JournalStateError(f"key {new.key_id} is already the journal's key in force")
+        if not 1 <= len(reason) <= 2000:
+            raise JournalStateError("the reason for a key hand-over takes 1 to 2000 characters")
+        number = self._last_session
+        path = self._dir / session_file_name(number)
+        self._origin_ns = self._clock.monotonic_ns()  # a run of its own: its clock starts afresh
+        handover, line = self._build(
+            self._signer.hand_over(new.public_key_hex, self._seq, self._hash, reason),
+            actor,
+            number,
+        )
+        checkpoint = self._build(new.sign(handover.seq, handover.hash), actor, number, handover)
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise self._latch(path, handover.seq, exc) from exc
+        self._path, self._session, self._closing = path, number, True
+        self._commit_group([(handover, line), checkpoint])
+        self._signer = new
+        self._write_head(checkpoint[0])
+        self._end_session()
+        return handover
+
     # -- internals -----------------------------------------------------------------------------
 
     def _check_writable(self) -> None:
@@ -455,7 +503,9 @@ class JournalWriter:
             self._head = parse_head(_read_journal_file(head_path))
         except (FramingError, SchemaError) as exc:
             raise JournalCorrupt(head_path, None, 0, f"is unreadable ({exc})") from exc
-        self._check_head_signature(head_path, self._head)
+        problem = verify_head(self._head)
+        if problem is not None:
+            raise JournalCorrupt(head_path, None, 0, f"is not signed by its key: {problem}")
         last = sessions[-1] if sessions else 0
         named = self._head.last_session
         if last not in (named, named + 1) or sessions != list(range(1, last + 1)):
@@ -466,9 +516,8 @@ class JournalWriter:
                 f"names session {named} but the session files are {_ranges(sessions)}",
             )
         self._last_session = last
-        if self._head.checkpoint is not None and self._head.checkpoint.key_id != self.key_id:
-            raise JournalKeyMismatch(self._dir, self._head.checkpoint.key_id, self.key_id)
         if last == 0:
+            self._check_in_force(self._head.public_key)
             return
         self._recover_session(last)
 
@@ -479,30 +528,54 @@ class JournalWriter:
         data = _read_journal_file(path)
         split = split_file(data)
         records = _read_chain(path, split)
-        self._check_signing_keys(number, records)
+        self._follow_keys(number, path, split, records)
         self._check_vouched_checkpoint(number, path, split, records)
         closed = any(rec.type == "SESSION_CLOSE" for rec in records)
         terminated = closed and records[-1].type == "CHECKPOINT"
         if split.torn_offset is not None:
-            if terminated:
-                raise JournalCorrupt(
-                    path, None, split.torn_offset, "follows the session's closing checkpoint"
-                )
+            # after a closing checkpoint only a key hand-over (one write) can have been torn
             self._keep_aside(path, data, split.torn_offset)
         self._resume_chain(number, records)
         latest_checkpoint = next((r for r in reversed(records) if r.type == "CHECKPOINT"), None)
-        if not terminated:
+        if not terminated or split.torn_offset is not None:
             latest_checkpoint = self._close_interrupted(number, path, records, closed)
         self._refresh_head(number, latest_checkpoint)
 
-    def _check_signing_keys(self, number: int, records: list[Record]) -> None:
-        """This session's checkpoints, and the one head.json names if it is in an earlier
-        session, were signed with our key."""
-        vouched = self._head.checkpoint if self._head is not None else None
-        earlier = [] if vouched is None or vouched.session == number else [self._vouched(vouched)]
-        for rec in [*earlier, *records]:
-            if rec.type == "CHECKPOINT":
-                self._check_key(rec)
+    def _follow_keys(
+        self, number: int, path: Path, split: SplitFile, records: list[Record]
+    ) -> None:
+        """The key in force at the end of the newest session (from the checkpoint head.json
+        names if it is in an earlier session, through this session's checkpoints and key
+        hand-overs) is ours, and head.json is signed by a key that has been in force."""
+        assert self._head is not None
+        chain = KeyChain()
+        vouched = self._head.checkpoint
+        if vouched is not None and vouched.session != number:
+            self._vouched(vouched)
+        if number > 1:  # the key in force as the session opened: the last one's closing key
+            chain.follow(_last_record(self._dir / session_file_name(number - 1)), None)
+        for index, record in enumerate(records):
+            problem = chain.follow(record, records[index - 1] if index else None)
+            if problem is not None:
+                raise JournalCorrupt(path, record.seq, split.lines[index].offset, problem)
+        if chain.keys and self._head.public_key not in chain.keys:
+            raise JournalCorrupt(
+                self._dir / HEAD_FILE,
+                None,
+                0,
+                f"is signed by key {short(self._head.public_key)}, which never signed the "
+                "journal's checkpoints",
+            )
+        self._check_in_force(chain.in_force or self._head.public_key)
+
+    def _check_in_force(self, in_force: str) -> None:
+        """The whole public key, not the key_id: 64 bits can be matched by trying enough keys."""
+        if in_force != self._signer.public_key_hex:
+            raise JournalKeyMismatch(
+                self._dir,
+                f"{short(in_force)} (public key {in_force})",
+                f"{self.key_id} (public key {self._signer.public_key_hex})",
+            )
 
     def _check_vouched_checkpoint(
         self, number: int, path: Path, split: SplitFile, records: list[Record]
@@ -528,7 +601,8 @@ class JournalWriter:
         if records:
             self._seq, self._hash = records[-1].seq, records[-1].hash
         elif number > 1:
-            self._seq, self._hash = _last_record(self._dir / session_file_name(number - 1))
+            last = _last_record(self._dir / session_file_name(number - 1))
+            self._seq, self._hash = last.seq, last.hash
 
     def _close_interrupted(
         self, number: int, path: Path, records: list[Record], closed: bool
@@ -590,10 +664,11 @@ class JournalWriter:
         if seen is None or seen.checkpoint is None:
             return
         head, copy = self._dir / HEAD_FILE, self._witness.directory / HEAD_FILE
-        if seen.public_key != self._signer.public_key_hex or verify_head(seen) is not None:
-            raise JournalCorrupt(
-                head, None, None, f"has a witness copy ({copy}) not signed by this journal's key"
-            )
+        foreign = JournalCorrupt(
+            head, None, None, f"has a witness copy ({copy}) not signed by this journal's key"
+        )
+        if verify_head(seen) is not None:
+            raise foreign
         vouched = seen.checkpoint
         if seen.last_session > self._last_session or vouched.seq > self._seq:
             raise JournalCorrupt(
@@ -606,8 +681,10 @@ class JournalWriter:
                 "older copy)",
             )
         try:
-            self._vouched(vouched)
+            record = self._vouched(vouched)
         except JournalCorrupt as exc:
+            if seen.public_key != self._signer.public_key_hex:
+                raise foreign from exc
             raise JournalCorrupt(
                 head,
                 None,
@@ -616,27 +693,8 @@ class JournalWriter:
                 f"{vouched.seq}, the journal holds another record there (restored from an older "
                 "copy and written on?)",
             ) from exc
-
-    def _check_head_signature(self, path: Path, head: Head) -> None:
-        if head.public_key != self._signer.public_key_hex:
-            raise JournalKeyMismatch(
-                self._dir,
-                f"{key_id(bytes.fromhex(head.public_key))} (public key {head.public_key})",
-                f"{self.key_id} (public key {self._signer.public_key_hex})",
-            )
-        problem = verify_head(head)
-        if problem is not None:
-            raise JournalCorrupt(path, None, 0, f"is not signed by the journal's key: {problem}")
-
-    def _check_key(self, checkpoint: Record) -> None:
-        """The whole public key, not the key_id: 64 bits can be matched by trying enough keys."""
-        theirs = checkpoint.data["public_key"]
-        if theirs != self._signer.public_key_hex:
-            raise JournalKeyMismatch(
-                self._dir,
-                f"{checkpoint.data['key_id']} (public key {theirs})",
-                f"{self.key_id} (public key {self._signer.public_key_hex})",
-            )
+        if record.data["public_key"] != seen.public_key:  # a head from before a key hand-over
+            raise foreign
 
     def _vouched(self, vouched: HeadCheckpoint) -> Record:
         """The checkpoint head.json names in an earlier session file, found by seq and hash."""
@@ -717,7 +775,7 @@ def _read_chain(path: Path, split: SplitFile) -> list[Record]:
     return records
 
 
-def _last_record(path: Path) -> tuple[int, str]:
+def _last_record(path: Path) -> Record:
     data = _read_journal_file(path)
     split = split_file(data)
     if split.torn_offset is not None or not split.lines:
@@ -730,7 +788,7 @@ def _last_record(path: Path) -> tuple[int, str]:
         raise JournalCorrupt(path, None, line.offset, f"is unreadable ({exc})") from exc
     if record_hash(fields) != record.hash:
         raise JournalCorrupt(path, record.seq, line.offset, "does not match its hash")
-    return record.seq, record.hash
+    return record
 
 
 def _kept_aside_files(directory: Path, session_file: str) -> list[KeptAside]:
