@@ -316,6 +316,13 @@ class HeadCheckpoint(BaseModel):
     key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 
 
+def head_checkpoint(record: Record) -> HeadCheckpoint:
+    """What head.json says of a CHECKPOINT record."""
+    return HeadCheckpoint(
+        session=record.session, seq=record.seq, hash=record.hash, key_id=record.data["key_id"]
+    )
+
+
 HEAD_VERSION = 2  # 2: signed, so a head can be handed to a witness (docs/journal.md §4)
 HEAD_MESSAGE_PREFIX = b"penctl-journal head v2\n"
 

@@ -298,7 +298,7 @@ def test_s10_a_journal_that_cannot_be_read_is_a_journal_error_naming_path_and_ca
     def listdir_fails(path: object) -> list[str]:
         raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
 
-    monkeypatch.setattr("controller.journal.writer.os.listdir", listdir_fails)
+    monkeypatch.setattr("controller.journal.readback.os.listdir", listdir_fails)
     with pytest.raises(JournalUnreadable, match=r"Input/output error") as unlisted:
         _open(tmp_path / "k")
     assert str(tmp_path / "k") in str(unlisted.value)
