@@ -27,7 +27,7 @@ from controller.journal.format import (
 )
 from controller.journal.records import KeptAside
 from controller.journal.regular import NotRegularFile, read_regular
-from controller.journal.scan import SplitFile, split_file
+from controller.journal.scan import Line, SplitFile, split_file
 
 
 def session_numbers(directory: Path) -> list[int]:
@@ -53,13 +53,7 @@ def read_chain(path: Path, split: SplitFile) -> list[Record]:
     """The records before the torn tail, each checked for framing, schema, hash and order."""
     records: list[Record] = []
     for line in split.lines:
-        try:
-            fields = parse_line(line.raw)
-            record = check_schema(fields)
-        except (FramingError, SchemaError) as exc:
-            raise JournalCorrupt(path, None, line.offset, f"is unreadable ({exc})") from exc
-        if record_hash(fields) != record.hash:
-            raise JournalCorrupt(path, record.seq, line.offset, "does not match its hash")
+        record = _checked(path, line)
         if records and (record.seq != records[-1].seq + 1 or record.prev != records[-1].hash):
             raise JournalCorrupt(
                 path, record.seq, line.offset, f"does not follow record {records[-1].seq}"
@@ -69,11 +63,16 @@ def read_chain(path: Path, split: SplitFile) -> list[Record]:
 
 
 def last_record(path: Path) -> Record:
+    """The last record of a complete session file (one a crash cannot have left torn)."""
     data = read_journal_file(path)
     split = split_file(data)
     if split.torn_offset is not None or not split.lines:
         raise JournalCorrupt(path, None, split.good_end(), "ends without a complete record")
-    line = split.lines[-1]
+    return _checked(path, split.lines[-1])
+
+
+def _checked(path: Path, line: Line) -> Record:
+    """One line's record: framing, schema and its own hash."""
     try:
         fields = parse_line(line.raw)
         record = check_schema(fields)
