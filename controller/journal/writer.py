@@ -237,7 +237,9 @@ class JournalWriter(Recovering):
     def append_many(self, items: Sequence[tuple[RecordData, str]]) -> list[Record]:
         """Group commit: records that arrived together, written with one write and one fsync;
         each is acknowledged (returned) only after that fsync. All are built and validated
-        first, so a refused one leaves nothing written."""
+        first, so a refused one leaves nothing written. A periodic checkpoint that falls due
+        rides in the same write (it is signed before it is written), so only head.json's
+        rewrite follows the fsync."""
         self._check_writable()
         if self._session is None:
             raise JournalStateError("no session is open; call open_session() first")
@@ -252,15 +254,22 @@ class JournalWriter(Recovering):
             built.append(self._build(data, actor, self._session, after))
         if not built:
             return []
+        acknowledged = [record for record, _ in built]
+        last = acknowledged[-1]
+        due = self._policy.due(
+            last.seq - self._signed_seq, last.mono_ns + self._origin_ns - self._signed_at_ns
+        )
+        if due:
+            built.append(
+                self._build(self._signer.sign(last.seq, last.hash), "system", last.session, last)
+            )
         if len(built) == 1:
             self._commit(*built[0])
         else:
             self._commit_group(built)
-        if self._policy.due(
-            self._seq - self._signed_seq, self._clock.monotonic_ns() - self._signed_at_ns
-        ):
-            self.checkpoint("system")
-        return [record for record, _ in built]
+        if due:
+            self._write_head(built[-1][0])
+        return acknowledged
 
     def checkpoint(self, actor: str = "controller") -> Record:
         """Signs the hash of the last record and records the signature; head.json follows it."""
