@@ -342,3 +342,26 @@ def test_penctl_journal_rotate_key_with_a_wrong_old_key_changes_nothing(
     assert main([*argv[:5], str(tmp_path / "missing.pem"), *argv[6:]]) == 1
     assert "cannot read the journal signing key" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
+
+
+def test_the_timeline_shows_the_hand_over_and_the_session_ends_at_its_close(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hand-over is the journal's, not the treatment's: an hour later, it does not stretch
+    the session's span in `penctl audit show`."""
+    directory, clock = tmp_path / "j", ManualClock()
+    with JournalWriter.open(directory, signer=OLD, clock=clock) as writer:
+        write_treatment(writer, clock)
+    main(["audit", "show", str(directory)])
+    before = capsys.readouterr().out
+    clock.advance(3600)
+    with JournalWriter.open(directory, signer=OLD, clock=clock) as writer:
+        writer.rotate_key(NEW, REASON, OPERATOR)
+    main(["audit", "show", str(directory)])
+    after = capsys.readouterr().out
+    header = next(line for line in before.splitlines() if line.startswith("Session 1 "))
+    assert header in after.splitlines()
+    assert (
+        f"signing key handed over from {OLD.key_id} to {NEW.key_id} (signed by {OLD.key_id}): "
+        f"{REASON}" in after
+    )
