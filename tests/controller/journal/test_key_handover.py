@@ -365,3 +365,26 @@ def test_the_timeline_shows_the_hand_over_and_the_session_ends_at_its_close(
         f"signing key handed over from {OLD.key_id} to {NEW.key_id} (signed by {OLD.key_id}): "
         f"{REASON}" in after
     )
+
+
+def test_a_history_forked_with_a_stolen_old_key_is_caught_only_by_a_later_witness(
+    tmp_path: Path,
+) -> None:
+    """A hand-over cannot revoke: the old key, stolen, signs its own hand-over from the point
+    it vouched for. Against the pinned key alone that history is consistent (UNPROTECTED, never
+    PASS); a witness that saw the real hand-over's head fails it as a fork (docs/journal.md §4)."""
+    genuine, witness = tmp_path / "genuine", tmp_path / "witness"
+    _rotated(genuine, witness)
+    forged, clock = tmp_path / "forged", ManualClock()
+    with JournalWriter.open(forged, signer=OLD, clock=clock) as writer:
+        write_treatment(writer, clock)
+        writer.rotate_key(OTHER, "the thief's key", OPERATOR)
+    clock.advance(3600)
+    with JournalWriter.open(forged, signer=OTHER, clock=clock) as writer:
+        write_treatment(writer, clock, patient="P-0666")
+    assert (forged / "session-000001.jsonl").read_bytes()[:200] == (
+        genuine / "session-000001.jsonl"
+    ).read_bytes()[:200]
+    assert _verify(forged).verdict == "UNPROTECTED"
+    report = _verify(forged, load_witness(str(witness)))
+    assert report.verdict == "FAIL" and _failures(report, "witness")
