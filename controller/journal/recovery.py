@@ -160,14 +160,14 @@ class Recovering:
     def _follow_keys(
         self, number: int, path: Path, split: SplitFile, records: list[Record]
     ) -> None:
-        """The key in force at the end of the newest session (from the checkpoint head.json
-        names if it is in an earlier session, through this session's checkpoints and key
-        hand-overs) is ours, and head.json is signed by a key that has been in force."""
+        """The key in force at the end of the newest session (the previous session's closing
+        key, followed through this session's checkpoints and key hand-overs) is ours, and
+        head.json is signed by a key that has been in force."""
         assert self._head is not None
         chain = KeyChain()
         vouched = self._head.checkpoint
         if vouched is not None and vouched.session != number:
-            find_checkpoint(self._dir, vouched)
+            find_checkpoint(self._dir, vouched)  # present and unchanged, else JournalCorrupt
         if number > 1:  # the key in force as the session opened: the last one's closing key
             chain.follow(last_record(self._dir / session_file_name(number - 1)), None)
         for index, record in enumerate(records):
