@@ -1047,9 +1047,10 @@ class _Verifier:
         self.dims["checkpoints"].checked += 1
         problem = verify_head(head)
         if problem is None and self.chain.keys and head.public_key not in self.chain.keys:
+            in_force = ", ".join(key_id(bytes.fromhex(k)) for k in self.chain.keys)
             problem = (
                 f"it is signed by key {key_id(bytes.fromhex(head.public_key))}, the checkpoints "
-                f"by {self.key_ids[0]}"
+                f"by {in_force}"
             )
         if problem is not None:
             self.add(
