@@ -10,6 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from controller.journal import JournalWriter
+    from controller.journal.signing import CheckpointSigner
 
 _KEY_PATH = "a private key file (PEM, mode 0600) or a key directory holding journal-ed25519.pem"
 
@@ -54,33 +59,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _rotate(args: argparse.Namespace) -> int:
-    from controller.journal import JournalError, JournalKeyMismatch, JournalWriter
+    from controller.journal import JournalError
+    from controller.journal.format import HEAD_FILE
     from controller.journal.signing import CheckpointSigner
 
+    if not (Path(args.journal) / HEAD_FILE).is_file():
+        return _fail(
+            f"{args.journal} holds no journal ({HEAD_FILE} is missing); nothing was written. "
+            "Give the journal directory the controller writes (--journal)"
+        )
     try:
         old = CheckpointSigner.from_path(Path(args.old_key))
-        new = CheckpointSigner.from_path(Path(args.new_key), create=True)
-        try:
-            writer = JournalWriter.open(args.journal, signer=old, witness=args.witness)
-        except JournalKeyMismatch as not_old:
-            # handed over already (this command ran before, or stopped after the records)?
-            try:
-                writer = JournalWriter.open(args.journal, signer=new, witness=args.witness)
-            except JournalKeyMismatch:
-                raise not_old from None
-            with writer:
-                print(
-                    f"journal {args.journal} is already signed with key {new.key_id}; nothing "
-                    f"was handed over. Head fingerprint {writer.head_fingerprint}."
-                )
+        writer = _open_in_force(args, old)
+        if writer is None:
             return 0
         with writer:
+            new = CheckpointSigner.from_path(Path(args.new_key), create=True)
             record = writer.rotate_key(new, args.reason, args.operator)
             fingerprint = writer.head_fingerprint
             witness_error = writer.witness_error
     except JournalError as exc:
-        print(f"penctl journal rotate-key: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc))
     print(
         f"journal {args.journal} handed over from key {old.key_id} to key {new.key_id} "
         f"(KEY_HANDOVER record {record.seq}); head fingerprint {fingerprint}.\n"
@@ -90,3 +89,32 @@ def _rotate(args: argparse.Namespace) -> int:
     if witness_error is not None:
         print(f"warning: {witness_error}", file=sys.stderr)
     return 0
+
+
+def _open_in_force(args: argparse.Namespace, old: CheckpointSigner) -> JournalWriter | None:
+    """The journal opened with the old key; None when it is already handed over to the new key
+    (this command ran before, or stopped after writing the records), which is then said."""
+    from controller.journal import JournalKeyMismatch, JournalWriter
+    from controller.journal.signing import CheckpointSigner
+
+    try:
+        return JournalWriter.open(args.journal, signer=old, witness=args.witness)
+    except JournalKeyMismatch as not_old:
+        if not Path(args.new_key).exists():
+            raise
+        new = CheckpointSigner.from_path(Path(args.new_key))
+        try:
+            writer = JournalWriter.open(args.journal, signer=new, witness=args.witness)
+        except JournalKeyMismatch:
+            raise not_old from None
+    with writer:
+        print(
+            f"journal {args.journal} is already signed with key {new.key_id}; nothing was "
+            f"handed over. Head fingerprint {writer.head_fingerprint}."
+        )
+    return None
+
+
+def _fail(message: str) -> int:
+    print(f"penctl journal rotate-key: {message}", file=sys.stderr)
+    return 1

@@ -342,6 +342,10 @@ def test_penctl_journal_rotate_key_with_a_wrong_old_key_changes_nothing(
     assert main([*argv[:5], str(tmp_path / "missing.pem"), *argv[6:]]) == 1
     assert "cannot read the journal signing key" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
+    assert not (tmp_path / "new").exists()  # no new key made for a hand-over that failed
+    assert main([*argv[:3], str(tmp_path / "nowhere"), *argv[4:]]) == 1
+    assert "holds no journal (head.json is missing)" in capsys.readouterr().err
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_the_timeline_shows_the_hand_over_and_the_session_ends_at_its_close(
