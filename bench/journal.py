@@ -3,7 +3,8 @@
 Each round, on the same file system, in turn so machine load hits both alike:
 - raw: `os.write` of one journal-sized line and `os.fsync` on an O_APPEND file, per record;
 - append: `JournalWriter.append` of one record (build, validate, hash, one write, one fsync; with
-  the default checkpoint policy, so the periodic signed checkpoint is paid for too);
+  the default checkpoint policy, so the periodic signed checkpoint, which rides in the write of
+  the 64th record, and head.json's atomic rewrite after it are paid for too);
 - raw group: GROUP lines in one write and one fsync;
 - group commit: `JournalWriter.append_many` of GROUP records.
 

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "controller.commands.sim",
     "controller.commands.session",
     "controller.commands.profiles",
+    "controller.commands.journal",
     "controller.commands.audit",
 )
 

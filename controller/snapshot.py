@@ -113,4 +113,5 @@ class Snapshot:
     link_quality: dict[str, int] = field(default_factory=dict)
     last_refusal: str | None = None
     head_fingerprint: str | None = None  # the journal's latest signed head, SEQ:HASH16
+    witness_error: str | None = None  # why the last copy of the head to the witness failed
     actions_handled: int = 0  # the ticket of the last operator action handled (Controller.submit)

@@ -67,6 +67,7 @@ def build_snapshot(ctl: Controller) -> Snapshot:
         follow_up=progress.follow_up,
         journal_file=None if ctl.journal.session is None else str(ctl.journal.session),
         head_fingerprint=ctl.journal.head_fingerprint,
+        witness_error=ctl.journal.witness_error,
         link_quality={} if pen is None else _quality(pen.stats()),
         last_refusal=ctl.last_refusal,
     )

@@ -52,8 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "trust",
         help="enrol the clinic's public key, so verify pins signatures to it",
         description="Enrol a journal signing key once (the controller's journal-ed25519.pub.pem): "
-        "from then on verify, show and report fail a journal signed by any other key. Prints "
-        "the key's fingerprint, to compare with the one the clinic states.",
+        "from then on verify, show and report fail a journal signed by any other key, except "
+        "one the journal was handed over to from it (`penctl journal rotate-key`). Prints the "
+        "key's fingerprint, to compare with the one the clinic states.",
     )
     trust.add_argument("keyfile", metavar="KEYFILE", help="the public key file (PEM)")
     trust.add_argument(

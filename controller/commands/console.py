@@ -12,8 +12,13 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from controller.commands.identify import add_trace_option
+
+if TYPE_CHECKING:
+    from controller.journal import JournalWriter
+    from firmware_bridge.clock import TimeSource
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--clinic-dir", metavar="DIR", help="the clinic's profiles and policy")
     parser.add_argument("--key-dir", metavar="DIR", help="where the journal's signing key lives")
+    parser.add_argument(
+        "--witness",
+        metavar="DIR",
+        help="a directory outside the journal (another disk, a removable medium) that receives "
+        "a copy of each signed head, as with `penctl session run` (docs/journal.md §4)",
+    )
     add_trace_option(parser)
     parser.set_defaults(handler=_console)
 
@@ -58,7 +69,7 @@ def _console(args: argparse.Namespace) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     from controller.console.app import PenConsole
     from controller.core import Controller
-    from controller.journal import JournalError, JournalWriter
+    from controller.journal import JournalError
     from controller.journal.paths import resolve_journal_dir
     from controller.runner import ThreadRunner
     from controller.simproc import SimulatorError, simulator_process
@@ -78,7 +89,7 @@ def _console(args: argparse.Namespace) -> int:
             port = args.port or stack.enter_context(
                 simulator_process(["--cartridge-serial", serial])
             )
-            journal = JournalWriter.open(journal_dir, key_dir=args.key_dir, clock=RealClock())
+            journal = open_journal(args, RealClock())
             stack.callback(journal.close)
             controller = Controller(
                 clock=RealClock(),
@@ -98,6 +109,16 @@ def _console(args: argparse.Namespace) -> int:
         print(f"penctl console: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def open_journal(args: argparse.Namespace, clock: TimeSource) -> JournalWriter:
+    """The console's journal, as its options say: directory, signing key and witness."""
+    from controller.journal import JournalWriter
+    from controller.journal.paths import resolve_journal_dir
+
+    return JournalWriter.open(
+        resolve_journal_dir(args.journal), key_dir=args.key_dir, clock=clock, witness=args.witness
+    )
 
 
 def _close_pen(controller: object) -> None:

@@ -203,6 +203,8 @@ class Summary(Static):
             f"Areas: {areas}.\nFollow-up: {snap.follow_up or 'not set'}.\n"
             f"Journal head {snap.head_fingerprint}: write it on the paper record; "
             f"`penctl audit verify --witness {snap.head_fingerprint}` fails a rolled-back "
-            "journal.\nReport: penctl audit report JOURNAL --format html -o report.html\n"
+            "journal.\n"
+            + (f"Witness not updated: {snap.witness_error}.\n" if snap.witness_error else "")
+            + "Report: penctl audit report JOURNAL --format html -o report.html\n"
             "Press I for the next patient's intake."
         )

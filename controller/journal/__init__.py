@@ -42,9 +42,10 @@ from controller.journal.records import (
     SessionOpen,
     StateChange,
 )
+from controller.journal.recovery import RecoveryReport
 from controller.journal.signing import CheckpointSigner
 from controller.journal.witness import CheckpointPolicy
-from controller.journal.writer import JournalWriter, RecoveryReport
+from controller.journal.writer import JournalWriter
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -69,8 +69,9 @@ class JournalKeyMismatch(JournalError):
     def __init__(self, directory: Path, journal_key: str, our_key: str):
         super().__init__(
             f"journal {directory} is signed with key {journal_key}, but this controller's "
-            f"signing key is {our_key}; nothing was written. Restore the original key file, "
-            "or start a new journal directory for the new key"
+            f"signing key is {our_key}; nothing was written. Give the controller the journal's "
+            "key (--key-dir or PENCTL_KEY_DIR), or hand the journal over to the new key with "
+            "`penctl journal rotate-key` (docs/journal.md §4)"
         )
 
 

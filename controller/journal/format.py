@@ -69,13 +69,16 @@ def _with_hash(body: bytes, hash_hex: str) -> bytes:
     return body[:at] + b',"hash":"' + hash_hex.encode("ascii") + b'"' + body[at:] + b"\n"
 
 
+# One encoder for every record: json.dumps with these options would build a new one each call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _dumps(value: Any, astral: bool) -> bytes:
     if astral:
         parts: list[str] = []
         _encode(value, parts)
         return "".join(parts).encode("utf-8")
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def _check(value: Any) -> bool:
@@ -214,9 +217,13 @@ def build_record(
             raise SchemaError(f"mono_ns: {mono_ns} is outside 0 to 2^53 - 1")
         if _ACTOR.fullmatch(actor) is None:
             raise SchemaError(f"actor: {actor!r} does not match {ACTOR_PATTERN}")
-        if seq < 1 or session < 1 or _SHA256.fullmatch(prev) is None:
+        if not (
+            1 <= seq <= MAX_SAFE_INTEGER
+            and 1 <= session <= MAX_SAFE_INTEGER
+            and _SHA256.fullmatch(prev) is not None
+        ):
             raise SchemaError(f"seq {seq}, session {session} or prev {prev!r} is out of range")
-        body = _dumps(fields, _check(fields))
+        body = _dumps(fields, _check(fields["data"]))  # the envelope's keys are ASCII
         fields["hash"] = sha256_hex(body)
         line = _with_hash(body, fields["hash"])
     except NotCanonicalValue as exc:
@@ -314,6 +321,13 @@ class HeadCheckpoint(BaseModel):
     seq: Annotated[int, Field(ge=1, le=MAX_SAFE_INTEGER)]
     hash: Sha256Hex
     key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+
+
+def head_checkpoint(record: Record) -> HeadCheckpoint:
+    """What head.json says of a CHECKPOINT record."""
+    return HeadCheckpoint(
+        session=record.session, seq=record.seq, hash=record.hash, key_id=record.data["key_id"]
+    )
 
 
 HEAD_VERSION = 2  # 2: signed, so a head can be handed to a witness (docs/journal.md §4)

@@ -22,6 +22,9 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 Ident = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 HexBytes = Annotated[str, StringConstraints(pattern=r"^(?:[0-9a-f]{2})*$")]
+KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+PublicKeyHex = Sha256Hex  # 32 bytes in lowercase hex, like a SHA-256
+SignatureHex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")]
 
 
 def _real_time(text: str) -> str:
@@ -295,11 +298,28 @@ class Checkpoint(RecordData):
 
     record_type: ClassVar[str] = "CHECKPOINT"
     algorithm: Literal["ed25519"]
-    key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
-    public_key: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    key_id: KeyId
+    public_key: PublicKeyHex
     covers_seq: Annotated[int, Field(ge=1)]
     covers_hash: Sha256Hex
-    signature: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")]
+    signature: SignatureHex
+
+
+class KeyHandover(RecordData):
+    """The key in force hands the journal over to a new key (docs/journal.md §4): signed by the old
+    key, so trust runs from a pinned key forward; written between sessions, after a closing
+    checkpoint, and followed by a CHECKPOINT by the new key."""
+
+    record_type: ClassVar[str] = "KEY_HANDOVER"
+    algorithm: Literal["ed25519"]
+    old_key_id: KeyId
+    old_public_key: PublicKeyHex
+    new_key_id: KeyId
+    new_public_key: PublicKeyHex
+    covers_seq: Annotated[int, Field(ge=1)]
+    covers_hash: Sha256Hex
+    reason: Text
+    signature: SignatureHex
 
 
 class KeptAside(_Strict):
@@ -347,9 +367,10 @@ DATA_MODELS: dict[str, type[RecordData]] = {
         Correction,
         SessionClose,
         Checkpoint,
+        KeyHandover,
         Recovery,
     )
 }
 
 # Records a session may hold after its SESSION_CLOSE.
-AFTER_CLOSE = frozenset({"RECOVERY", "CHECKPOINT"})
+AFTER_CLOSE = frozenset({"RECOVERY", "CHECKPOINT", "KEY_HANDOVER"})

@@ -19,17 +19,30 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from controller.journal.durable import fsync_dir, make_dirs, write_all, write_file_atomic
 from controller.journal.errors import SigningKeyError
 from controller.journal.format import Head, HeadCheckpoint, head_message, sha256_hex
-from controller.journal.records import Checkpoint
+from controller.journal.records import Checkpoint, KeyHandover
 
 KEY_FILE = "journal-ed25519.pem"
 PUBLIC_KEY_FILE = "journal-ed25519.pub.pem"
 MESSAGE_PREFIX = b"penctl-journal checkpoint v1\n"
+HANDOVER_PREFIX = b"penctl-journal key-handover v1\n"
 
 
 def checkpoint_message(covers_seq: int, covers_hash: str) -> bytes:
     """The exact bytes signed: a fixed first line (so the signature means nothing elsewhere),
     then the covered record's sequence number and hash."""
     return MESSAGE_PREFIX + f"seq {covers_seq}\nhash {covers_hash}\n".encode("ascii")
+
+
+def handover_message(
+    covers_seq: int, covers_hash: str, old_public_key: str, new_public_key: str, reason: str
+) -> bytes:
+    """The exact bytes the old key signs to hand the journal over: where in the chain, from which
+    key to which, and the SHA-256 of the reason's UTF-8 (so any character may appear in it)."""
+    reason_sha256 = sha256_hex(reason.encode("utf-8"))
+    return HANDOVER_PREFIX + (
+        f"seq {covers_seq}\nhash {covers_hash}\nold {old_public_key}\nnew {new_public_key}\n"
+        f"reason {reason_sha256}\n"
+    ).encode("ascii")
 
 
 def key_id(public_key_raw: bytes) -> str:
@@ -60,6 +73,16 @@ class CheckpointSigner:
             _create_key(key_dir)
         return cls(_load_key(path))
 
+    @classmethod
+    def from_path(cls, path: Path, *, create: bool = False) -> CheckpointSigner:
+        """A private key file (PEM), or a key directory's `journal-ed25519.pem`, created there
+        on first use when `create` (as the controller does)."""
+        if path.is_dir() or (create and not path.exists()):
+            if create:
+                return cls.load_or_create(path)
+            path = path / KEY_FILE
+        return cls(_load_key(path))
+
     def sign(self, covers_seq: int, covers_hash: str) -> Checkpoint:
         signature = self._key.sign(checkpoint_message(covers_seq, covers_hash))
         return Checkpoint(
@@ -69,6 +92,25 @@ class CheckpointSigner:
             covers_seq=covers_seq,
             covers_hash=covers_hash,
             signature=signature.hex(),
+        )
+
+    def hand_over(
+        self, new_public_key: str, covers_seq: int, covers_hash: str, reason: str
+    ) -> KeyHandover:
+        """KEY_HANDOVER's data: this key (the one in force) names its successor."""
+        message = handover_message(
+            covers_seq, covers_hash, self.public_key_hex, new_public_key, reason
+        )
+        return KeyHandover(
+            algorithm="ed25519",
+            old_key_id=self.key_id,
+            old_public_key=self.public_key_hex,
+            new_key_id=key_id(bytes.fromhex(new_public_key)),
+            new_public_key=new_public_key,
+            covers_seq=covers_seq,
+            covers_hash=covers_hash,
+            reason=reason,
+            signature=self._key.sign(message).hex(),
         )
 
     def sign_head(self, last_session: int, checkpoint: HeadCheckpoint | None) -> Head:
@@ -114,6 +156,25 @@ def verify_checkpoint(checkpoint: Checkpoint) -> str | None:
     message = checkpoint_message(checkpoint.covers_seq, checkpoint.covers_hash)
     if not _verify(checkpoint.public_key, checkpoint.signature, message):
         return f"the Ed25519 signature does not verify with key {checkpoint.key_id}"
+    return None
+
+
+def verify_handover(handover: KeyHandover) -> str | None:
+    """None when the hand-over is signed by the old key it names, else what is wrong. Whether
+    that key was the one in force is the caller's to judge (it knows the chain)."""
+    for name, public in (("old", handover.old_public_key), ("new", handover.new_public_key)):
+        named = getattr(handover, f"{name}_key_id")
+        if key_id(bytes.fromhex(public)) != named:
+            return f"{name}_key_id {named} does not belong to the {name} public key beside it"
+    message = handover_message(
+        handover.covers_seq,
+        handover.covers_hash,
+        handover.old_public_key,
+        handover.new_public_key,
+        handover.reason,
+    )
+    if not _verify(handover.old_public_key, handover.signature, message):
+        return f"the Ed25519 signature does not verify with the old key {handover.old_key_id}"
     return None
 
 

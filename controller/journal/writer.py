@@ -5,9 +5,10 @@ Theory of operation. One file per session, one line per record, each line writte
 file is created. `head.json` (rewritten atomically after a session opens and after each checkpoint)
 names the last session and the last checkpoint, so deleting the newest session file or cutting a
 closed session's tail is detectable. The first write or fsync error latches the writer: every later
-call raises JournalFault and nothing is retried. Opening a journal recovers it: a torn last record
-is copied aside, cut off and noted in a RECOVERY record, and a session left open by a crash is
-closed as faulted with a signed checkpoint. Damage anywhere else is corruption: reported, never cut.
+call raises JournalFault and nothing is retried. Opening a journal recovers it (recovery.py, which
+reads it back through readback.py): a torn last record is copied aside, cut off and noted in a
+RECOVERY record, and a session left open by a crash is closed as faulted with a signed checkpoint.
+Damage anywhere else is corruption: reported, never cut.
 
 The writer is not thread-safe; the controller's one owner thread calls it (ARCHITECTURE §2).
 """
@@ -19,7 +20,6 @@ import fcntl
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -28,46 +28,32 @@ from pydantic import ValidationError
 from controller.journal.durable import fsync_dir, make_dirs, write_all, write_file_atomic
 from controller.journal.errors import (
     JournalBusy,
-    JournalCorrupt,
     JournalError,
     JournalFault,
-    JournalKeyMismatch,
     JournalStateError,
     JournalUnreadable,
 )
 from controller.journal.format import (
     GENESIS_HASH,
     HEAD_FILE,
-    KEPT_ASIDE_FILE,
     LOCK_FILE,
-    SESSION_FILE,
-    FramingError,
     Head,
-    HeadCheckpoint,
     Record,
     SchemaError,
     build_record,
-    check_schema,
-    kept_aside_name,
-    parse_head,
-    parse_line,
-    record_hash,
+    head_checkpoint,
     session_file_name,
-    sha256_hex,
 )
 from controller.journal.paths import resolve_key_dir
 from controller.journal.records import (
     ACTOR_PATTERN,
-    KeptAside,
     Outcome,
     RecordData,
-    Recovery,
     SessionClose,
     SessionOpen,
 )
-from controller.journal.regular import NotRegularFile, read_regular
-from controller.journal.scan import SplitFile, split_file
-from controller.journal.signing import CheckpointSigner, key_id, verify_head
+from controller.journal.recovery import Recovering, RecoveryReport
+from controller.journal.signing import CheckpointSigner
 from controller.journal.witness import CheckpointPolicy, Witness
 from firmware_bridge.clock import RealClock, TimeSource
 
@@ -76,36 +62,11 @@ _RESERVED = {
     "SESSION_CLOSE": "close_session()",
     "CHECKPOINT": "checkpoint()",
     "RECOVERY": "the writer's own recovery",
+    "KEY_HANDOVER": "rotate_key()",
 }
 
 
-@dataclass(frozen=True)
-class RecoveryReport:
-    """What opening the journal found and did after a crash; `message` is for the operator."""
-
-    session: int
-    kept_aside: list[KeptAside] = field(default_factory=list)
-    closed_as_faulted: bool = False
-
-    @property
-    def message(self) -> str:
-        torn_bytes = sum(item.bytes for item in self.kept_aside)
-        kept = (
-            f" {torn_bytes} bytes of an unfinished record were kept aside in "
-            + ", ".join(item.file for item in self.kept_aside)
-            + " and cut from the session file."
-            if self.kept_aside
-            else ""
-        )
-        return (
-            f"Session {self.session} was not closed: penctl stopped during it (crash or power "
-            f"loss).{kept} The session was closed as faulted with a signed checkpoint; every "
-            "acknowledged record is intact. Review it with `penctl audit show` before the next "
-            "treatment."
-        )
-
-
-class JournalWriter:
+class JournalWriter(Recovering):
     """Open with `JournalWriter.open(directory)`; see the module docstring for the guarantees."""
 
     def __init__(
@@ -276,7 +237,9 @@ class JournalWriter:
     def append_many(self, items: Sequence[tuple[RecordData, str]]) -> list[Record]:
         """Group commit: records that arrived together, written with one write and one fsync;
         each is acknowledged (returned) only after that fsync. All are built and validated
-        first, so a refused one leaves nothing written."""
+        first, so a refused one leaves nothing written. A periodic checkpoint that falls due
+        rides in the same write (it is signed before it is written), so only head.json's
+        rewrite follows the fsync."""
         self._check_writable()
         if self._session is None:
             raise JournalStateError("no session is open; call open_session() first")
@@ -291,15 +254,22 @@ class JournalWriter:
             built.append(self._build(data, actor, self._session, after))
         if not built:
             return []
+        acknowledged = [record for record, _ in built]
+        last = acknowledged[-1]
+        due = self._policy.due(
+            last.seq - self._signed_seq, last.mono_ns + self._origin_ns - self._signed_at_ns
+        )
+        if due:
+            built.append(
+                self._build(self._signer.sign(last.seq, last.hash), "system", last.session, last)
+            )
         if len(built) == 1:
             self._commit(*built[0])
         else:
             self._commit_group(built)
-        if self._policy.due(
-            self._seq - self._signed_seq, self._clock.monotonic_ns() - self._signed_at_ns
-        ):
-            self.checkpoint("system")
-        return [record for record, _ in built]
+        if due:
+            self._write_head(built[-1][0])
+        return acknowledged
 
     def checkpoint(self, actor: str = "controller") -> Record:
         """Signs the hash of the last record and records the signature; head.json follows it."""
@@ -324,6 +294,46 @@ class JournalWriter:
         record = self.checkpoint(actor)
         self._end_session()
         return record
+
+    def rotate_key(self, new: CheckpointSigner, reason: str, actor: str) -> Record:
+        """Hands the journal over to `new` between sessions: KEY_HANDOVER, signed by the key in
+        force and covering the last record, then a CHECKPOINT by the new key covering it, both
+        appended to the newest (closed) session file with one write and one fsync; head.json
+        follows, signed by the new key. From then on this writer signs with `new`. Returns the
+        KEY_HANDOVER record (docs/journal.md §4)."""
+        self._check_writable()
+        if self._session is not None:
+            raise JournalStateError(
+                f"session {self._session} is open; hand the key over between sessions"
+            )
+        if self._last_session == 0:
+            raise JournalStateError(
+                "the journal holds no session yet, so no key has signed anything: there is "
+                "nothing to hand over; start the journal with the new key instead"
+            )
+        if new.public_key_hex == self._signer.public_key_hex:
+            raise JournalStateError(f"key {new.key_id} is already the journal's key in force")
+        if not 1 <= len(reason) <= 2000:
+            raise JournalStateError("the reason for a key hand-over takes 1 to 2000 characters")
+        number = self._last_session
+        path = self._dir / session_file_name(number)
+        self._origin_ns = self._clock.monotonic_ns()  # a run of its own: its clock starts afresh
+        handover, line = self._build(
+            self._signer.hand_over(new.public_key_hex, self._seq, self._hash, reason),
+            actor,
+            number,
+        )
+        checkpoint = self._build(new.sign(handover.seq, handover.hash), actor, number, handover)
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise self._latch(path, handover.seq, exc) from exc
+        self._path, self._session, self._closing = path, number, True
+        self._commit_group([(handover, line), checkpoint])
+        self._signer = new
+        self._write_head(checkpoint[0])
+        self._end_session()
+        return handover
 
     def close(self) -> None:
         """Releases the files and the lock; an open session stays open (recovered on next open)."""
@@ -426,7 +436,7 @@ class JournalWriter:
         previous = self._head.checkpoint if self._head is not None else None
         head = self._signer.sign_head(
             self._last_session,
-            _head_checkpoint(checkpoint) if checkpoint is not None else previous,
+            head_checkpoint(checkpoint) if checkpoint is not None else previous,
         )
         data = head.to_bytes()
         try:
@@ -438,322 +448,3 @@ class JournalWriter:
             self._signed()
         if self._witness is not None:
             self._witness.hand_over(data)
-
-    # -- recovery ------------------------------------------------------------------------------
-
-    def _recover(self) -> None:
-        sessions = sorted(
-            int(m.group(1)) for m in map(SESSION_FILE.match, os.listdir(self._dir)) if m
-        )
-        head_path = self._dir / HEAD_FILE
-        if not head_path.exists():
-            if sessions:
-                raise JournalCorrupt(head_path, None, 0, "is missing while session files exist")
-            self._write_head()
-            return
-        try:
-            self._head = parse_head(_read_journal_file(head_path))
-        except (FramingError, SchemaError) as exc:
-            raise JournalCorrupt(head_path, None, 0, f"is unreadable ({exc})") from exc
-        self._check_head_signature(head_path, self._head)
-        last = sessions[-1] if sessions else 0
-        named = self._head.last_session
-        if last not in (named, named + 1) or sessions != list(range(1, last + 1)):
-            raise JournalCorrupt(
-                head_path,
-                None,
-                0,
-                f"names session {named} but the session files are {_ranges(sessions)}",
-            )
-        self._last_session = last
-        if self._head.checkpoint is not None and self._head.checkpoint.key_id != self.key_id:
-            raise JournalKeyMismatch(self._dir, self._head.checkpoint.key_id, self.key_id)
-        if last == 0:
-            return
-        self._recover_session(last)
-
-    def _recover_session(self, number: int) -> None:
-        """The newest session: checked, its torn tail kept aside, closed as faulted if a crash
-        left it open, and named with its last checkpoint in head.json."""
-        path = self._dir / session_file_name(number)
-        data = _read_journal_file(path)
-        split = split_file(data)
-        records = _read_chain(path, split)
-        self._check_signing_keys(number, records)
-        self._check_vouched_checkpoint(number, path, split, records)
-        closed = any(rec.type == "SESSION_CLOSE" for rec in records)
-        terminated = closed and records[-1].type == "CHECKPOINT"
-        if split.torn_offset is not None:
-            if terminated:
-                raise JournalCorrupt(
-                    path, None, split.torn_offset, "follows the session's closing checkpoint"
-                )
-            self._keep_aside(path, data, split.torn_offset)
-        self._resume_chain(number, records)
-        latest_checkpoint = next((r for r in reversed(records) if r.type == "CHECKPOINT"), None)
-        if not terminated:
-            latest_checkpoint = self._close_interrupted(number, path, records, closed)
-        self._refresh_head(number, latest_checkpoint)
-
-    def _check_signing_keys(self, number: int, records: list[Record]) -> None:
-        """This session's checkpoints, and the one head.json names if it is in an earlier
-        session, were signed with our key."""
-        vouched = self._head.checkpoint if self._head is not None else None
-        earlier = [] if vouched is None or vouched.session == number else [self._vouched(vouched)]
-        for rec in [*earlier, *records]:
-            if rec.type == "CHECKPOINT":
-                self._check_key(rec)
-
-    def _check_vouched_checkpoint(
-        self, number: int, path: Path, split: SplitFile, records: list[Record]
-    ) -> None:
-        """head.json is written only after its checkpoint is durable, so a crash cannot lose the
-        checkpoint it names: if that one is missing from this session, its tail was cut."""
-        vouched = self._head.checkpoint if self._head is not None else None
-        if vouched is None or vouched.session != number:
-            return
-        if any(r.seq == vouched.seq and r.hash == vouched.hash for r in records):
-            return
-        raise JournalCorrupt(
-            path,
-            vouched.seq,
-            split.good_end(),
-            f"is missing or changed, though {HEAD_FILE} names it as the last signed "
-            "checkpoint: the session's tail was cut",
-        )
-
-    def _resume_chain(self, number: int, records: list[Record]) -> None:
-        """The next record follows this session's last one, or, if the crash left the session
-        file empty, the last one of the session before."""
-        if records:
-            self._seq, self._hash = records[-1].seq, records[-1].hash
-        elif number > 1:
-            self._seq, self._hash = _last_record(self._dir / session_file_name(number - 1))
-
-    def _close_interrupted(
-        self, number: int, path: Path, records: list[Record], closed: bool
-    ) -> Record:
-        """RECOVERY (noting the kept-aside tails no earlier RECOVERY noted), then SESSION_CLOSE
-        as faulted unless the crash came after it, then a signed CHECKPOINT, which it returns."""
-        noted = {
-            item["file"]
-            for rec in records
-            if rec.type == "RECOVERY"
-            for item in rec.data["kept_aside"]
-        }
-        kept = [item for item in _kept_aside_files(self._dir, path.name) if item.file not in noted]
-        try:
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-        except OSError as exc:
-            raise self._latch(path, self._seq + 1, exc) from exc
-        self._path, self._session, self._closing = path, number, closed
-        self._origin_ns = self._clock.monotonic_ns()  # a new run: its clock starts afresh
-        self._write(
-            Recovery(
-                last_good_seq=self._seq,
-                kept_aside=kept,
-                note="penctl stopped during this session (crash or power loss); "
-                "recovered on the next start",
-            ),
-            "system",
-        )
-        if not closed:
-            self._write(
-                SessionClose(
-                    outcome="faulted",
-                    reason="interrupted: penctl stopped before the session was closed; "
-                    "closed on recovery",
-                ),
-                "system",
-            )
-        checkpoint = self._write(self._signer.sign(self._seq, self._hash), "system")
-        self._end_session()
-        self.recovery = RecoveryReport(number, kept, closed_as_faulted=not closed)
-        return checkpoint
-
-    def _refresh_head(self, number: int, latest_checkpoint: Record | None) -> None:
-        """head.json is rewritten if it does not name this session and its last checkpoint yet:
-        penctl stopped before rewriting it, or recovery has just signed a checkpoint."""
-        assert self._head is not None
-        if self._head.last_session != number or (
-            latest_checkpoint is not None
-            and self._head.checkpoint != _head_checkpoint(latest_checkpoint)
-        ):
-            self._write_head(latest_checkpoint)
-
-    def _check_witness(self) -> None:
-        """A journal behind or forked from what its witness saw was rolled back or restored from
-        an older copy: writing on would bury the loss, so it is corruption (docs/journal.md §4)."""
-        if self._witness is None:
-            return
-        seen = self._witness.last_seen()
-        if seen is None or seen.checkpoint is None:
-            return
-        head, copy = self._dir / HEAD_FILE, self._witness.directory / HEAD_FILE
-        if seen.public_key != self._signer.public_key_hex or verify_head(seen) is not None:
-            raise JournalCorrupt(
-                head, None, None, f"has a witness copy ({copy}) not signed by this journal's key"
-            )
-        vouched = seen.checkpoint
-        if seen.last_session > self._last_session or vouched.seq > self._seq:
-            raise JournalCorrupt(
-                head,
-                None,
-                None,
-                f"is behind its witness: the witness copy ({copy}) names checkpoint record "
-                f"{vouched.seq} of session {seen.last_session}, the journal ends at record "
-                f"{self._seq} of session {self._last_session} (rolled back, or restored from an "
-                "older copy)",
-            )
-        try:
-            self._vouched(vouched)
-        except JournalCorrupt as exc:
-            raise JournalCorrupt(
-                head,
-                None,
-                None,
-                f"has forked from its witness: the witness copy ({copy}) names checkpoint record "
-                f"{vouched.seq}, the journal holds another record there (restored from an older "
-                "copy and written on?)",
-            ) from exc
-
-    def _check_head_signature(self, path: Path, head: Head) -> None:
-        if head.public_key != self._signer.public_key_hex:
-            raise JournalKeyMismatch(
-                self._dir,
-                f"{key_id(bytes.fromhex(head.public_key))} (public key {head.public_key})",
-                f"{self.key_id} (public key {self._signer.public_key_hex})",
-            )
-        problem = verify_head(head)
-        if problem is not None:
-            raise JournalCorrupt(path, None, 0, f"is not signed by the journal's key: {problem}")
-
-    def _check_key(self, checkpoint: Record) -> None:
-        """The whole public key, not the key_id: 64 bits can be matched by trying enough keys."""
-        theirs = checkpoint.data["public_key"]
-        if theirs != self._signer.public_key_hex:
-            raise JournalKeyMismatch(
-                self._dir,
-                f"{checkpoint.data['key_id']} (public key {theirs})",
-                f"{self.key_id} (public key {self._signer.public_key_hex})",
-            )
-
-    def _vouched(self, vouched: HeadCheckpoint) -> Record:
-        """The checkpoint head.json names in an earlier session file, found by seq and hash."""
-        path = self._dir / session_file_name(vouched.session)
-        split = split_file(_read_journal_file(path))
-        for line in split.lines:
-            try:
-                fields = parse_line(line.raw)
-                record = check_schema(fields)
-            except (FramingError, SchemaError):
-                continue
-            if (
-                (record.seq, record.hash) == (vouched.seq, vouched.hash)
-                and record.type == "CHECKPOINT"
-                and record_hash(fields) == record.hash
-            ):
-                return record
-        raise JournalCorrupt(
-            path,
-            vouched.seq,
-            split.good_end(),
-            f"is missing or changed, though {HEAD_FILE} names it as the last signed checkpoint",
-        )
-
-    def _keep_aside(self, path: Path, data: bytes, offset: int) -> None:
-        """Copies the torn tail to its own file (durably), then cuts the session file back."""
-        tail = data[offset:]
-        target = self._dir / kept_aside_name(path.name, offset, sha256_hex(tail))
-        try:
-            if not target.exists():
-                write_file_atomic(target, tail)
-            fd = os.open(path, os.O_WRONLY)
-            try:
-                os.ftruncate(fd, offset)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise self._latch(path, self._seq + 1, exc) from exc
-
-
-def _read_journal_file(path: Path) -> bytes:
-    """Never opens a FIFO, socket, device or directory: it could block recovery for ever."""
-    try:
-        return read_regular(path)
-    except NotRegularFile as exc:
-        raise JournalCorrupt(
-            path,
-            None,
-            None,
-            f"is {exc.what}, not a regular file; it was not opened. A journal holds only regular "
-            "files: find out what replaced this one",
-        ) from None
-
-
-def _head_checkpoint(record: Record) -> HeadCheckpoint:
-    return HeadCheckpoint(
-        session=record.session, seq=record.seq, hash=record.hash, key_id=record.data["key_id"]
-    )
-
-
-def _read_chain(path: Path, split: SplitFile) -> list[Record]:
-    """The records before the torn tail, each checked for framing, schema, hash and order."""
-    records: list[Record] = []
-    for line in split.lines:
-        try:
-            fields = parse_line(line.raw)
-            record = check_schema(fields)
-        except (FramingError, SchemaError) as exc:
-            raise JournalCorrupt(path, None, line.offset, f"is unreadable ({exc})") from exc
-        if record_hash(fields) != record.hash:
-            raise JournalCorrupt(path, record.seq, line.offset, "does not match its hash")
-        if records and (record.seq != records[-1].seq + 1 or record.prev != records[-1].hash):
-            raise JournalCorrupt(
-                path, record.seq, line.offset, f"does not follow record {records[-1].seq}"
-            )
-        records.append(record)
-    return records
-
-
-def _last_record(path: Path) -> tuple[int, str]:
-    data = _read_journal_file(path)
-    split = split_file(data)
-    if split.torn_offset is not None or not split.lines:
-        raise JournalCorrupt(path, None, split.good_end(), "ends without a complete record")
-    line = split.lines[-1]
-    try:
-        fields = parse_line(line.raw)
-        record = check_schema(fields)
-    except (FramingError, SchemaError) as exc:
-        raise JournalCorrupt(path, None, line.offset, f"is unreadable ({exc})") from exc
-    if record_hash(fields) != record.hash:
-        raise JournalCorrupt(path, record.seq, line.offset, "does not match its hash")
-    return record.seq, record.hash
-
-
-def _kept_aside_files(directory: Path, session_file: str) -> list[KeptAside]:
-    found: list[KeptAside] = []
-    for name in sorted(os.listdir(directory)):
-        match = KEPT_ASIDE_FILE.match(name)
-        if match is None or match.group(1) != session_file:
-            continue
-        content = _read_journal_file(directory / name)
-        found.append(
-            KeptAside(
-                file=name,
-                offset=int(match.group(2)),
-                bytes=len(content),
-                sha256=sha256_hex(content),
-            )
-        )
-    return sorted(found, key=lambda item: item.offset)
-
-
-def _ranges(numbers: list[int]) -> str:
-    if not numbers:
-        return "none"
-    if len(numbers) <= 6:
-        return ", ".join(str(n) for n in numbers)
-    return f"{numbers[0]}..{numbers[-1]}"

@@ -335,13 +335,21 @@ class PenPractice(RuleBasedStateMachine):
     def _spy(self) -> None:
         """Hooks on the journal's commit, the pen's events and the controller's own moves."""
         obs, ctl, journal = self.obs, self.world.ctl, self.world.journal
-        commit = journal._commit
+        commit, commit_group = journal._commit, journal._commit_group
 
         def spy_commit(record: Record, line: bytes) -> None:
             commit(record, line)
             self._on_record(record)
 
+        def spy_commit_group(built: list[tuple[Record, bytes]]) -> None:
+            """Several records in one write: a group, or a record and the periodic checkpoint
+            that rides with it (docs/journal.md §4)."""
+            commit_group(built)
+            for record, _ in built:
+                self._on_record(record)
+
         journal._commit = spy_commit  # type: ignore[method-assign]
+        journal._commit_group = spy_commit_group  # type: ignore[method-assign]
         self.world.pen.add_listener(self._on_pen_event)
         refresh, refuse, fire = ctl.refresh, ctl.refuse, ctl.fire
 

@@ -9,7 +9,7 @@ UNPROTECTED, never PASS.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,10 +77,10 @@ def load_witness(given: str) -> WitnessHead:
     return WitnessHead.of_head(str(path), head)
 
 
-def check_pinned(pinned: Mapping[str, str], head: Head | None) -> list[Problem]:
-    """head.json signed by a key the auditor trusts (each checkpoint is checked where it sits).
-    `pinned` maps each trusted public key (hex) to where it came from."""
-    if not pinned:
+def check_pinned(trusted: Collection[str], head: Head | None) -> list[Problem]:
+    """head.json signed by a key the auditor trusts (each checkpoint is checked where it sits):
+    `trusted` holds the pinned public keys (hex) and those a valid hand-over chain reached."""
+    if not trusted:
         return [
             (
                 "unprotected",
@@ -92,8 +92,8 @@ def check_pinned(pinned: Mapping[str, str], head: Head | None) -> list[Problem]:
                 None,
             )
         ]
-    if head is not None and head.public_key not in pinned:
-        names = ", ".join(sorted(key_id(bytes.fromhex(k)) for k in pinned))
+    if head is not None and head.public_key not in trusted:
+        names = ", ".join(sorted(key_id(bytes.fromhex(k)) for k in trusted))
         return [
             (
                 "fail",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from controller.journal.audit.reader import JournalView, SessionView
-from controller.journal.audit.summary import cartridge_text, fitted_cartridges
+from controller.journal.audit.summary import cartridge_text, fitted_cartridges, session_end
 from controller.journal.audit.timeline import describe, format_duration, parse_utc
 from controller.journal.audit.verifier import DIMENSIONS, VerificationReport
 
@@ -30,7 +30,8 @@ def verdict_sentence(report: VerificationReport) -> str:
     if report.verdict == "PASS":
         return (
             "PASS: every record is present, unchanged, in order, and every session is closed "
-            "with a valid signature by the pinned key; the journal agrees with its witness."
+            "with a valid signature by the pinned key (or a key it handed over to); the journal "
+            "agrees with its witness."
         )
     if report.verdict == "UNPROTECTED":
         gaps = {f.dimension for f in report.findings if f.severity == "unprotected"}
@@ -109,7 +110,7 @@ def _session_header(view: SessionView) -> list[str]:
     records = [entry.record for entry in view.entries]
     if not records:
         return [f"Session {view.number} ({view.file}): no readable records"]
-    first, last = records[0], records[-1]
+    first, last = records[0], session_end(records)
     span = format_duration((parse_utc(last.utc) - parse_utc(first.utc)).total_seconds())
     verdict = view.verdict
     state = f"{verdict.outcome}" if verdict.terminated else "NOT CLOSED (still open or interrupted)"

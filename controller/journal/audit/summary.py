@@ -127,6 +127,13 @@ class SessionSummary:
         return asdict(self)
 
 
+def session_end(records: list[Record]) -> Record:
+    """The session's last record before a key hand-over appended to it (docs/journal.md §4):
+    the hand-over belongs to the journal, not to the treatment, and may come much later."""
+    handover = next((i for i, r in enumerate(records) if r.type == "KEY_HANDOVER"), None)
+    return records[handover - 1 if handover else -1]
+
+
 def summarise(view: SessionView) -> SessionSummary:
     records = [entry.record for entry in view.entries]
     start = parse_utc(records[0].utc) if records else None
@@ -137,7 +144,7 @@ def summarise(view: SessionView) -> SessionSummary:
     tally = _Tally()
     for record in records:
         tally.take(record, seconds_in(record.utc))
-    end_s = seconds_in(records[-1].utc) if records else 0.0
+    end_s = seconds_in(session_end(records).utc) if records else 0.0
     tally.finish(end_s)
     opening = next((r.data for r in records if r.type == "SESSION_OPEN"), None)
     close = next((r for r in records if r.type == "SESSION_CLOSE"), None)

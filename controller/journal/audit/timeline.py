@@ -177,6 +177,11 @@ def describe(record: Record) -> str:
             return (
                 f"checkpoint: records up to {d['covers_seq']} signed with Ed25519 key {d['key_id']}"
             )
+        case "KEY_HANDOVER":
+            return (
+                f"signing key handed over from {d['old_key_id']} to {d['new_key_id']} "
+                f"(signed by {d['old_key_id']}): {d['reason']}"
+            )
         case "RECOVERY":
             kept_bytes = sum(item["bytes"] for item in d["kept_aside"])
             kept = f"; {kept_bytes} bytes of an unfinished record kept aside" if kept_bytes else ""

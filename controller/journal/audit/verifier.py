@@ -42,6 +42,7 @@ from controller.journal.format import (
     session_file_name,
     sha256_hex,
 )
+from controller.journal.keychain import KeyChain
 from controller.journal.records import AFTER_CLOSE, Checkpoint
 from controller.journal.regular import NotRegularFile, read_regular
 from controller.journal.scan import Line, SplitFile, split_file
@@ -59,12 +60,13 @@ DIMENSIONS: dict[str, str] = {
     "sequence": "sequence: numbers consecutive, no gaps, duplicates or reordering",
     "chain": "chain: each record's hash and its link to the record before",
     "links": "cross-session links: sessions chain into each other, none missing",
-    "checkpoints": "checkpoints: signatures valid, one key, head.json consistent",
+    "checkpoints": "checkpoints: signatures valid, key changes handed over, head.json consistent",
     "termination": "termination: every session closed and signed, no crash recovery",
     "key": "key: every signature by a key the auditor trusts (pinned)",
     "witness": "witness: not behind or forked from a head seen outside the journal",
 }
 _MAX_LISTED = 50
+SIGNED = frozenset({"CHECKPOINT", "KEY_HANDOVER"})  # the records a key signs
 
 
 @dataclass(frozen=True)
@@ -432,7 +434,7 @@ class _Verifier:
         self.now = now
         self.pinned = pinned
         self.pinned_id: str | None = None  # the trusted key that signed the journal
-        self.signers: list[str] = []  # public keys of the checkpoints, in order of first use
+        self.chain = KeyChain()  # the key in force, record by record (keychain.py)
         self.witnesses: list[WitnessHead] = []
         self.dims = {name: DimensionResult(name) for name in DIMENSIONS}
         self.records: list[Record] = []
@@ -502,7 +504,7 @@ class _Verifier:
             self._head(files)
             self._kept_aside_files(files)
         self.dims["key"].checked += 1
-        self._problems("key", check_pinned(self.pinned, self.head))
+        self._problems("key", check_pinned(self.chain.reached_from(self.pinned), self.head))
         if self.kind == "directory":
             self._witness(files)
         else:
@@ -535,7 +537,9 @@ class _Verifier:
         self.dims["witness"].checked += len(self.witnesses)
         last_seq = max((r.seq for r in self.records), default=0)
         last_session = files[-1][0] if files else 0
-        found = check_witnesses(self.witnesses, self.by_seq, last_seq, last_session, self.signers)
+        found = check_witnesses(
+            self.witnesses, self.by_seq, last_seq, last_session, self.chain.keys
+        )
         self._problems("witness", found)
 
     def _problems(self, dimension: str, problems: list[Problem]) -> None:
@@ -749,7 +753,7 @@ class _Verifier:
     ) -> None:
         """Warnings only: a wall clock may be set back, and the monotonic one restarts with the
         process, which only happens across a recovery."""
-        if record.type == "RECOVERY":
+        if record.type in ("RECOVERY", "KEY_HANDOVER"):  # each starts a run of its own
             walk.last_mono_ns = None
         if walk.last_mono_ns is not None and record.mono_ns < walk.last_mono_ns:
             self.add(
@@ -781,6 +785,14 @@ class _Verifier:
                 self.add("schema", "fail", f"session starts with {kind}, not SESSION_OPEN", **here)
             elif index > 0 and kind == "SESSION_OPEN":
                 self.add("schema", "fail", "a second SESSION_OPEN inside one session", **here)
+            if closed_at is None and kind == "KEY_HANDOVER":
+                self.add(
+                    "schema",
+                    "fail",
+                    "a key hand-over inside an open session: a key is handed over only after a "
+                    "session's close",
+                    **here,
+                )
             if closed_at is not None and kind not in AFTER_CLOSE:
                 self.add(
                     "schema",
@@ -796,15 +808,21 @@ class _Verifier:
     def _checkpoints(self, name: str, number: int, good: list[tuple[Record, int]]) -> None:
         result = self.dims["checkpoints"]
         for index, (record, offset) in enumerate(good):
-            if record.type != "CHECKPOINT":
+            if record.type not in SIGNED:
                 continue
             result.checked += 1
             here = {"file": name, "seq": record.seq, "offset": offset, "order": (number, offset)}
+            before = good[index - 1][0] if index > 0 else None
+            problem = self.chain.follow(record, before)
+            if problem is not None:
+                self.add("checkpoints", "fail", problem, **here)
+            if record.type == "KEY_HANDOVER":
+                self._pin(record.data["old_public_key"], record.data["old_key_id"], here)
+                continue
             try:
                 checkpoint = Checkpoint.model_validate(record.data)
             except ValidationError:
                 continue  # already a schema failure
-            before = good[index - 1][0] if index > 0 else None
             if before is None or (
                 before.seq != checkpoint.covers_seq or before.hash != checkpoint.covers_hash
             ):
@@ -818,38 +836,29 @@ class _Verifier:
             problem = verify_checkpoint(checkpoint)
             if problem is not None:
                 self.add("checkpoints", "fail", problem, **here)
-            if self.key_ids and checkpoint.key_id not in self.key_ids:
-                self.add(
-                    "checkpoints",
-                    "fail",
-                    f"signed by key {checkpoint.key_id}, but earlier checkpoints by "
-                    f"{self.key_ids[0]}: a journal is signed with one key",
-                    **here,
-                )
-            self._pin(checkpoint, here)
+            self._pin(checkpoint.public_key, checkpoint.key_id, here)
             if checkpoint.key_id not in self.key_ids:
                 self.key_ids.append(checkpoint.key_id)
-            if checkpoint.public_key not in self.signers:
-                self.signers.append(checkpoint.public_key)
 
-    def _pin(self, checkpoint: Checkpoint, here: dict[str, Any]) -> None:
-        """The whole public key against the trusted ones: a 64-bit key_id can be matched."""
+    def _pin(self, public_key: str, signer_id: str, here: dict[str, Any]) -> None:
+        """The whole public key against the trusted ones (a 64-bit key_id can be matched), or
+        a key a valid hand-over chain reached from one of them."""
         if not self.pinned:
             return
         self.dims["key"].checked += 1
-        if checkpoint.public_key in self.pinned:
-            self.pinned_id = checkpoint.key_id
+        if public_key in self.pinned:
+            self.pinned_id = self.pinned_id or signer_id
+            return
+        if public_key in self.chain.reached_from(self.pinned):
             return
         ids = {key_id(bytes.fromhex(k)): source for k, source in self.pinned.items()}
-        same_id = (
-            " (the same key_id, but a different public key)" if checkpoint.key_id in ids else ""
-        )
+        same_id = " (the same key_id, but a different public key)" if signer_id in ids else ""
         self.add(
             "key",
             "fail",
-            f"signed by key {checkpoint.key_id}, not by the pinned key "
-            f"{', '.join(sorted(ids))}{same_id}: the journal was re-signed, or its key changed "
-            "without a hand-over",
+            f"signed by key {signer_id}, not by the pinned key {', '.join(sorted(ids))}"
+            f"{same_id} nor a key it handed over to: the journal was re-signed, or its key "
+            "changed without a hand-over",
             **here,
         )
 
@@ -874,17 +883,13 @@ class _Verifier:
         )
         vouched = self.head.checkpoint.seq if self.head and self.head.checkpoint else 0
         cut = next_seq is not None and vouched >= next_seq
-        pending = not verdict.terminated and (self.kind == "file" or (last and not cut))
-        why = (
-            "the session was closed before them"
-            if verdict.terminated
-            else f"{HEAD_FILE} vouches for record {vouched}"
-            if cut
-            else "a later session exists"
-        )
+        # a torn tail can follow a closing checkpoint: a key hand-over is written after one
+        crash_end = self.kind == "file" or (last and not cut)
+        pending = not verdict.terminated and crash_end
+        why = f"{HEAD_FILE} vouches for record {vouched}" if cut else "a later session exists"
         if split.torn_offset is not None:
             verdict.torn_bytes = split.size - split.torn_offset
-            self._torn_tail(number, name, split, next_seq, pending=pending, why=why)
+            self._torn_tail(number, name, split, next_seq, pending=crash_end, why=why)
         self._recoveries(number, name, good, verdict)
         if not verdict.terminated:
             self._unclosed(number, name, split, records, next_seq, pending=pending, why=why)
@@ -1041,10 +1046,11 @@ class _Verifier:
         """head.json signed by the journal's own key (the trusted key is the `key` dimension's)."""
         self.dims["checkpoints"].checked += 1
         problem = verify_head(head)
-        if problem is None and self.signers and head.public_key not in self.signers:
+        if problem is None and self.chain.keys and head.public_key not in self.chain.keys:
+            in_force = ", ".join(key_id(bytes.fromhex(k)) for k in self.chain.keys)
             problem = (
                 f"it is signed by key {key_id(bytes.fromhex(head.public_key))}, the checkpoints "
-                f"by {self.key_ids[0]}"
+                f"by {in_force}"
             )
         if problem is not None:
             self.add(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +17,13 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, SelectionList
 
+from controller.cli import build_parser, main
+from controller.commands.console import open_journal
 from controller.console.app import PenConsole
 from controller.console.dialogs import ReasonScreen
 from controller.core import Controller
 from controller.journal import JournalWriter
+from controller.journal.signing import PUBLIC_KEY_FILE
 from controller.machines import Device, Step
 from controller.runner import VirtualRunner
 from firmware_bridge import open_pen
@@ -80,12 +83,19 @@ class Rig:
 
 
 @contextmanager
-def rig(name: str) -> Iterator[Rig]:
+def rig(
+    name: str, journal_for: Callable[[VirtualClock], JournalWriter] | None = None
+) -> Iterator[Rig]:
+    """`journal_for` opens the journal on the rig's clock (default: a fixed key, no witness)."""
     clock = VirtualClock()
     pen = SimulatedPen(clock, seed=3)
     url = publish(name, pen)
     directory = Path(tempfile.mkdtemp())
-    journal = JournalWriter.open(directory / "j", signer=fixed_signer(), clock=clock)
+    journal = (
+        journal_for(clock)
+        if journal_for is not None
+        else JournalWriter.open(directory / "j", signer=fixed_signer(), clock=clock)
+    )
     controller = Controller(
         clock=clock,
         journal=journal,
@@ -106,8 +116,10 @@ def rig(name: str) -> Iterator[Rig]:
 
 
 @asynccontextmanager
-async def console(name: str) -> AsyncIterator[Bench]:
-    with rig(name) as r:
+async def console(
+    name: str, journal_for: Callable[[VirtualClock], JournalWriter] | None = None
+) -> AsyncIterator[Bench]:
+    with rig(name, journal_for) as r:
         async with r.app.run_test(size=SIZE) as pilot:
             yield await r.bench(pilot)
 
@@ -145,21 +157,45 @@ async def run_needle(b: Bench) -> None:
     assert b.motor_running(), [e.event for e in b.pen.events][-5:]
 
 
+async def treat_and_close(b: Bench) -> str:
+    """One area treated, aftercare given, the session closed; returns the summary's text."""
+    await to_treatment(b)
+    await run_needle(b)
+    await b.press("p", ms=300)
+    assert not b.motor_running()
+    await b.press("n")  # complete the area
+    await b.press("f")
+    assert b.controller.step is Step.AFTERCARE
+    b.app.query_one("#effects", SelectionList).select("redness")
+    await b.click("#aftercare-done")
+    assert b.controller.step is Step.CLOSED
+    return str(b.app.query_one("Summary").render())
+
+
 async def test_the_whole_happy_path_from_intake_to_summary() -> None:
     async with console("c-happy") as b:
-        await to_treatment(b)
-        await run_needle(b)
-        await b.press("p", ms=300)
-        assert not b.motor_running()
-        await b.press("n")  # complete the area
-        await b.press("f")
-        assert b.controller.step is Step.AFTERCARE
-        b.app.query_one("#effects", SelectionList).select("redness")
-        await b.click("#aftercare-done")
+        summary = await treat_and_close(b)
         snap = b.controller.snapshot()
-        assert snap.step is Step.CLOSED and snap.follow_up is not None
-        summary = str(b.app.query_one("Summary").render())
+        assert snap.follow_up is not None
         assert "Follow-up" in summary and snap.follow_up in summary
+
+
+async def test_a_session_through_the_console_with_witness_leaves_a_head_audit_verify_accepts(
+    tmp_path: Path,
+) -> None:
+    """`penctl console --witness DIR` hands each signed head to DIR, as `penctl session run
+    --witness DIR` does: the journal then verifies PASS against DIR and the pinned key."""
+    journal, keys, witness = tmp_path / "j", tmp_path / "keys", tmp_path / "witness"
+    options = ["--journal", str(journal), "--key-dir", str(keys), "--witness", str(witness)]
+    args = build_parser().parse_args(["console", *options])
+    async with console("c-witness", lambda clock: open_journal(args, clock)) as b:
+        summary = await treat_and_close(b)
+        fingerprint = b.controller.journal.head_fingerprint
+    assert (witness / "head.json").read_bytes() == (journal / "head.json").read_bytes()
+    assert f"Journal head {fingerprint}" in summary and "Witness not updated" not in summary
+    verify = ["audit", "verify", str(journal), "--public-key", str(keys / PUBLIC_KEY_FILE)]
+    assert main([*verify, "--witness", str(witness)]) == 0
+    assert main([*verify, "--witness", fingerprint]) == 0  # the paper copy of the summary
 
 
 @pytest.mark.parametrize("key", ["escape", "f1"])

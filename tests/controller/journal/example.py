@@ -26,8 +26,12 @@ from tests.controller.journal.helpers import (
 AWKWARD_NOTE = 'said "fine" \\ tab\there\nnew line \x01 \x7f é 😀 \u2028 end'
 
 
+HANDOVER_REASON = "the yearly rotation of the clinic's journal key"
+
+
 def write_example(directory: Path) -> None:
-    """Two short sessions, signed by the fixed key; the witness's copy of the head beside."""
+    """Two short sessions signed by the fixed key, then a hand-over to another key; the
+    witness's copy of the head and the first key's public key beside."""
     if directory.exists():
         shutil.rmtree(directory)
     clock = ManualClock()
@@ -57,6 +61,8 @@ def write_example(directory: Path) -> None:
         writer.open_session(session_open("P-0043"), OPERATOR)
         clock.advance(5)
         writer.close_session("aborted", "patient asked to stop", OPERATOR)
+        clock.advance(3600)
+        writer.rotate_key(fixed_signer(seed=8), HANDOVER_REASON, OPERATOR)
     (directory / ".lock").unlink()
     write_public_key(directory / "journal-ed25519.pub.pem")
 

@@ -82,6 +82,19 @@ def test_the_chain_recipe_catches_a_changed_byte_and_a_deleted_record(tmp_path: 
     assert "chain FAIL" in _sh(RECIPES["chain"], work).stdout
 
 
+@pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}")
+def test_the_handover_recipe_catches_a_changed_reason_or_new_key(tmp_path: Path) -> None:
+    work = tmp_path / "example"
+    shutil.copytree(EXAMPLE, work)
+    path = work / "session-000002.jsonl"
+    original = path.read_text(encoding="utf-8")
+    new_key = original.split('"new_public_key":"', 1)[1][:64]
+    for old, new in (("yearly rotation", "yearly rotations"), (new_key, new_key[:-1] + "0")):
+        path.write_text(original.replace(old, new, 1), encoding="utf-8")
+        printed = _sh(RECIPES["handover"], work).stdout
+        assert not printed.startswith("Signature Verified Successfully"), (old, printed)
+
+
 def test_symbolic_links_are_followed_as_the_page_says(tmp_path: Path) -> None:
     """§1: a link to a regular file is read as that file; a dangling one is unreadable (exit 2);
     a link to a FIFO is refused without being opened."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.journal import JournalCorrupt, JournalWriter
+from controller.journal import ChecklistAnswer, JournalCorrupt, JournalWriter
 from controller.journal.format import canonical_json, record_hash
 from tests.controller.journal.helpers import OPERATOR, ManualClock, fixed_signer, session_open
 
@@ -110,3 +110,39 @@ def test_s7_recovery_refuses_a_record_that_does_not_link_to_the_one_before(
     path.write_bytes(b"".join(canonical_json(r) + b"\n" for r in records))
     with pytest.raises(JournalCorrupt, match=f"does not follow record {records[-2]['seq']}"):
         _open(directory)
+
+
+def test_s7_a_periodic_checkpoint_rides_in_the_write_of_the_record_it_covers(
+    tmp_path: Path, calls: list[str]
+) -> None:
+    """64 appends cost 64 writes and 64 fsyncs of the session file: the checkpoint due after the
+    64th unsigned record is signed first and written with it; only head.json's atomic rewrite
+    follows, after the fsync that acknowledges both."""
+    directory = tmp_path / "j"
+    with _open(directory) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        calls.clear()
+        for _ in range(63):  # SESSION_OPEN is the first of the 64
+            writer.append(ChecklistAnswer(item_id="x", question="q", answer="yes"), OPERATOR)
+        records = (directory / SESSION).read_bytes().splitlines()
+    assert [json.loads(line)["type"] for line in records[-2:]] == ["CHECKLIST", "CHECKPOINT"]
+    on_session = [call for call in calls if call.endswith(SESSION)]
+    assert on_session == [f"write:{SESSION}", f"fsync:{SESSION}"] * 63
+    last_fsync = len(calls) - 1 - calls[::-1].index(f"fsync:{SESSION}")
+    assert "replace:head.json" in calls[last_fsync:]
+
+
+def test_s7_a_key_hand_over_and_the_new_keys_checkpoint_are_one_write_and_one_fsync(
+    tmp_path: Path, calls: list[str]
+) -> None:
+    directory = tmp_path / "j"
+    with _open(directory) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        writer.close_session("completed", "done", OPERATOR)
+        calls.clear()
+        writer.rotate_key(fixed_signer(8), "rotation", OPERATOR)
+    assert [call for call in calls if call.endswith(SESSION)] == [
+        f"write:{SESSION}",
+        f"fsync:{SESSION}",
+    ]
+    assert calls.index("replace:head.json") > calls.index(f"fsync:{SESSION}")

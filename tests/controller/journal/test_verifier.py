@@ -294,7 +294,7 @@ def test_checkpoints_by_two_keys_in_one_journal_fail(compact: dict[str, bytes]) 
     records[-1]["hash"] = record_hash(records[-1])
     mixed[S2] = _encode(records)
     report = _verify(mixed)
-    assert any("a journal is signed with one key" in f.message for f in report.findings)
+    assert any("changes only with a KEY_HANDOVER record" in f.message for f in report.findings)
 
 
 def test_an_open_session_is_incomplete_not_failed(tmp_path: Path) -> None:

@@ -243,7 +243,7 @@ def test_a_signing_key_readable_by_others_is_refused(tmp_path: Path) -> None:
 
 def test_a_journal_signed_by_another_key_is_not_continued(tmp_path: Path) -> None:
     write_sample_journal(tmp_path / "j", sessions=1)
-    with pytest.raises(JournalKeyMismatch, match="new journal directory"):
+    with pytest.raises(JournalKeyMismatch, match="penctl journal rotate-key"):
         JournalWriter.open(tmp_path / "j", signer=fixed_signer(seed=99))
 
 
@@ -262,7 +262,7 @@ def test_a_journal_signed_by_another_key_with_the_same_key_id_is_not_continued(
     before = {p.name: p.read_bytes() for p in directory.iterdir()}
     other = fixed_signer(seed=99)
     assert other.key_id == fixed_signer().key_id
-    with pytest.raises(JournalKeyMismatch, match="new journal directory") as caught:
+    with pytest.raises(JournalKeyMismatch, match="penctl journal rotate-key") as caught:
         JournalWriter.open(directory, signer=other, clock=ManualClock())
     assert other.public_key_hex in str(caught.value)
     assert fixed_signer().public_key_hex in str(caught.value)
@@ -298,7 +298,7 @@ def test_s10_a_journal_that_cannot_be_read_is_a_journal_error_naming_path_and_ca
     def listdir_fails(path: object) -> list[str]:
         raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
 
-    monkeypatch.setattr("controller.journal.writer.os.listdir", listdir_fails)
+    monkeypatch.setattr("controller.journal.readback.os.listdir", listdir_fails)
     with pytest.raises(JournalUnreadable, match=r"Input/output error") as unlisted:
         _open(tmp_path / "k")
     assert str(tmp_path / "k") in str(unlisted.value)
