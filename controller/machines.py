@@ -69,7 +69,12 @@ DEVICE_ROWS: tuple[Row, ...] = (
     Row("armed", (D.ARMING,), D.ARMED, "the pen's echo matched the set (S3)"),
     Row("arm_refused", (D.ARMING,), D.IDLE, "the pen refused the set; nothing applied"),
     Row("start", (D.ARMED, D.PAUSED), D.RUNNING, "NEEDLE_START journaled, then START sent (S7)"),
-    Row("start_refused", (D.RUNNING,), D.ARMED, "the pen refused START; the motor never ran"),
+    Row(
+        "start_refused",
+        (D.RUNNING,),
+        D.ARMED,
+        "the pen refused START, or did not confirm it (the link failed it)",
+    ),
     Row("stop", (D.RUNNING,), D.STOPPING, "STOP sent first, journaled after (S7)"),
     Row(
         "stop",

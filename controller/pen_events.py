@@ -216,14 +216,23 @@ def _outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMismat
     if purpose == "arm":
         _arm_outcome(ctl, outcome)
     elif purpose == "start" and not isinstance(outcome, Confirmed):
-        why = nak_words(outcome.nak) if isinstance(outcome, Refused) else str(outcome)
+        why = _start_not_confirmed(outcome)
         ctl.progress.current and setattr(ctl.progress.current, "run_started_ns", None)
-        ctl.last_refusal = f"start: the pen refused: {why}"
-        ctl.record(ActionRefused(action="start", reason=f"the pen refused START: {why}"))
+        ctl.last_refusal = f"start: {why}"
+        ctl.record(ActionRefused(action="start", reason=why))
         if ctl.can("device", "start_refused"):
             ctl.fire("device", "start_refused")
     elif purpose == "clear":
         _clear_outcome(ctl, outcome)
+
+
+def _start_not_confirmed(outcome: Refused | Failed | EchoMismatch) -> str:
+    """In the operator's words: a NAK is the pen's refusal; a failure is the link's."""
+    if isinstance(outcome, Refused):
+        return f"the pen refused START: {nak_words(outcome.nak)}"
+    if isinstance(outcome, Failed):
+        return f"START was not confirmed by the pen: {outcome.why}"
+    return "the pen answered START with an echo of other settings (S3)"
 
 
 def _arm_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMismatch) -> None:

@@ -342,3 +342,18 @@ def test_s8_a_cartridge_is_not_checked_while_the_link_is_lost(world: World) -> N
     world.submit(act.CheckCartridge())
     assert world.records("CARTRIDGE") == []
     assert world.ctl.last_refusal and "(S8)" in world.ctl.last_refusal
+
+
+def test_s10_a_start_the_link_failed_is_told_in_words_not_as_an_object(world: World) -> None:
+    """Found by the model: a START lost on the wire and then stopped was reported as
+    "start: the pen refused: Failed(command_id=42, message=Start(...), ...)": the pen refused
+    nothing, and a practitioner cannot read a Python repr."""
+    world.to_armed()
+    world.pen.inject("drop", direction="to_pen", frames=1, types=["START"])
+    world.submit(act.Start())
+    world.submit(act.Pause(), after_ms=300)
+    refusal = world.ctl.last_refusal or ""
+    assert refusal.startswith("start: START was not confirmed by the pen: ")
+    assert "not sent again" in refusal and "Failed(" not in refusal
+    [journaled] = [r for r in world.records("ACTION_REFUSED") if r["data"]["action"] == "start"]
+    assert journaled["data"]["reason"] == refusal.removeprefix("start: ")
