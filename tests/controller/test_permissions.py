@@ -489,3 +489,68 @@ def test_after_a_refused_or_aborted_session_the_next_intake_is_open(
         world.submit(act.Abort(reason="the patient left"), after_ms=50)
     assert world.step is Step(ending)
     says(world, intake=True, abort=NO_SESSION)
+
+
+# ---- guards behind the workflow ------------------------------------------------------------------
+# START's checks repeat what the workflow already ensures by the time the pen is armed (a confirmed
+# set, a complete checklist, a live lease). No sequence of actions reaches these states today, so
+# these tests put the controller in each one directly: the guard must still hold if the workflow
+# that protects it ever changes.
+
+
+def test_s3_an_armed_pen_without_a_confirmed_set_is_not_started(world: World) -> None:
+    world.to_armed()
+    world.ctl.progress.confirmed = None
+    says(world, start="the pen has not confirmed the settings; apply them (arm) first (S3)")
+
+
+def test_s1_an_incomplete_checklist_refuses_start_even_when_armed(world: World) -> None:
+    world.to_armed()
+    world.ctl.progress.cleanses = 1
+    says(world, start="the preparation checklist is not complete (S1)")
+
+
+def test_s1_numbing_off_before_the_policys_dwell_refuses_start_even_when_armed(
+    world: World,
+) -> None:
+    world.to_armed()
+    progress = world.ctl.progress
+    assert progress.numbing_applied_ns is not None
+    progress.numbing_removed_ns = progress.numbing_applied_ns + (DWELL_S * NS_PER_S - 1)
+    says(world, start="the preparation checklist is not complete (S1)")
+    progress.numbing_removed_ns += 1
+    says(world, start=True)
+
+
+def test_start_is_refused_once_the_profiles_time_on_the_area_is_used_exactly(
+    world: World,
+) -> None:
+    world.to_armed()
+    current = world.ctl.progress.current
+    assert current is not None
+    current.time_ns = current.max_time_ns - 1
+    says(world, start=True)
+    current.time_ns = current.max_time_ns
+    says(world, start="the profile's time on cheek_left is used; complete the area")
+
+
+def test_s5_start_waits_for_the_pen_to_report_a_live_lease(world: World) -> None:
+    world.to_armed()
+    telemetry = world.ctl.facts.telemetry
+    assert telemetry is not None
+    no_lease = "the pen reports no live lease yet; wait a moment and try again (S5)"
+    world.ctl.facts.telemetry = telemetry.replace(lease_remaining_ms=0)
+    says(world, start=no_lease)
+    world.ctl.facts.telemetry = telemetry.replace(lease_remaining_ms=1)
+    says(world, start=True)
+    world.ctl.facts.telemetry = None
+    says(world, start=no_lease)
+
+
+def test_s6_every_latched_alarm_is_named_before_arming_again(world: World) -> None:
+    world.to_armed()
+    world.pen.reboot()
+    world.advance_ms(2000)
+    world.submit(act.Connect(), after_ms=500)
+    world.ctl.raise_alarm("PEN_REBOOTED", {})
+    says(world, arm="acknowledge LINK_LOST, PEN_REBOOTED first")
