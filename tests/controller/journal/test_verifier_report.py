@@ -20,7 +20,16 @@ from tests.controller.journal.helpers import (
     session_open,
     write_sample_journal,
 )
-from tests.controller.journal.test_verifier import HEAD, S1, S2, _verify, _witness, compact
+from tests.controller.journal.test_verifier import (
+    HEAD,
+    S1,
+    S2,
+    _encode,
+    _records,
+    _verify,
+    _witness,
+    compact,
+)
 
 __all__ = ["compact"]  # the module-scoped journal fixture, shared with test_verifier
 
@@ -157,3 +166,33 @@ def test_an_open_session_with_a_torn_tail_is_a_crash_incomplete_not_corruption(
         ),
     ]
     assert report.verdict == "INCOMPLETE"
+
+
+@pytest.mark.parametrize(
+    ("kept", "seq", "message"),
+    [
+        (
+            [0, 1, 2, *range(4, 10)],
+            4,
+            "sequence gap: found 5 where 4 was due; record 4 is missing",
+        ),
+        (
+            [0, 1, 2, *range(6, 10)],
+            4,
+            "sequence gap: found 7 where 4 was due; records 4–6 are missing",
+        ),
+        (
+            [0, 1, 2, 3, 4, 4, *range(5, 10)],
+            6,
+            "sequence goes back: found 5 where 6 was due (a duplicated, reordered or inserted "
+            "record)",
+        ),
+    ],
+)
+def test_a_missing_or_repeated_record_is_named_by_the_sequence_check(
+    compact: dict[str, bytes], kept: list[int], seq: int, message: str
+) -> None:
+    records = _records(compact[S1])
+    report = _verify({**compact, S1: _encode([records[i] for i in kept])})
+    first = report.dimensions["sequence"].findings[0]
+    assert (first.severity, first.file, first.seq, first.message) == ("fail", S1, seq, message)
