@@ -55,12 +55,18 @@ class Module:
     path: str
     tests: tuple[str, ...]
     sample_tests: tuple[str, ...]  # the fast ones, for the sampled run; empty: not sampled
+    deselect: tuple[str, ...] = ()  # tests of those files too slow to run once per mutant
 
 
 def load_modules(selector: str | None) -> list[Module]:
     table = tomllib.loads((ROOT / "mutation" / "modules.toml").read_text())["module"]
     modules = [
-        Module(entry["path"], tuple(entry["tests"]), tuple(entry.get("sample_tests", ())))
+        Module(
+            entry["path"],
+            tuple(entry["tests"]),
+            tuple(entry.get("sample_tests", ())),
+            tuple(entry.get("deselect", ())),
+        )
         for entry in table
     ]
     if selector:
@@ -91,11 +97,13 @@ def _prepare(modules: list[Module], scratch: Path) -> None:
 def _configure(modules: list[Module], scratch: Path) -> None:
     """Our pyproject, plus a [tool.mutmut] table: what to mutate and which tests to run."""
     tests = sorted({test for module in modules for test in module.tests})
+    deselected = sorted({test for module in modules for test in module.deselect})
     config = {
         "source_paths": ["firmware_bridge", "controller", "profiles", "simulator"],
         "only_mutate": [module.path for module in modules],
         "pytest_add_cli_args_test_selection": tests,
-        "pytest_add_cli_args": ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"],
+        "pytest_add_cli_args": ["-p", "no:randomly", "-p", "no:cacheprovider", "-q"]
+        + [arg for test in deselected for arg in ("--deselect", test)],
         "also_copy": ["docs", "bench", "examples", "README.md", "Makefile"],
         "use_git_change_detection": False,
         # A mutant that loops is stopped after 4x its tests' CPU time (mutmut's default, 15x,

@@ -190,11 +190,30 @@ def test_s6_over_current_trips_only_above_its_limit(margin_ma: int, trips: bool)
 
 @pytest.mark.parametrize(("ambient_c", "trips"), [(41.0, False), (41.5, True)])
 def test_s6_over_temperature_trips_only_above_its_limit(ambient_c: float, trips: bool) -> None:
-    """An idle pen held at exactly `over_temp_c` (41 °C) is not faulted; half a degree more is."""
+    """An idle pen held at exactly `over_temp_c` (41 °C) is not faulted; half a degree more is.
+
+    Nothing moves in an idle pen, so the simulator runs these ticks as one steady stretch
+    (docs/simulator.md, "Clocks and time"): the edge holds for the stretch's forecast too."""
     b = make_bench(config=PenConfig(ambient_c=ambient_c, over_temp_c=41.0)).booted()
     b.pen.inject("overheat", to_c=ambient_c)
     b.advance_ms(5 * TICK_MS)
     assert (b.fw.active_fault is FaultCode.OVER_TEMPERATURE) is trips
+
+
+@pytest.mark.parametrize(("celsius", "trips"), [(41.0, False), (41.5, True)])
+def test_s6_over_temperature_trips_only_above_its_limit_while_the_needle_moves(
+    celsius: float, trips: bool
+) -> None:
+    """The same edge while the depth actuator travels to a new depth: every tick is checked one
+    by one (a moving needle is never a steady stretch), and exactly 41 °C still does not trip."""
+    b = make_bench(config=PenConfig(ambient_c=41.0, over_temp_c=41.0)).identified()
+    assert isinstance(b.host.request(SetParams(1, 2000, 120)), Ack)
+    b.pen.inject("overheat", to_c=celsius)
+    b.advance_ms(5 * TICK_MS)
+    b.fw.advance_to(b.clock.monotonic_ns())
+    assert (b.fw.active_fault is FaultCode.OVER_TEMPERATURE) is trips
+    if not trips:
+        assert 0 < b.fw.model.depth_setpoint_um < 2000  # still travelling: no steady stretch ran
 
 
 @pytest.mark.parametrize(("start_pct", "trips"), [(5.0, True), (5.5, False)])
