@@ -369,8 +369,15 @@ class Controller:
         )
 
     def clear_alarms(self, *, latched: bool, note: str | None) -> list[str]:
-        """The operator acknowledges what is showing; returns the ids cleared."""
-        cleared = [a.alarm_id for a in self.alarms if a.latched == latched or not a.latched]
+        """The operator acknowledges what is showing; returns the ids cleared. A journal that
+        still cannot be written keeps its alarm: the cause is not gone (S6), and the banner is
+        what tells the operator why arming and starting stay refused (S7)."""
+        cleared = [
+            a.alarm_id
+            for a in self.alarms
+            if (a.latched == latched or not a.latched)
+            and not (a.alarm_id == "JOURNAL_FAULT" and self.journal.fault is not None)
+        ]
         for alarm_id in cleared:
             self.record(OperatorAck(subject=alarm_id, action="acknowledged", note=note))
         self.alarms = [a for a in self.alarms if a.alarm_id not in cleared]

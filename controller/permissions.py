@@ -94,6 +94,8 @@ def _apply_numbing(ctl: Controller) -> Permission:
         return _step(ctl, Step.PREPARATION, "numbing")
     if progress.cleanses < 1:
         return no("cleanse the skin before the numbing cream goes on")
+    if progress.numbing_removed_ns is not None:
+        return no("the numbing cream was applied and removed already; go on with the cartridge")
     if progress.numbing_applied_ns is not None:
         return no("numbing cream is already on")
     return YES

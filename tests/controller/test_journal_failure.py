@@ -61,4 +61,7 @@ def test_s7_a_full_disk_mid_treatment_stops_the_needle_and_latches(tmp_path: Pat
             assert ctl.snapshot().last_refusal == f"{action.name}: {why.why}"
         sent = [e.data["type"] for e in rig.pen.events[sent_before:] if e.event == "command"]
         assert set(sent) <= {"LEASE"}, sent
+        # S6: acknowledged twice, the cause is still there, and so is the banner saying it
+        rig.submit(act.Acknowledge(), settle_ms=200)
+        assert "JOURNAL_FAULT" in [a.alarm_id for a in ctl.snapshot().alarms]
         assert ctl.device_state not in (Device.ARMING, Device.ARMED, Device.RUNNING)

@@ -38,6 +38,7 @@ OF_A_STEP = {
 }
 
 NO_NUMBING = "there is no numbing cream on to remove"
+NUMBING_DONE = "the numbing cream was applied and removed already; go on with the cartridge"
 NOT_RUNNING = "the needle is not running"
 NOTHING_TO_ACKNOWLEDGE = "there is nothing to acknowledge"
 NO_AREA = "no area is current"
@@ -180,7 +181,7 @@ def test_s1_s10_preparation_goes_in_its_order_and_each_refusal_names_what_is_mis
         "numbing removed",
         _preparation(
             {
-                "apply_numbing": "numbing cream is already on",
+                "apply_numbing": NUMBING_DONE,
                 "remove_numbing": NO_NUMBING,
                 "begin_treatment": checklist.format("recleansed, cartridge"),
             }
@@ -194,7 +195,7 @@ def test_s1_s10_preparation_goes_in_its_order_and_each_refusal_names_what_is_mis
         _preparation(
             {
                 "cleanse": "the skin has been cleansed twice already",
-                "apply_numbing": "numbing cream is already on",
+                "apply_numbing": NUMBING_DONE,
                 "remove_numbing": NO_NUMBING,
             }
         ),
