@@ -41,7 +41,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyte
 
@@ -66,8 +66,10 @@ ROWS, COLUMNS = 48, 150
 
 
 class Terminal:
-    """A pty with the console on its far side, drawn by a terminal emulator (pyte) as it
-    writes, so the console never blocks on output and the screen can be read."""
+    """A pty with the console on its far side. A thread reads everything the console writes, so
+    it never blocks on output; a terminal emulator (pyte) draws those bytes only when the screen
+    is read, in the reader's thread: while a window is timed, nothing in this process competes
+    with the console for a core, nor with the thread that writes the key for the interpreter."""
 
     def __init__(self, command: list[str], env: dict[str, str]) -> None:
         self.master, slave = pty.openpty()
@@ -78,6 +80,7 @@ class Terminal:
         os.close(slave)
         self._screen = pyte.Screen(COLUMNS, ROWS)
         self._stream = pyte.ByteStream(self._screen)
+        self._unread: list[bytes] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._drain, daemon=True).start()
 
@@ -90,14 +93,23 @@ class Terminal:
             if not data:
                 return
             with self._lock:
-                self._stream.feed(data)
+                self._unread.append(data)
 
     def screen(self) -> str:
         with self._lock:
-            return "\n".join(self._screen.display)
+            unread, self._unread = self._unread, []
+        self._stream.feed(b"".join(unread))
+        return "\n".join(self._screen.display)
 
     def press(self, key: str) -> None:
         os.write(self.master, to_bytes(key))
+
+    def press_timed(self, key: str) -> int:
+        """Write `key` and return the monotonic time just before its bytes were written."""
+        data = to_bytes(key)
+        pressed_ns = time.monotonic_ns()
+        os.write(self.master, data)
+        return pressed_ns
 
     def close(self) -> None:
         self.proc.terminate()
@@ -109,24 +121,40 @@ class Terminal:
 
 
 class Events:
-    """The simulator's events file, read as it grows."""
+    """The simulator's events file, read as it grows: each poll reads only what was appended
+    since the last (rereading and parsing the whole file every 2 ms cost this process more CPU
+    the longer a run went, on the cores the console and the simulator share)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._file: BinaryIO | None = None
+        self._partial = b""
+        self._seen: list[dict[str, Any]] = []
 
     def all(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        if self._file is None:
+            if not self.path.exists():
+                return self._seen
+            self._file = self.path.open("rb")
+        lines = (self._partial + self._file.read()).split(b"\n")
+        self._partial = lines.pop()
+        self._seen += [json.loads(line) for line in lines if line.strip()]
+        return self._seen
 
     def wait(self, name: str, after: int, timeout_s: float) -> dict[str, Any] | None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            found = [e for e in self.all()[after:] if e["event"] == name]
-            if found:
-                return found[0]
+            new = self.all()[after:]
+            found = next((e for e in new if e["event"] == name), None)
+            if found is not None:
+                return found
+            after += len(new)
             time.sleep(0.002)
         return None
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 @contextmanager
@@ -142,10 +170,12 @@ def console_on_simulator(work: Path) -> Iterator[tuple[Terminal, Events, Path]]:
         command += ["--trace", str(trace), "--clinic-dir", str(short_dwell_clinic(work / "c"))]
         env = {**os.environ, "TERM": "xterm-256color", "PENCTL_KEY_DIR": str(work / "keys")}
         terminal = Terminal(command, env)
+        reader = Events(events)
         try:
             wait_for(terminal.screen, "E-STOP", timeout_s=30)
-            yield terminal, Events(events), trace
+            yield terminal, reader, trace
         finally:
+            reader.close()
             terminal.close()
 
 
@@ -190,8 +220,7 @@ def _estop_trial(terminal: Terminal, events: Events, running: bool) -> tuple[int
     """One press of F1: (pressed_ns, the pen's event ns); then F2 until the latch is released."""
     time.sleep(random.uniform(0.02, 0.08))
     seen = len(events.all())
-    pressed_ns = time.monotonic_ns()
-    terminal.press("F1")
+    pressed_ns = terminal.press_timed("F1")
     event = events.wait("motor_stopped" if running else "estop_engaged", seen, 3)
     if event is None or (running and event.get("reason") != "estop"):
         raise RuntimeError(f"the e-stop never reached the pen: {events.all()[-5:]}")
