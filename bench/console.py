@@ -45,6 +45,7 @@ import tempfile
 import termios
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -267,6 +268,7 @@ def measure(trials: int, seconds: float) -> dict[str, Any]:
         "load_average_1min": round(load, 2),
         "lease_lapses_in_cpu_window": lapses,
         "links_lost_during_trials": trials_run.links_lost,
+        "why_the_links_were_lost": dict(trials_run.causes),
         "refresh_hz": REFRESH_HZ,
         **_summary("estop", [e - p for p, e in running + armed]),
         "needle_running": _summary("estop", [e - p for p, e in running]),
@@ -285,6 +287,7 @@ class Trials:
         self.running: list[tuple[int, int]] = []
         self.armed: list[tuple[int, int]] = []
         self.links_lost = 0
+        self.causes: Counter[str] = Counter()
 
     def once(self, trial: Callable[[], Any], into: list[Any] | None) -> Any:
         """`trial()`'s result, kept in `into`; True when the link was lost and is back."""
@@ -294,11 +297,19 @@ class Trials:
             if "LINK_LOST" not in self.terminal.screen():
                 raise
             self.links_lost += 1
+            self.causes[_link_loss_cause(self.terminal.screen())] += 1
             _reconnect(self.terminal)
             return True
         if into is not None:
             into.append(result)
         return result
+
+
+def _link_loss_cause(screen: str) -> str:
+    """The banner's reason, such as "no TELEMETRY from the pen for 150 ms" or "writing to the
+    port failed (Write timeout)" (the banner wraps: its lines are joined first)."""
+    found = re.search(r"The link to the pen is lost: (.*?)\. ", "".join(screen.splitlines()))
+    return found.group(1) if found else "(not shown)"
 
 
 def _reconnect(terminal: Terminal) -> None:
@@ -380,7 +391,7 @@ def main() -> int:
         f"redraw {result['refresh_hz']} Hz (goal 10-20 Hz); lease lapses in that window: "
         f"{result['lease_lapses_in_cpu_window']}; machine load {result['load_average_1min']:.1f} "
         f"then, {os.getloadavg()[0]:.1f} at the end; links lost (and reconnected) during the "
-        f"trials: {result['links_lost_during_trials']}"
+        f"trials: {result['links_lost_during_trials']} {result['why_the_links_were_lost']}"
     )
     for label, part in (
         ("all", result),
