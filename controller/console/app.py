@@ -9,7 +9,6 @@ anything), so a slow terminal never delays a stop. docs/console.md lists every k
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -21,6 +20,7 @@ from textual.driver import Driver
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from controller import actions as act
+from controller.console.collector import Collector
 from controller.console.dialogs import JournalScreen, ReasonScreen
 from controller.console.forms import (
     AftercareForm,
@@ -97,6 +97,7 @@ class PenConsole(App[None]):
         self._last: Snapshot | None = None
         self._alarm_ids: set[str] = set()
         self._said = ""  # the console's own last "not now" line, until the next accepted action
+        self._collector = Collector()
 
     def compose(self) -> ComposeResult:
         ctl = self.controller
@@ -122,12 +123,13 @@ class PenConsole(App[None]):
         return {STOP_KEY: self.action_stop, ESTOP_KEY: self.action_estop}
 
     def on_mount(self) -> None:
-        # Everything built so far lives as long as the app: out of the collector's way, so a
-        # full collection stays short and never stalls the link and owner threads for long.
-        gc.freeze()
+        self._collector.hold_full_collections()  # collector.py: a full collection holds a stop
         self.set_interval(1 / REFRESH_HZ, self.refresh_view)
         self.refresh_view()
         self.query_one("#patient").focus()
+
+    def on_unmount(self) -> None:
+        self._collector.release()
 
     # ---- the view ------------------------------------------------------------------------------
 
@@ -148,6 +150,7 @@ class PenConsole(App[None]):
         elif _PANES[snap.step] == "summary":
             self.query_one(Summary).show(snap)
         self._ring_for_new_high_alarms(snap)
+        self._collector.collect_if_piled_up(snap.device)
         if previous is None or (previous.step, previous.device, previous.area) != (
             snap.step,
             snap.device,
@@ -161,6 +164,7 @@ class PenConsole(App[None]):
         if switcher.current == pane:
             return
         switcher.current = pane
+        self._collector.collect_between_steps(session_over=pane == "summary")
         self.screen.set_focus(None)
         widget = switcher.get_child_by_id(pane)
         focusable = [w for w in widget.query("*") if w.focusable]
