@@ -48,7 +48,7 @@ system-deps:
 	fi
 
 test: lint system-deps
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 	$(MAKE) --no-print-directory mutate-sample
 
 # Mutation testing (docs/testing.md). The sample: a few mutants per sampled module, drawn with a

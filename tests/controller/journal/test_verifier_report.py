@@ -103,20 +103,19 @@ def test_the_json_report_of_an_intact_journal_holds_every_field(
     assert report["head_fingerprint"].startswith("13:")  # the head's checkpoint record
 
 
-@pytest.mark.parametrize(("name", "seq"), [(S1, 11), (S2, 14)])
-def test_bytes_after_a_closed_session_are_corruption_a_fail_naming_file_offset_and_record(
-    compact: dict[str, bytes], name: str, seq: int
+def test_bytes_after_a_session_head_json_vouches_beyond_are_corruption_a_fail_naming_where(
+    compact: dict[str, bytes],
 ) -> None:
-    files = {**compact, name: compact[name] + b'{"seq":99,"ty'}  # 13 bytes
+    files = {**compact, S1: compact[S1] + b'{"seq":99,"ty'}  # 13 bytes
     report = _verify(files, witnesses=[_witness(compact)]).to_dict()
     finding = {
         "dimension": "framing",
         "severity": "fail",
-        "file": name,
-        "seq": seq,
-        "offset": len(compact[name]),
-        "message": "13 bytes at the end are not a complete record, and the session was closed "
-        "before them: corruption, not a crash",
+        "file": S1,
+        "seq": 11,
+        "offset": len(compact[S1]),
+        "message": "13 bytes at the end are not a complete record, and head.json vouches for "
+        "record 13: corruption, not a crash",
     }
     assert report["verdict"] == "FAIL"
     assert report["first_failure"] == finding
@@ -127,6 +126,25 @@ def test_bytes_after_a_closed_session_are_corruption_a_fail_naming_file_offset_a
         [finding],
     )
     assert framing["findings_total"] == 1
+
+
+def test_a_torn_tail_after_the_newest_closing_checkpoint_is_incomplete_never_pass(
+    compact: dict[str, bytes],
+) -> None:
+    """A key hand-over is written after the newest session's closing checkpoint (journal.md
+    §4), so a crash can tear a record there: INCOMPLETE, with where, never PASS."""
+    files = {**compact, S2: compact[S2] + b'{"seq":99,"ty'}  # 13 bytes
+    report = _verify(files, witnesses=[_witness(compact)]).to_dict()
+    assert report["verdict"] == "INCOMPLETE"
+    framing = report["dimensions"]["framing"]
+    [finding] = framing["findings"]
+    assert (finding["severity"], finding["file"], finding["seq"], finding["offset"]) == (
+        "incomplete",
+        S2,
+        14,
+        len(compact[S2]),
+    )
+    assert finding["message"].startswith("torn tail: the last 13 bytes are an unfinished record")
 
 
 def test_an_open_session_with_a_torn_tail_is_a_crash_incomplete_not_corruption(
