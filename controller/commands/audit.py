@@ -34,7 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Verify a session journal, show its timeline, or export a report.",
     )
     actions = audit.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
+    _add_verify(actions)
+    _add_trust(actions)
+    _add_show(actions)
+    _add_report(actions)
 
+
+def _add_verify(actions: argparse._SubParsersAction) -> None:
     verify = actions.add_parser(
         "verify",
         help="check framing, chain, links, signatures, sequence, termination and schema",
@@ -48,6 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _anchor_options(verify)
     verify.set_defaults(handler=_verify)
 
+
+def _add_trust(actions: argparse._SubParsersAction) -> None:
     trust = actions.add_parser(
         "trust",
         help="enrol the clinic's public key, so verify pins signatures to it",
@@ -64,6 +72,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     trust.set_defaults(handler=_trust)
 
+
+def _add_show(actions: argparse._SubParsersAction) -> None:
     show = actions.add_parser(
         "show",
         help="print a readable timeline of the sessions",
@@ -75,6 +85,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _anchor_options(show)
     show.set_defaults(handler=_show)
 
+
+def _add_report(actions: argparse._SubParsersAction) -> None:
     report = actions.add_parser(
         "report",
         help="export a session report as HTML, CSV or JSON",
