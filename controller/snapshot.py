@@ -109,7 +109,8 @@ class Snapshot:
     numbing_remaining_ms: int | None
     checklist: dict[str, bool] = field(default_factory=dict)
     follow_up: str | None = None
-    journal_file: str | None = None
+    journal_dir: str | None = None  # where the journal is written
+    session_number: int | None = None  # the open session, else the newest closed one
     link_quality: dict[str, int] = field(default_factory=dict)
     last_refusal: str | None = None
     head_fingerprint: str | None = None  # the journal's latest signed head, SEQ:HASH16

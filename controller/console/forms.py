@@ -7,7 +7,9 @@ banner or the refusal line says why when it says no.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
+from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -15,6 +17,7 @@ from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
 from controller import actions as act
 from controller.durations import ceil_s, min_s
+from controller.journal.paths import resolve_journal_dir
 from controller.snapshot import Snapshot
 from profiles import Library
 
@@ -192,10 +195,28 @@ class AftercareForm(Vertical):
             self._submit(act.Aftercare(sheet_id=sheet, sheet_version="1", effects=effects))  # type: ignore[arg-type]
 
 
+def report_command(journal_dir: str | None, session: int | None) -> str:
+    """The command that writes this session's HTML report, ready to paste: the journal directory
+    is named unless it is the one `penctl audit` finds by itself."""
+    where = ""
+    if journal_dir and Path(journal_dir).resolve() != resolve_journal_dir().resolve():
+        where = f" {shlex.quote(journal_dir)}"
+    if session is None:
+        return f"penctl audit report{where} --format html -o report.html"
+    return (
+        f"penctl audit report{where} --session {session} --format html "
+        f"-o session-{session:06d}.html"
+    )
+
+
+def _passes(count: int) -> str:
+    return f"{count} pass" if count == 1 else f"{count} passes"
+
+
 class Summary(Static):
     def show(self, snap: Snapshot) -> None:
         areas = (
-            ", ".join(f"{a.area} ({a.passes} passes, {a.time_ms // 1000} s)" for a in snap.areas)
+            ", ".join(f"{a.area} ({_passes(a.passes)}, {a.time_ms // 1000} s)" for a in snap.areas)
             or "none"
         )
         self.update(
@@ -205,6 +226,6 @@ class Summary(Static):
             f"`penctl audit verify --witness {snap.head_fingerprint}` fails a rolled-back "
             "journal.\n"
             + (f"Witness not updated: {snap.witness_error}.\n" if snap.witness_error else "")
-            + "Report: penctl audit report JOURNAL --format html -o report.html\n"
+            + f"Report: {report_command(snap.journal_dir, snap.session_number)}\n"
             "Press I for the next patient's intake."
         )

@@ -168,6 +168,12 @@ class JournalWriter(Recovering):
         return self._session
 
     @property
+    def last_session(self) -> int | None:
+        """The newest session's number, open or closed (None before the first): what a summary
+        shown after closing names."""
+        return self._last_session or None
+
+    @property
     def last_seq(self) -> int:
         return self._seq
 

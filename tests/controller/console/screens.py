@@ -8,12 +8,14 @@ SVG snapshots of test_snapshots.py come from here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from textual._doc import take_svg_screenshot
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from controller.journal.paths import ENV_JOURNAL_DIR
 from tests.controller.console.test_console import SIZE, Bench, rig, run_needle, to_treatment
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -44,6 +46,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name in SCREENS:
         with rig(f"screens-{name}") as r:
+            # the journal's temporary directory made the default: the report command omits it
+            os.environ[ENV_JOURNAL_DIR] = str(r.controller.journal.directory)
 
             async def before(pilot: Pilot[None], name: str = name) -> None:
                 await reach(await r.bench(pilot), name)

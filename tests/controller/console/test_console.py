@@ -5,6 +5,7 @@ console's picture of it.
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -178,6 +179,25 @@ async def test_the_whole_happy_path_from_intake_to_summary() -> None:
         snap = b.controller.snapshot()
         assert snap.follow_up is not None
         assert "Follow-up" in summary and snap.follow_up in summary
+
+
+async def test_the_summary_s_report_command_run_as_shown_writes_this_session_s_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The practitioner pastes the summary's Report line: it names the journal (not the default
+    one here) and the session, and writes that session's HTML report."""
+    async with console("c-report") as b:
+        summary = await treat_and_close(b)
+        journal = b.controller.journal.directory
+    line = next(text for text in summary.splitlines() if text.startswith("Report: "))
+    command = shlex.split(line.removeprefix("Report: "))
+    assert command[:4] == ["penctl", "audit", "report", str(journal)]
+    assert "--session" in command and command[command.index("--session") + 1] == "1"
+    assert "1 pass," in summary  # one pass, said as a person says it
+    monkeypatch.chdir(tmp_path)
+    assert main(command[1:]) in (0, 4)  # PASS, or UNPROTECTED: no pinned key in this rig
+    report = (tmp_path / "session-000001.html").read_text()
+    assert "P-0900" in report and "scalp" in report, report[:3000]
 
 
 async def test_a_session_through_the_console_with_witness_leaves_a_head_audit_verify_accepts(

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
+
+import pytest
 from textual.app import App, ComposeResult
 
+from controller.console.forms import report_command
 from controller.console.widgets import Cached, Spark, bars
+from controller.journal.paths import ENV_JOURNAL_DIR
 
 
 class _Lines(App[None]):
@@ -60,3 +66,17 @@ def test_bars_run_from_the_lowest_sample_shown_to_the_highest() -> None:
     assert bars([500, 750, 1000]) == "▁▄█"
     assert bars([600, 600]) == "▁▁"  # a steady value is a flat line, not a division by zero
     assert bars([]) == ""
+
+
+def test_the_report_command_quotes_a_journal_directory_with_spaces_and_quotes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pasted into a shell, the summary's command reaches the journal whatever its name."""
+    monkeypatch.setenv(ENV_JOURNAL_DIR, str(tmp_path / "default"))
+    odd = str(tmp_path / "clinic's journal dir")
+    command = report_command(odd, 7)
+    assert shlex.split(command) == [
+        *("penctl", "audit", "report", odd, "--session", "7"),
+        *("--format", "html", "-o", "session-000007.html"),
+    ]
+    assert report_command(str(tmp_path / "default"), 7).startswith("penctl audit report --session")
