@@ -25,7 +25,7 @@ import serial
 from firmware_bridge.clock import NS_PER_S, Clock, TimerHandle
 from firmware_bridge.link.core import LinkCore
 from firmware_bridge.link.outputs import LinkOutput
-from firmware_bridge.link.trace import TraceWriter
+from firmware_bridge.link.trace import Trace
 
 R = TypeVar("R")
 OutputHandler = Callable[[list[LinkOutput]], None]
@@ -66,7 +66,7 @@ class _Driver:
         port: Port,
         clock: Clock,
         on_outputs: OutputHandler,
-        trace: TraceWriter | None,
+        trace: Trace | None,
     ) -> None:
         self.core = core
         self.clock = clock
@@ -126,7 +126,7 @@ class ThreadedDriver(_Driver):
         port: Port,
         clock: Clock,
         on_outputs: OutputHandler,
-        trace: TraceWriter | None = None,
+        trace: Trace | None = None,
     ) -> None:
         super().__init__(core, port, clock, on_outputs, trace)
         self._lock = threading.RLock()  # the core and the port
@@ -200,6 +200,14 @@ class ThreadedDriver(_Driver):
     def _with_waiting(self, port: Port, data: bytes | Exception) -> bytes | Exception:
         return data if isinstance(data, Exception) else data + self._waiting(port)
 
+    def _caught_up(self, port: Port, data: bytes | Exception) -> bytes | Exception:
+        """Under the core's lock, only when a deadline is due: what arrived while this thread
+        waited for the lock too, so a stalled host never takes its own buffer for silence."""
+        deadline = self.core.next_deadline_ns()
+        if deadline is None or self.now_ns() < deadline:
+            return data
+        return self._with_waiting(port, data)
+
     def _waiting(self, port: Port) -> bytes:
         """What arrived while this thread waited for the interpreter after its read: a host
         stalled by a collector pause must not take buffered frames for a silent pen (§5.5)."""
@@ -222,13 +230,14 @@ class ThreadedDriver(_Driver):
                 port.close()
 
     def _run(self, port: Port, stop: threading.Event) -> None:
-        """The I/O thread: read, feed the core with the arrival time, wake it when due."""
+        """The I/O thread: read, feed the core with the arrival time, wake it when due. The port
+        is read outside the core's lock: a STOP from another thread never waits for a read."""
         while not stop.is_set():
-            data = self._read(port)
+            data = self._with_waiting(port, self._read(port))
             if stop.is_set():
                 return
             try:
-                self._locked(lambda data=data: self._take(self._with_waiting(port, data)))
+                self._locked(lambda data=data: self._take(self._caught_up(port, data)))
             except Exception as exc:  # never escapes the thread: the link is lost instead
                 self._locked(
                     lambda exc=exc: self.core.port_failed(f"link error ({exc})", self.now_ns())
@@ -247,7 +256,7 @@ class VirtualDriver(_Driver):
         port: Port,
         clock: SteppingClock,
         on_outputs: OutputHandler,
-        trace: TraceWriter | None = None,
+        trace: Trace | None = None,
     ) -> None:
         super().__init__(core, port, clock, on_outputs, trace)
         self._stepping = clock
