@@ -4,12 +4,15 @@ link's lock may wait for (nothing slow: S4), and the I/O thread's timing (docs/l
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
+import select
 import sys
 import termios
 import threading
 import time
+import tty
 from array import array
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ import pytest
 from controller.simproc import simulator_process
 from firmware_bridge import open_pen
 from firmware_bridge.link import LinkState
+from firmware_bridge.protocol import Decoder, Frame
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="fifos sized by fcntl: Linux only")
 
@@ -80,3 +84,42 @@ def test_s4_an_estop_is_written_while_the_trace_file_takes_nothing(tmp_path: Pat
             assert pen.status().link is LinkState.UP
         finally:  # let the trace finish, so the pen closes either way
             threading.Thread(target=_drain, args=(reader,), daemon=True).start()
+
+
+def _frames_sent(master: int, seconds: float) -> list[tuple[int, str, int]]:
+    """(arrival ns, type, flags) of each frame the host writes to the far end of its pty."""
+    decoder, frames = Decoder(), []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        ready, _, _ = select.select([master], [], [], 0.01)
+        if ready:
+            now = time.monotonic_ns()
+            for item in decoder.feed(os.read(master, 4096)):
+                if isinstance(item, Frame):
+                    frames.append((now, item.message.TYPE.name, item.flags))
+    return frames
+
+
+def test_deadlines_are_kept_with_nothing_arriving(tmp_path: Path) -> None:
+    """S4: with a pen that says nothing, the I/O thread's read waits for no data, yet HELLO's
+    retransmissions go out every 100 ms and the link is LOST after the fourth try; an ESTOP sent
+    from another thread while the read waits (nothing timed: up to half a second) is repeated
+    every 100 ms. A read that did not end at the core's deadline, or was not woken by the new
+    one, would send them up to IDLE_MS late."""
+    master, slave = os.openpty()
+    tty.setraw(master)
+    try:
+        with open_pen(os.ttyname(slave)) as pen:
+            pen.hello()
+            hello = _frames_sent(master, 0.5)
+            assert pen.status().link is LinkState.LOST  # nothing is timed: the read waits long
+            pen.estop()
+            estop = _frames_sent(master, 0.55)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert [t for _, t, _ in hello] == ["HELLO"] * 4
+    assert [t for _, t, _ in estop][:5] == ["ESTOP"] * 5
+    for frames in (hello, estop[:5]):
+        gaps_ms = [(b[0] - a[0]) / 1e6 for a, b in itertools.pairwise(frames)]
+        assert all(90 <= gap <= 150 for gap in gaps_ms), gaps_ms
