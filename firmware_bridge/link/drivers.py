@@ -138,6 +138,7 @@ class ThreadedDriver(_Driver):
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._read_until_ns = 0
+        self._wake_due = False
         self._start(port)
 
     def call(self, fn: Callable[[LinkCore, int], R]) -> R:
@@ -158,7 +159,10 @@ class ThreadedDriver(_Driver):
             finally:
                 self._flush()
                 outputs, self._held = self._held, []
+                wake, self._wake_due = self._wake_due, False
             self._dispatch.acquire()
+        if wake:
+            self._wake_reader()
         try:
             if outputs:
                 self._on_outputs(outputs)
@@ -187,14 +191,15 @@ class ThreadedDriver(_Driver):
         self._halt()
 
     def _flush(self) -> None:
-        """Under the core's lock: write now, keep the outputs for `_locked` to hand up, and wake
-        the I/O thread's read if the core is now due before that read would end."""
+        """Under the core's lock: write now, keep the outputs for `_locked` to hand up, and have
+        it wake the I/O thread's read (once the lock is let go) if the core is now due before
+        that read would end."""
         self._write_out()
         self._held += self.core.take_outputs()
         deadline = self.core.next_deadline_ns()
         if deadline is not None and deadline < self._read_until_ns:
             self._read_until_ns = deadline
-            self._wake_reader()
+            self._wake_due = True
 
     def _wake_reader(self) -> None:
         cancel = getattr(self._port, "cancel_read", None)
