@@ -47,7 +47,8 @@ from firmware_bridge.link.outputs import (
     Refused,
 )
 from firmware_bridge.link.states import LinkState
-from firmware_bridge.link.trace import TraceWriter
+from firmware_bridge.link.stats import summarise
+from firmware_bridge.link.trace import Trace, TraceThread, TraceWriter
 from firmware_bridge.protocol import (
     Ack,
     Cartridge,
@@ -118,7 +119,7 @@ class PenClient:
     ) -> None:
         self._open_port = open_port_fn
         self._timeout_ns = round(timeout_s * NS_PER_S)
-        self._trace = trace
+        self._trace: Trace | None = trace
         self._subscribers: list[Subscriber] = []
         self._awaited: set[int] = set()
         self._outcomes: dict[int, CommandOutcome] = {}
@@ -138,7 +139,9 @@ class PenClient:
                 trace,  # type: ignore[arg-type]
             )
         else:
-            self._driver = ThreadedDriver(core, port, clock, self._on_outputs, trace)
+            # In real time the trace is written by a thread of its own, never under the lock.
+            self._trace = None if trace is None else TraceThread(trace)
+            self._driver = ThreadedDriver(core, port, clock, self._on_outputs, self._trace)
 
     # ---- identity and parameters ---------------------------------------------------------------
 
@@ -240,12 +243,13 @@ class PenClient:
         return unsubscribe
 
     def stats(self) -> dict[str, Any]:
-        """The link's counters, read under the link's lock (the I/O thread keeps adding)."""
-        return self._driver.peek(lambda core: core.stats.snapshot())
+        """The link's counters, copied under the link's lock (the I/O thread keeps adding) and
+        summarised after it is let go: a STOP from another thread never waits for the sorting."""
+        return summarise(self._driver.peek(lambda core: core.stats.counts()))
 
     def dump_frames(self) -> list[dict[str, Any]]:
         """The last 256 frames both ways, oldest first (for a fault report)."""
-        return self._driver.peek(lambda core: core.stats.dump())
+        return [record.as_dict() for record in self._driver.peek(lambda core: [*core.stats.ring])]
 
     @property
     def driver(self) -> ThreadedDriver | VirtualDriver:

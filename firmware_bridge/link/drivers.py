@@ -3,11 +3,12 @@
 Both do the same three things: call the core with the time, write what it returns to the port (the
 stop first, the trace after), and hand its outputs to the client. They differ only in who waits.
 
-- `ThreadedDriver`: one I/O thread only reads the port (short timeouts) and wakes the core at its
-  deadlines, as pyserial's `threaded.ReaderThread` does. Commands come from any thread under one
-  lock; a STOP is encoded and written from the caller's thread at once, never waiting for the I/O
-  thread. A failing port (SerialException, EIO, EOF) becomes link loss, never an exception
-  escaping a thread.
+- `ThreadedDriver`: one I/O thread only reads the port and wakes the core at its deadlines, as
+  pyserial's `threaded.ReaderThread` does. Each read waits until data comes or the core's next
+  deadline is due; a thread that makes an earlier deadline wakes the read (`cancel_read`).
+  Commands come from any thread under one lock; a STOP is encoded and written from the caller's
+  thread at once, never waiting for the I/O thread. A failing port (SerialException, EIO, EOF)
+  becomes link loss, never an exception escaping a thread.
 - `VirtualDriver`: no threads. Time moves only in `run_until`/`wait`, which step the shared
   virtual clock from one due callback to the next and read the port after each step, so bytes are
   taken at the virtual instant they arrived and a run repeats exactly.
@@ -22,14 +23,15 @@ from typing import Protocol, TypeVar
 
 import serial
 
-from firmware_bridge.clock import NS_PER_S, Clock, TimerHandle
+from firmware_bridge.clock import NS_PER_MS, NS_PER_S, Clock, TimerHandle
 from firmware_bridge.link.core import LinkCore
 from firmware_bridge.link.outputs import LinkOutput
-from firmware_bridge.link.trace import TraceWriter
+from firmware_bridge.link.trace import Trace
 
 R = TypeVar("R")
 OutputHandler = Callable[[list[LinkOutput]], None]
-POLL_S = 0.005  # the I/O thread's read timeout: how late a retransmit or silence check may be
+POLL_S = 0.005  # the read timeout on a port that cannot be woken early (no `cancel_read`)
+IDLE_MS = 512  # the longest read while nothing is timed; a new deadline or `close` wakes it
 _PORT_ERRORS = (serial.SerialException, OSError, TypeError, AttributeError, ValueError)
 
 
@@ -66,7 +68,7 @@ class _Driver:
         port: Port,
         clock: Clock,
         on_outputs: OutputHandler,
-        trace: TraceWriter | None,
+        trace: Trace | None,
     ) -> None:
         self.core = core
         self.clock = clock
@@ -126,7 +128,7 @@ class ThreadedDriver(_Driver):
         port: Port,
         clock: Clock,
         on_outputs: OutputHandler,
-        trace: TraceWriter | None = None,
+        trace: Trace | None = None,
     ) -> None:
         super().__init__(core, port, clock, on_outputs, trace)
         self._lock = threading.RLock()  # the core and the port
@@ -135,6 +137,8 @@ class ThreadedDriver(_Driver):
         self._held: list[LinkOutput] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._read_until_ns = 0
+        self._wake_due = False
         self._start(port)
 
     def call(self, fn: Callable[[LinkCore, int], R]) -> R:
@@ -155,7 +159,10 @@ class ThreadedDriver(_Driver):
             finally:
                 self._flush()
                 outputs, self._held = self._held, []
+                wake, self._wake_due = self._wake_due, False
             self._dispatch.acquire()
+        if wake:
+            self._wake_reader()
         try:
             if outputs:
                 self._on_outputs(outputs)
@@ -184,12 +191,39 @@ class ThreadedDriver(_Driver):
         self._halt()
 
     def _flush(self) -> None:
-        """Under the core's lock: write now, keep the outputs for `_locked` to hand up."""
+        """Under the core's lock: write now, keep the outputs for `_locked` to hand up, and have
+        it wake the I/O thread's read (once the lock is let go) if the core is now due before
+        that read would end."""
         self._write_out()
         self._held += self.core.take_outputs()
+        deadline = self.core.next_deadline_ns()
+        if deadline is not None and deadline < self._read_until_ns:
+            self._read_until_ns = deadline
+            self._wake_due = True
+
+    def _wake_reader(self) -> None:
+        cancel = getattr(self._port, "cancel_read", None)
+        if cancel is not None and threading.current_thread() is not self._thread:
+            with contextlib.suppress(*_PORT_ERRORS):
+                cancel()
+
+    def _plan_read(self, port: Port) -> float:
+        """Under the core's lock: how long the next read may wait. Until the core's next
+        deadline (at most IDLE_MS), rounded down to a power of two milliseconds so the port's
+        timeout (a termios call on a serial port) seldom changes; POLL_S on a port that cannot
+        be woken early. Kept in `_read_until_ns`, which an earlier deadline cuts short."""
+        now = self.now_ns()
+        deadline = self.core.next_deadline_ns()
+        wait_ms = IDLE_MS if deadline is None else min(IDLE_MS, max(0, deadline - now) // NS_PER_MS)
+        wait_s = 2 ** max(0, wait_ms.bit_length() - 1) / 1000
+        if not hasattr(port, "cancel_read"):
+            wait_s = min(wait_s, POLL_S)
+        self._read_until_ns = now + round(wait_s * NS_PER_S)
+        return wait_s
 
     def _start(self, port: Port) -> None:
         port.timeout = POLL_S
+        self._read_until_ns = self.now_ns()
         self._port = port
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -199,6 +233,18 @@ class ThreadedDriver(_Driver):
 
     def _with_waiting(self, port: Port, data: bytes | Exception) -> bytes | Exception:
         return data if isinstance(data, Exception) else data + self._waiting(port)
+
+    def _take_then_plan(self, port: Port, data: bytes | Exception) -> float:
+        self._take(self._caught_up(port, data))
+        return self._plan_read(port)
+
+    def _caught_up(self, port: Port, data: bytes | Exception) -> bytes | Exception:
+        """Under the core's lock, only when a deadline is due: what arrived while this thread
+        waited for the lock too, so a stalled host never takes its own buffer for silence."""
+        deadline = self.core.next_deadline_ns()
+        if deadline is None or self.now_ns() < deadline:
+            return data
+        return self._with_waiting(port, data)
 
     def _waiting(self, port: Port) -> bytes:
         """What arrived while this thread waited for the interpreter after its read: a host
@@ -211,6 +257,7 @@ class ThreadedDriver(_Driver):
 
     def _halt(self) -> None:
         self._stop.set()
+        self._wake_reader()
         thread, port = self._thread, self._port
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2)
@@ -222,13 +269,17 @@ class ThreadedDriver(_Driver):
                 port.close()
 
     def _run(self, port: Port, stop: threading.Event) -> None:
-        """The I/O thread: read, feed the core with the arrival time, wake it when due."""
+        """The I/O thread: read, feed the core with the arrival time, wake it when due. The port
+        is read outside the core's lock: a STOP from another thread never waits for a read."""
+        wait_s = POLL_S
         while not stop.is_set():
-            data = self._read(port)
+            if port.timeout != wait_s:
+                port.timeout = wait_s
+            data = self._with_waiting(port, self._read(port))
             if stop.is_set():
                 return
             try:
-                self._locked(lambda data=data: self._take(self._with_waiting(port, data)))
+                wait_s = self._locked(lambda data=data: self._take_then_plan(port, data))
             except Exception as exc:  # never escapes the thread: the link is lost instead
                 self._locked(
                     lambda exc=exc: self.core.port_failed(f"link error ({exc})", self.now_ns())
@@ -247,7 +298,7 @@ class VirtualDriver(_Driver):
         port: Port,
         clock: SteppingClock,
         on_outputs: OutputHandler,
-        trace: TraceWriter | None = None,
+        trace: Trace | None = None,
     ) -> None:
         super().__init__(core, port, clock, on_outputs, trace)
         self._stepping = clock

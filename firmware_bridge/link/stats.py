@@ -82,7 +82,11 @@ class LinkStats:
         self.ring: deque[FrameRecord] = deque(maxlen=RING_FRAMES)
 
     def snapshot(self) -> dict[str, Any]:
-        rtts = sorted(self.round_trips_ns)
+        return summarise(self.counts())
+
+    def counts(self) -> dict[str, Any]:
+        """The counters as they stand, round trips unsorted: cheap enough to copy under the
+        link's lock; `summarise` does the sorting after the lock is let go."""
         return {
             "frames_out": self.frames_out,
             "frames_in": self.frames_in,
@@ -95,12 +99,13 @@ class LinkStats:
             "unanswered_leases": self.unanswered_leases,
             "echo_mismatches": self.echo_mismatches,
             "subscriber_errors": self.subscriber_errors,
-            "round_trip_ns": _summary(rtts),
+            "round_trip_ns": list(self.round_trips_ns),
         }
 
-    def dump(self) -> list[dict[str, Any]]:
-        """The last frames both ways, oldest first, in the trace's JSON form."""
-        return [record.as_dict() for record in self.ring]
+
+def summarise(counts: dict[str, Any]) -> dict[str, Any]:
+    """`LinkStats.counts()` with the round trips summarised (count, min, p50, p99, max)."""
+    return {**counts, "round_trip_ns": _summary(sorted(counts["round_trip_ns"]))}
 
 
 def _summary(sorted_ns: list[int]) -> dict[str, int] | None:
