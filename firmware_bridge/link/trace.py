@@ -19,6 +19,11 @@ from typing import Protocol
 from firmware_bridge.link.stats import FrameRecord
 
 BATCH_S = 0.05  # the trace thread writes what piled up at most 20 times a second
+# How far the trace may fall behind a file that takes nothing (a full pipe, a hung disk): writes
+# queued, each at least one frame; about 100 s of a pen streaming telemetry at 100 Hz. Past it the
+# trace ends, so a stuck file never costs the link's process memory without bound.
+MAX_BEHIND = 10_000
+_BEHIND = object()
 
 
 class TraceError(Exception):
@@ -50,6 +55,11 @@ class TraceWriter:
             self._file.writelines(lines)
             self._file.flush()
 
+    def write_line(self, line: dict[str, str]) -> None:
+        if not self._file.closed:
+            self._file.write(json.dumps(line) + "\n")
+            self._file.flush()
+
     def close(self) -> None:
         self._file.close()
 
@@ -58,20 +68,28 @@ class TraceThread:
     """A TraceWriter fed from any thread without waiting: `write` only queues the records.
 
     Records keep the order in which `write` was called. A file that fails (a full disk) ends the
-    trace there; the link goes on. `close` writes what is queued, then closes the file.
+    trace there; one that falls MAX_BEHIND writes behind ends it too, with a last line
+    `{"trace_ended": why}` once the file takes lines again. The link goes on either way. `close`
+    writes what is queued, then closes the file.
     """
 
     def __init__(self, writer: TraceWriter) -> None:
         self.path = writer.path
         self._writer = writer
-        self._queue: queue.SimpleQueue[list[FrameRecord] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[FrameRecord] | object | None] = queue.SimpleQueue()
+        self._ended = False  # set by the writing side only: nothing more is queued
         self._thread = threading.Thread(target=self._run, name="penctl-link-trace", daemon=True)
         self._thread.start()
 
     def write(self, records: Iterable[FrameRecord]) -> None:
         batch = list(records)
-        if batch:
-            self._queue.put(batch)
+        if not batch or self._ended:
+            return
+        if self._queue.qsize() >= MAX_BEHIND:
+            self._ended = True
+            self._queue.put(_BEHIND)
+            return
+        self._queue.put(batch)
 
     def close(self, timeout_s: float = 2.0) -> None:
         self._queue.put(None)
@@ -88,11 +106,21 @@ class TraceThread:
             batches = [first]
             while not self._queue.empty() and batches[-1] is not None:
                 batches.append(self._queue.get_nowait())
-            records = [r for batch in batches if batch is not None for r in batch]
-            if records and not failed:
-                try:
-                    self._writer.write(records)
-                except (OSError, ValueError):
-                    failed = True
+            records = [r for batch in batches if isinstance(batch, list) for r in batch]
+            if not failed:
+                failed = self._write(records, ended=_BEHIND in batches)
             if batches[-1] is None:
                 return
+
+    def _write(self, records: list[FrameRecord], *, ended: bool) -> bool:
+        """Write, and say whether the trace has ended (the file failed, or it fell behind)."""
+        try:
+            if records:
+                self._writer.write(records)
+            if ended:
+                self._writer.write_line(
+                    {"trace_ended": f"the trace file fell {MAX_BEHIND} writes behind"}
+                )
+        except (OSError, ValueError):
+            return True
+        return ended

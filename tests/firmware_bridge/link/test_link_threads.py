@@ -123,3 +123,43 @@ def test_deadlines_are_kept_with_nothing_arriving(tmp_path: Path) -> None:
     for frames in (hello, estop[:5]):
         gaps_ms = [(b[0] - a[0]) / 1e6 for a, b in itertools.pairwise(frames)]
         assert all(90 <= gap <= 150 for gap in gaps_ms), gaps_ms
+
+
+def test_a_trace_stuck_behind_a_full_file_ends_instead_of_growing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trace file that takes nothing costs bounded memory: past MAX_BEHIND queued writes the
+    trace ends; once the file takes lines again what was queued is written, then one
+    `trace_ended` line, and nothing after it. `write` never waits meanwhile."""
+    from firmware_bridge.link import trace as trace_module
+    from firmware_bridge.link.stats import Direction, FrameRecord
+    from firmware_bridge.protocol import GetStatus
+
+    monkeypatch.setattr(trace_module, "MAX_BEHIND", 50)
+    fifo = tmp_path / "trace.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    fcntl.fcntl(reader, fcntl.F_SETPIPE_SZ, 4096)
+    trace = trace_module.TraceThread(trace_module.TraceWriter(fifo))
+    frame = Frame(7, GetStatus(), 0)
+    started = time.monotonic()
+    for n in itertools.count():
+        trace.write([FrameRecord(n, Direction.TO_PEN, frame)])
+        if trace._ended or n > 100_000:
+            break
+    assert trace._ended, "the trace never ended behind a file that takes nothing"
+    assert time.monotonic() - started < 5, "write() waited for the file"
+    trace.write([FrameRecord(-1, Direction.TO_PEN, frame)])  # after the end: not kept
+    closing = threading.Thread(target=trace.close, kwargs={"timeout_s": 10})
+    closing.start()
+    fcntl.fcntl(reader, fcntl.F_SETFL, fcntl.fcntl(reader, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    text = b""
+    while chunk := os.read(reader, 65536):
+        text += chunk
+    os.close(reader)
+    closing.join()
+    lines = [json.loads(line) for line in text.decode().splitlines()]
+    assert lines[-1] == {"trace_ended": "the trace file fell 50 writes behind"}
+    times = [line["t_ns"] for line in lines[:-1]]
+    assert times == list(range(len(times))), "frames lost or reordered before the end"
+    assert len(times) <= n, "a write after the end was kept"
