@@ -4,13 +4,14 @@ tail, a FIFO in a session file's place, a lone session file), verified in this p
 
 from __future__ import annotations
 
+import errno
 import os
 from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 
 import pytest
 
-from controller.journal import JournalWriter
+from controller.journal import JournalUnreadable, JournalWriter
 from controller.journal.audit import (
     AuditInputError,
     VerificationReport,
@@ -441,3 +442,49 @@ def test_a_kept_aside_file_no_recovery_notes_is_named_beside_the_one_it_does(
             f"kept-aside file {stray} is not noted by any RECOVERY record",
         ),
     ]
+
+
+def test_a_path_that_is_a_fifo_is_refused_without_being_opened(journal: Path) -> None:
+    fifo = journal.parent / S1
+    os.mkfifo(fifo)
+    with pytest.raises(AuditInputError) as refused:
+        verify_path(fifo, now=NOW)
+    assert str(refused.value) == (
+        f"{fifo} is not a regular file or a directory; give a journal directory or one "
+        "session-NNNNNN.jsonl file"
+    )
+
+
+def test_a_session_file_swapped_for_a_directory_while_read_is_refused_naming_it(
+    journal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = journal / S1
+
+    def swapped(self: Path) -> bytes:
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", swapped)
+    with pytest.raises(AuditInputError) as refused:
+        verify_path(path, now=NOW)
+    assert str(refused.value) == f"{path} is a directory, not a session file"
+
+
+@pytest.mark.parametrize("names_the_file", [True, False], ids=["file-named", "unnamed"])
+def test_s10_a_journal_file_that_cannot_be_read_is_an_error_naming_it_and_nothing_changed(
+    journal: Path, monkeypatch: pytest.MonkeyPatch, names_the_file: bool
+) -> None:
+    """An OSError that names a file (a session file's read) names that file; one that names
+    none (the directory's listing) names the path given."""
+    failing = journal / HEAD if names_the_file else journal  # head.json is read first
+
+    def read_fails(path: Path) -> bytes:
+        raise OSError(errno.EIO, os.strerror(errno.EIO), *([str(path)] if names_the_file else []))
+
+    monkeypatch.setattr("controller.journal.audit.verifier.read_regular", read_fails)
+    with pytest.raises(JournalUnreadable) as unreadable:
+        verify_path(journal, now=NOW)
+    assert unreadable.value.path == failing
+    assert str(unreadable.value).startswith(
+        f"cannot read the journal at {unreadable.value.path}: Input/output error; nothing was "
+        "verified or changed. "
+    )
