@@ -488,3 +488,115 @@ def test_s10_a_journal_file_that_cannot_be_read_is_an_error_naming_it_and_nothin
         f"cannot read the journal at {unreadable.value.path}: Input/output error; nothing was "
         "verified or changed. "
     )
+
+
+def test_deleting_the_journals_first_record_is_a_gap_named_as_record_1(
+    compact: dict[str, bytes],
+) -> None:
+    report = _verify({**compact, S1: _encode(_records(compact[S1])[1:])})
+    assert _found(report, "schema", "sequence", "links") == [
+        ("schema", "fail", S1, 1, 0, "session starts with CHECKLIST, not SESSION_OPEN"),
+        (
+            "sequence",
+            "fail",
+            S1,
+            1,
+            0,
+            "sequence gap: found 2 where 1 was due; record 1 is missing",
+        ),
+        (
+            "links",
+            "fail",
+            S1,
+            1,
+            0,
+            "first record of session 1 does not link to the genesis value (all zeros): a session "
+            "was deleted, or records before it were cut or changed",
+        ),
+    ]
+
+
+def test_a_deleted_first_session_file_is_named_before_a_change_in_the_next(
+    compact: dict[str, bytes],
+) -> None:
+    changed = compact[S2].replace(b'"aborted"', b'"completed"')
+    report = _verify({S2: changed, HEAD: compact[HEAD]}, witnesses=[_witness(compact)])
+    assert _found(report) == [
+        ("links", "fail", S1, None, None, f"session file {S1} is missing (deleted?)"),
+        (
+            "chain",
+            "fail",
+            S2,
+            12,
+            changed.index(b"\n") + 1,
+            "content does not match its hash: the record was changed after it was written",
+        ),
+    ]
+
+
+def test_a_deleted_middle_session_file_is_named_with_the_sessions_either_side(
+    journal: Path,
+) -> None:
+    s3 = _open_third_session(journal)
+    (journal / S2).unlink()
+    report = anchored(journal, now=NOW)
+    assert _found(report)[0] == (
+        "links",
+        "fail",
+        S2,
+        11,
+        None,
+        f"session file {S2} is missing (deleted?): session 2 is gone and session 3 does not "
+        "follow session 1",
+    )
+    assert _found(report)[1][2] == s3
+
+
+def test_a_fifo_in_place_of_head_json_fails_framing_and_is_not_called_missing(
+    compact: dict[str, bytes],
+) -> None:
+    report = verify_journal(
+        {S1: compact[S1], S2: compact[S2]},
+        head=None,
+        kept_aside={},
+        kind="directory",
+        path="journal",
+        now=NOW,
+        pinned_public_key=GENUINE_KEY,
+        not_regular={HEAD: "a FIFO"},
+    )
+    assert report.dimensions["framing"].checked == 14  # head.json and the 13 lines
+    assert [f[:5] for f in _found(report)] == [
+        ("framing", "fail", HEAD, None, None),
+        ("witness", "unprotected", None, None, None),
+    ]
+    assert _found(report)[0][5] == (
+        "head.json is a FIFO, not a regular file; it was not opened. A journal holds only regular "
+        "files: find out what replaced this one, and verify a copy of the journal taken from a "
+        "backup"
+    )
+
+
+def test_without_a_pinned_key_the_report_names_no_pinned_key(compact: dict[str, bytes]) -> None:
+    report = _verify(compact, pinned=None, witnesses=[_witness(compact)]).to_dict()
+    assert (report["verdict"], report["pinned_key"]) == ("UNPROTECTED", None)
+
+
+def test_a_fifo_in_place_of_a_kept_aside_file_is_counted_with_head_json_and_every_line(
+    compact: dict[str, bytes],
+) -> None:
+    fifo = f"{S2}.torn-7-0123456789ab"
+    report = verify_journal(
+        {S1: compact[S1], S2: compact[S2]},
+        head=compact[HEAD],
+        kept_aside={},
+        kind="directory",
+        path="journal",
+        now=NOW,
+        pinned_public_key=GENUINE_KEY,
+        not_regular={fifo: "a FIFO"},
+        witnesses=[_witness(compact)],
+    )
+    framing = report.dimensions["framing"]
+    assert framing.checked == 15  # the refused file, head.json and the 13 lines
+    assert [(f.severity, f.file) for f in framing.findings] == [("fail", fifo)]
