@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from controller.journal.audit import (
     verify_journal,
     verify_path,
 )
+from controller.journal.audit.anchors import WitnessHead
 from tests.controller.journal.helpers import (
     OPERATOR,
     START_WALL_NS,
@@ -52,6 +54,27 @@ def _found(report: VerificationReport, *dimensions: str) -> list[Found]:
         for f in report.findings
         if not dimensions or f.dimension in dimensions
     ]
+
+
+def _with_not_regular(
+    sessions: dict[str, bytes],
+    not_regular: dict[str, str],
+    *,
+    head: bytes | None,
+    witnesses: Sequence[WitnessHead] = (),
+) -> VerificationReport:
+    """Verified as verify_path does when `not_regular` (name: what it is) were no regular files."""
+    return verify_journal(
+        sessions,
+        head=head,
+        kept_aside={},
+        kind="directory",
+        path="journal",
+        now=NOW,
+        pinned_public_key=GENUINE_KEY,
+        not_regular=not_regular,
+        witnesses=witnesses,
+    )
 
 
 def test_a_session_cut_before_its_close_with_a_later_session_is_a_fail_naming_its_last_record(
@@ -126,16 +149,8 @@ def test_a_fifo_in_place_of_the_first_session_is_the_first_failure_before_later_
     """Findings are ordered by where they are in the journal: session 1's file comes first,
     even though it could not be opened."""
     changed = compact[S2].replace(b'"aborted"', b'"completed"')
-    report = verify_journal(
-        {S2: changed},
-        head=compact[HEAD],
-        kept_aside={},
-        kind="directory",
-        path="journal",
-        now=NOW,
-        pinned_public_key=GENUINE_KEY,
-        not_regular={S1: "a FIFO"},
-        witnesses=[_witness(compact)],
+    report = _with_not_regular(
+        {S2: changed}, {S1: "a FIFO"}, head=compact[HEAD], witnesses=[_witness(compact)]
     )
     offset = changed.index(b"\n") + 1
     assert _found(report) == [
@@ -555,16 +570,7 @@ def test_a_deleted_middle_session_file_is_named_with_the_sessions_either_side(
 def test_a_fifo_in_place_of_head_json_fails_framing_and_is_not_called_missing(
     compact: dict[str, bytes],
 ) -> None:
-    report = verify_journal(
-        {S1: compact[S1], S2: compact[S2]},
-        head=None,
-        kept_aside={},
-        kind="directory",
-        path="journal",
-        now=NOW,
-        pinned_public_key=GENUINE_KEY,
-        not_regular={HEAD: "a FIFO"},
-    )
+    report = _with_not_regular({S1: compact[S1], S2: compact[S2]}, {HEAD: "a FIFO"}, head=None)
     assert report.dimensions["framing"].checked == 14  # head.json and the 13 lines
     assert [f[:5] for f in _found(report)] == [
         ("framing", "fail", HEAD, None, None),
@@ -586,15 +592,10 @@ def test_a_fifo_in_place_of_a_kept_aside_file_is_counted_with_head_json_and_ever
     compact: dict[str, bytes],
 ) -> None:
     fifo = f"{S2}.torn-7-0123456789ab"
-    report = verify_journal(
+    report = _with_not_regular(
         {S1: compact[S1], S2: compact[S2]},
+        {fifo: "a FIFO"},
         head=compact[HEAD],
-        kept_aside={},
-        kind="directory",
-        path="journal",
-        now=NOW,
-        pinned_public_key=GENUINE_KEY,
-        not_regular={fifo: "a FIFO"},
         witnesses=[_witness(compact)],
     )
     framing = report.dimensions["framing"]
