@@ -107,6 +107,17 @@ def test_a_head_json_signed_by_another_key_than_the_checkpoints_is_a_fail_naming
         f"head.json is not signed by the journal's key: it is signed by key {other.key_id}, "
         f"the checkpoints by {fixed_signer().key_id}",
     )
+    assert _found(report, "key") == [
+        (
+            "key",
+            "fail",
+            HEAD,
+            None,
+            None,
+            f"head.json is signed by key {other.key_id}, which is not a trusted key "
+            f"({fixed_signer().key_id})",
+        )
+    ]
     assert _found(report)[-1] == NO_WITNESS
 
 
