@@ -601,3 +601,25 @@ def test_a_fifo_in_place_of_a_kept_aside_file_is_counted_with_head_json_and_ever
     framing = report.dimensions["framing"]
     assert framing.checked == 15  # the refused file, head.json and the 13 lines
     assert [(f.severity, f.file) for f in framing.findings] == [("fail", fifo)]
+
+
+def test_an_unreadable_line_mid_session_is_one_fail_and_the_records_after_keep_their_numbers(
+    compact: dict[str, bytes],
+) -> None:
+    """The line is named as the record due there (4); the count goes on past it, so record 5 is
+    no gap, and record 5's link to the unreadable line cannot be checked, so it is no failure."""
+    lines = compact[S1].splitlines(keepends=True)
+    lines[3] = b"{not json\n"
+    report = _verify({**compact, S1: b"".join(lines)}, witnesses=[_witness(compact)])
+    assert _found(report) == [
+        (
+            "framing",
+            "fail",
+            S1,
+            4,
+            len(b"".join(lines[:3])),
+            "unreadable line: not JSON (Expecting property name enclosed in double quotes at "
+            "column 2)",
+        )
+    ]
+    assert report.sessions[0].records == 9
