@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError
 from pathlib import Path
@@ -623,3 +624,16 @@ def test_an_unreadable_line_mid_session_is_one_fail_and_the_records_after_keep_t
         )
     ]
     assert report.sessions[0].records == 9
+
+
+def test_verified_at_is_utc_whatever_the_machines_time_zone(
+    compact: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's `Z` means UTC: an auditor in New York gets the same time as one in UTC."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert _verify(compact).to_dict()["verified_at"] == "2026-03-05T10:00:00Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
