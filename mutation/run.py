@@ -109,6 +109,11 @@ def _configure(modules: list[Module], scratch: Path) -> None:
         # A mutant that loops is stopped after 4x its tests' CPU time (mutmut's default, 15x,
         # spends minutes on each).
         "timeout_multiplier": 4.0,
+        # mutmut also stops a mutant after (its tests' time + this) x 4 seconds of *wall* time
+        # and counts it killed. Its tests' time leaves out fixtures and collection, so at the
+        # default of 1 s a survivor that runs its whole selection on a loaded machine was
+        # "killed" by the clock (94 of the verifier's first 540); 15 s leaves room for that.
+        "timeout_constant": 15.0,
     }
     lines = [f"{key} = {json.dumps(value)}" for key, value in config.items()]
     table = "\n".join(["", "[tool.mutmut]", *lines, ""])
