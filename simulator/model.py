@@ -48,7 +48,8 @@ class PhysicalModel:
         self.internal_mohm = config.battery_internal_mohm
         self._temperature_c = config.ambient_c
         self._battery_mah = config.battery_capacity_mah * config.battery_start_pct / 100
-        self._anchor: tuple[int, float, float, int] | None = None  # (current, T0, mAh0, ticks)
+        # (current mA, T0, mAh0, ticks since, steady temperature, drain mAh a tick)
+        self._anchor: tuple[int, float, float, int, float, float] | None = None
         # Sensors a fault can freeze (None: reading the physics).
         self.temperature_stuck_c: float | None = None
         self.battery_stuck: tuple[int, float] | None = None  # (mV, %) the gauge keeps reporting
@@ -130,33 +131,35 @@ class PhysicalModel:
         self._settle(ticks)
 
     @property
-    def anchor(self) -> tuple[int, float, float, int] | None:
-        """(current mA, temperature, charge mAh, ticks since): where the closed forms start."""
-        return self._anchor
+    def anchor(self) -> tuple[int, float, float] | None:
+        """(current mA, temperature, charge mAh): where the closed forms start."""
+        anchor = self._anchor
+        return None if anchor is None else anchor[:3]
 
     def after_steady(self, ticks: int) -> tuple[float, float]:
         """(temperature °C, charge mAh) after `ticks` more steady ticks, changing nothing."""
-        return self._closed_form(ticks)
+        _, t0, mah0, done, steady, drain_mah = self._current_anchor()
+        k = done + ticks
+        return steady + (t0 - steady) * self._decay**k, max(0.0, mah0 - drain_mah * k)
 
     def _settle(self, ticks: int) -> None:
-        anchor = self._anchor
-        if anchor is None or anchor[0] != self.current_ma:
-            self._anchor = (self.current_ma, self._temperature_c, self._battery_mah, 0)
-        temperature, charge = self._closed_form(ticks)
-        current, t0, mah0, done = self._anchor  # type: ignore[misc]
-        self._anchor = (current, t0, mah0, done + ticks)
-        self._temperature_c, self._battery_mah = temperature, charge
-
-    def _closed_form(self, ticks: int) -> tuple[float, float]:
-        anchor = self._anchor
-        if anchor is None or anchor[0] != self.current_ma:
-            anchor = (self.current_ma, self._temperature_c, self._battery_mah, 0)
-        current, t0, mah0, done = anchor
+        current, t0, mah0, done, steady, drain_mah = self._current_anchor()
         k = done + ticks
-        steady = self.config.ambient_c + self._rise_per_ma2 * current * current
-        temperature = steady + (t0 - steady) * self._decay**k
-        drain_mah = (self.config.electronics_ma + current) * self._dt_s / 3600
-        return temperature, max(0.0, mah0 - drain_mah * k)
+        self._anchor = (current, t0, mah0, k, steady, drain_mah)
+        self._temperature_c = steady + (t0 - steady) * self._decay**k
+        self._battery_mah = max(0.0, mah0 - drain_mah * k)
+
+    def _current_anchor(self) -> tuple[int, float, float, int, float, float]:
+        """The anchor, started afresh when the current changed since (or heat or charge was
+        set): the steady temperature and the drain a tick belong to one current."""
+        anchor = self._anchor
+        current = self.current_ma
+        if anchor is None or anchor[0] != current:
+            config = self.config
+            steady = config.ambient_c + self._rise_per_ma2 * current * current
+            drain_mah = (config.electronics_ma + current) * self._dt_s / 3600
+            anchor = (current, self._temperature_c, self._battery_mah, 0, steady, drain_mah)
+        return anchor
 
     # ---- heat and charge: set from outside (a scenario's hands) re-anchor the closed form -------
 

@@ -73,6 +73,7 @@ class SimSerial(SerialBase):
         self._owned: _RealTimeRunner | None = None
         self._rx = bytearray()
         self._ready = threading.Condition()
+        self._waiting = 0  # readers blocked in _wait_real (the only ones a notify wakes)
         self._lost = False
         self._end: _PenEnd | None = None
         super().__init__(*args, **kwargs)
@@ -219,7 +220,11 @@ class SimSerial(SerialBase):
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return
-                self._ready.wait(remaining)
+                self._waiting += 1
+                try:
+                    self._ready.wait(remaining)
+                finally:
+                    self._waiting -= 1
 
     def _check(self) -> None:
         if not self.is_open:
@@ -230,7 +235,8 @@ class SimSerial(SerialBase):
     def _arrived(self, data: bytes) -> None:
         with self._ready:
             self._rx += data
-            self._ready.notify_all()
+            if self._waiting:
+                self._ready.notify_all()
 
     def _unplugged(self) -> None:
         with self._ready:
