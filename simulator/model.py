@@ -30,6 +30,7 @@ class PhysicalModel:
         self._travel_per_tick_um = config.depth_travel_um_per_s * self._dt_s
         free_at_max_ma = config.current_base_ma + config.current_per_sps_ma * config.speed_max_sps
         self._rise_per_ma2 = config.temp_rise_at_max_c / free_at_max_ma**2
+        self._span_mv = config.battery_full_mv - config.battery_empty_mv
         # Motor
         self.motor_on = False
         self.speed_target_sps = 0
@@ -205,30 +206,28 @@ class PhysicalModel:
         gauss = self._rng.gauss
         config = self.config
         depth = round(self.depth_setpoint_um + self.drift_um + gauss(0, config.depth_noise_um))
+        depth = 0 if depth < 0 else 0xFFFF if depth > 0xFFFF else depth
         current = self.current_ma
         if current:
-            current = max(0, round(current + gauss(0, config.current_noise_ma)))
-        temperature = (
-            self._temperature_c if self.temperature_stuck_c is None else self.temperature_stuck_c
-        )
+            current = round(current + gauss(0, config.current_noise_ma))
+            current = 0 if current < 0 else 0xFFFF if current > 0xFFFF else current
+        stuck_c = self.temperature_stuck_c
+        centi_c = round((self._temperature_c if stuck_c is None else stuck_c) * 100)
+        centi_c = -0x8000 if centi_c < -0x8000 else 0x7FFF if centi_c > 0x7FFF else centi_c
         stuck = self.battery_stuck
         if stuck is None:
             pct = 100 * self._battery_mah / config.battery_capacity_mah
-            span = config.battery_full_mv - config.battery_empty_mv
             load_ma = config.electronics_ma + self.current_ma
-            volts = config.battery_empty_mv + span * pct / 100 - load_ma * self.internal_mohm / 1000
-            battery_mv, battery_pct = max(0, round(volts)), pct
+            volts = (
+                config.battery_empty_mv
+                + self._span_mv * pct / 100
+                - load_ma * self.internal_mohm / 1000
+            )
+            battery_mv = round(volts)
+            battery_mv, pct = (battery_mv if battery_mv > 0 else 0), round(pct)
         else:
-            battery_mv, battery_pct = stuck
-        return (
-            self.motor_state,
-            min(0xFFFF, max(0, depth)),
-            round(self.speed_sps),
-            min(0xFFFF, current),
-            max(-0x8000, min(0x7FFF, round(temperature * 100))),
-            battery_mv,
-            round(battery_pct),
-        )
+            battery_mv, pct = stuck[0], round(stuck[1])
+        return (self.motor_state, depth, round(self.speed_sps), current, centi_c, battery_mv, pct)
 
     def sample_depth_um(self) -> int:
         """One sensor reading: the needle plus seeded Gaussian noise, not clipped, so a sensor

@@ -72,7 +72,8 @@ class SimSerial(SerialBase):
         self._pen = pen
         self._owned: _RealTimeRunner | None = None
         self._rx = bytearray()
-        self._ready = threading.Condition()
+        self._rx_lock = threading.RLock()  # taken directly where no one waits (cheaper)
+        self._ready = threading.Condition(self._rx_lock)
         self._waiting = 0  # readers blocked in _wait_real (the only ones a notify wakes)
         self._lost = False
         self._end: _PenEnd | None = None
@@ -141,7 +142,7 @@ class SimSerial(SerialBase):
             self._wait_virtual(clock, size)
         else:
             self._wait_real(size)
-        with self._ready:
+        with self._rx_lock:
             if self._lost:
                 raise SerialException("device disconnected: the simulated pen was unplugged")
             data = bytes(self._rx[:size])
@@ -233,7 +234,7 @@ class SimSerial(SerialBase):
     # ---- called by the pen's end ---------------------------------------------------------------
 
     def _arrived(self, data: bytes) -> None:
-        with self._ready:
+        with self._rx_lock:
             self._rx += data
             if self._waiting:
                 self._ready.notify_all()
