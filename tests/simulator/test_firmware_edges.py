@@ -274,20 +274,34 @@ def test_s2_discarded_settings_retract_the_needle_fully() -> None:
 # ---- battery ----------------------------------------------------------------------------------
 
 
-def test_battery_low_warns_once_at_exactly_its_level_with_the_charge_to_a_tenth() -> None:
+def _gauge_reads(b: Bench, pct: float) -> None:
+    """The battery gauge reads exactly `pct` (held there, so the drain does not move it), on a
+    pen whose needle creeps a little, so every control tick runs its checks (a steady pen runs
+    its ticks in closed form, whose forecast takes a held gauge for one that never moves)."""
+
+    def hold(now: int) -> None:
+        b.fw.set_depth_drift(0.001, 0.0, now)
+        b.fw.set_sensor_stuck("battery", False, now)
+        b.fw.set_battery(pct, now)
+        b.fw.set_sensor_stuck("battery", True, now)
+
+    b.pen.act(hold)
+
+
+def test_battery_low_warns_once_at_exactly_its_level() -> None:
     b = make_bench().identified()
     low = b.pen.config.battery_low_pct
-    b.pen.inject("drain_battery", to_pct=low)
+    _gauge_reads(b, low)
     b.advance_ms(200)
     assert _event_data(b, "battery_low") == [{"battery_pct": low}]
-    b.pen.inject("drain_battery", to_pct=low - 0.04)
+    _gauge_reads(b, low - 1)
     b.advance_ms(200)
     assert len(b.named("battery_low")) == 1
 
 
 def test_battery_low_rounds_the_charge_it_reports_to_a_tenth() -> None:
     b = make_bench().identified()
-    b.pen.inject("drain_battery", to_pct=12.26)
+    _gauge_reads(b, 12.26)
     b.advance_ms(100)
     [data] = _event_data(b, "battery_low")
     assert abs(data["battery_pct"] - 12.3) < 0.001  # type: ignore[operator]
@@ -296,18 +310,141 @@ def test_battery_low_rounds_the_charge_it_reports_to_a_tenth() -> None:
 def test_battery_low_rearms_only_above_its_level_plus_the_margin() -> None:
     b = make_bench().identified()
     low = b.pen.config.battery_low_pct
-    b.pen.inject("drain_battery", to_pct=low - 1)
-    b.advance_ms(100)
-    b.pen.inject("charge_battery", to_pct=low + 2)  # at the margin: not re-armed
-    b.advance_ms(100)
-    b.pen.inject("drain_battery", to_pct=low - 1)
-    b.advance_ms(100)
+    for pct in (low - 1, low + 2, low - 1):  # back at exactly the margin: not re-armed
+        _gauge_reads(b, pct)
+        b.advance_ms(100)
     assert len(b.named("battery_low")) == 1
-    b.pen.inject("charge_battery", to_pct=low + 2.5)
-    b.advance_ms(100)
-    b.pen.inject("drain_battery", to_pct=low - 1)
-    b.advance_ms(100)
+    for pct in (low + 2.5, low - 1):
+        _gauge_reads(b, pct)
+        b.advance_ms(100)
     assert len(b.named("battery_low")) == 2
+
+
+def test_a_gauge_that_comes_unstuck_reads_the_cell_again() -> None:
+    b = make_bench().identified()
+    b.pen.act(lambda now: b.fw.set_sensor_stuck("battery", True, now))
+    b.pen.act(lambda now: b.fw.set_sensor_stuck("temperature", True, now))
+    b.pen.act(lambda now: b.fw.set_sensor_stuck("battery", False, now))
+    b.pen.act(lambda now: b.fw.set_sensor_stuck("temperature", False, now))
+    b.pen.inject("drain_battery", to_pct=50.0)
+    b.pen.inject("overheat", to_c=35.0)
+    b.advance_ms(100)
+    last = b.host.telemetry()[-1]
+    assert last.battery_pct == 50 and abs(last.temperature_cdeg - 3500) < 5
+
+
+def test_brownout_threshold_is_exclusive_a_cell_at_exactly_the_minimum_keeps_running() -> None:
+    """An empty cell (3300 mV open circuit) under the idle pen's 40 mA: 7,500 mΩ sags it to
+    exactly 3,000 mV, the brown-out level, which the electronics still survive; 7,600 mΩ not."""
+    b = make_bench().identified()
+    b.pen.act(lambda now: b.fw.set_internal_resistance(7500, now))
+    b.pen.inject("drain_battery", to_pct=0.0)
+    b.advance_ms(200)
+    assert not b.named("brownout")
+    b.pen.act(lambda now: b.fw.set_internal_resistance(7600, now))
+    b.advance_ms(200)
+    assert b.named("brownout")
+
+
+def test_a_pen_browning_out_while_booting_stays_in_boot_until_the_cell_recovers() -> None:
+    b = make_bench()
+    b.pen.act(lambda now: b.fw.set_internal_resistance(40_000, now))
+    b.advance_ms(1000)
+    assert b.fw.state is PenState.BOOTING
+    b.pen.act(lambda now: b.fw.set_internal_resistance(150, now))
+    recovered_ns = b.clock.monotonic_ns()
+    b.advance_ms(b.pen.config.boot_ms - 40)
+    assert b.fw.state is PenState.BOOTING
+    b.advance_ms(100)
+    assert b.fw.state is PenState.IDLE
+    assert b.named("boot")[-1].t_ns - recovered_ns >= b.pen.config.boot_ms * NS_PER_MS
+
+
+def test_s6_battery_critical_latches_even_when_the_pen_was_left_alone_for_minutes() -> None:
+    """The sans-IO firmware run forward a minute at a time (no wake-ups in between): the
+    charge crosses the critical level inside the second minute, and the fault is latched."""
+    fw = make_bench().identified().fw
+    critical = fw.config.battery_critical_pct
+    now = fw.now_ns
+    fw.set_battery(critical + 0.05, now)  # 40 mA idle: 0.05 % of 1000 mAh in 45 s
+    for minute in (1, 2):
+        fw.advance_to(now + minute * 60_000 * NS_PER_MS)
+    assert fw.active_fault is FaultCode.BATTERY_CRITICAL
+
+
+# ---- stall and depth windows -----------------------------------------------------------------
+
+
+def test_s6_a_drag_to_exactly_the_stall_fraction_is_not_a_stall() -> None:
+    b = make_bench().running()
+    b.pen.inject("stall", load=round(1 - b.pen.config.stall_speed_fraction, 6))
+    b.keep_running_ms(1000)
+    assert FaultCode.MOTOR_STALL not in b.fw.latched_faults
+
+
+def test_s6_a_stall_latches_exactly_its_window_after_the_rotor_falls_behind() -> None:
+    b = make_bench().running()
+    b.keep_running_ms(1000)
+    b.pen.inject("stall", load=0.5)
+    b.keep_running_ms(1000)
+    [raised] = [e for e in b.named("fault_raised") if e.data["fault"] == "motor_stall"]
+    behind_since = b.fw._stall_since
+    assert behind_since is None  # the fault stopped the motor
+    window_ns = b.pen.config.stall_window_ms * NS_PER_MS
+    tick_ns = b.pen.config.tick_ms * NS_PER_MS
+    assert (raised.t_ns - window_ns) % tick_ns == 0  # on a tick, a whole window after one
+
+
+def test_s6_a_needle_exactly_at_the_depth_tolerance_is_not_a_disagreement() -> None:
+    b = make_bench().running()
+    b.keep_running_ms(1000)
+    b.pen.inject("depth_drift", rate_um_per_s=0, offset_um=b.pen.config.depth_tolerance_um)
+    b.keep_running_ms(1000)
+    assert FaultCode.DEPTH_SENSOR_DISAGREE not in b.fw.latched_faults
+
+
+def test_s5_a_slow_pen_clock_lapses_the_lease_after_its_own_300_ms() -> None:
+    """5 % slow: a pen millisecond is 10**12 // 950,000 ns of the host's clock, exactly."""
+    b = make_bench().running()
+    b.pen.inject("clock_drift", ppm=-50_000)
+    sent = b.host.send(Lease(300))
+    sent_ns = b.clock.monotonic_ns()
+    assert isinstance(b.host.reply(sent), Ack)
+    b.advance_ms(400)
+    [lapsed] = b.named("lease_expired")
+    assert lapsed.t_ns - sent_ns == 300 * (NS_PER_MS * 1_000_000 // 950_000)
+
+
+# ---- what the pen sends about its cartridge and its set -----------------------------------------
+
+
+def test_the_cartridge_message_of_an_unreadable_or_absent_cartridge_carries_no_details() -> None:
+    b = make_bench().identified()
+    b.pen.inject("half_seated")
+    b.pen.pull_cartridge()
+    absent, unreadable = b.host.cartridges()[-1], b.host.cartridges()[-2]
+    assert (absent.serial, absent.lot, absent.needle_count) == ("", "", 0)
+    assert (absent.needle_length_um, absent.expiry_yyyymmdd) == (0, 0)
+    assert unreadable.state is CartridgeState.UNREADABLE and unreadable.serial == ""
+
+
+def test_identify_and_cartridge_frames_carry_no_flags() -> None:
+    b = make_bench().identified()
+    b.host.poll()
+    assert {f.flags for f in b.host.frames} == {0}
+
+
+def test_a_pen_with_the_echo_defect_acknowledges_a_deeper_set_than_applied() -> None:
+    config = PenConfig(defects=frozenset({"echo-other-set"}))
+    ack = make_bench(config=config).identified().host.request(SetParams(1, 1000, 120))
+    assert isinstance(ack, Ack) and ack.depth_um == 1000 + config.depth_step_um
+
+
+def test_a_dropped_frame_event_says_what_was_wrong_with_it() -> None:
+    b = make_bench().identified()
+    b.port.write(b"\x05\x01\x02\x03\x04\x00")
+    [dropped] = b.named("frame_dropped")
+    assert dropped.data["detail"] and isinstance(dropped.data["detail"], str)
 
 
 # ---- power cycles -----------------------------------------------------------------------------
