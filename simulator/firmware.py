@@ -565,14 +565,17 @@ class Firmware:
         return self._quiet_after(1) and self._quiet_after(ticks)
 
     def _quiet_after(self, ticks: int) -> bool:
+        """What the sensors would report then: the forecast physics, or a stuck sensor's
+        reading (which a power cycle does not free: it may be past a limit already)."""
         model, config = self.model, self.config
         temperature, charge = model.after_steady(ticks)
-        pct = 100 * charge / config.battery_capacity_mah
-        if model.temperature_stuck_c is None and temperature > config.over_temp_c:
+        stuck_c, stuck_gauge = model.temperature_stuck_c, model.battery_stuck
+        reading_c = temperature if stuck_c is None else stuck_c
+        if reading_c > config.over_temp_c:
             return False
-        if model.battery_stuck is None and (
-            pct <= config.battery_critical_pct
-            or (pct <= config.battery_low_pct and not self._battery_low_warned)
+        pct = 100 * charge / config.battery_capacity_mah if stuck_gauge is None else stuck_gauge[1]
+        if pct <= config.battery_critical_pct or (
+            pct <= config.battery_low_pct and not self._battery_low_warned
         ):
             return False
         return model.terminal_mv(charge) >= config.brownout_mv

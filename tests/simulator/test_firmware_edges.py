@@ -462,3 +462,26 @@ def test_s4_a_reboot_without_an_estop_boots_to_idle_and_says_so() -> None:
     b.advance_ms(100)
     assert b.fw.state is PenState.IDLE and b.fw.latched_faults == ()
     assert b.host.telemetry()[-1].depth_um == 0  # the actuator retracted on power loss
+
+
+def test_s6_a_temperature_sensor_stuck_above_the_limit_trips_again_after_a_power_cycle() -> None:
+    """A power cycle clears the latches, not the sensor: the booted pen reads the stuck 48 °C
+    and latches OVER_TEMPERATURE at its first checks, also while it idles in a steady stretch."""
+    b = make_bench().running()
+    b.pen.inject("overheat", to_c=48.0)
+    b.advance_ms(100)
+    b.pen.inject("stuck_sensor", sensor="temperature")
+    b.pen.reboot()
+    b.advance_ms(b.pen.config.boot_ms + 100)
+    assert b.fw.latched_faults == (FaultCode.OVER_TEMPERATURE,)
+
+
+def test_s6_a_battery_gauge_stuck_below_critical_trips_again_after_a_power_cycle() -> None:
+    b = make_bench().running()
+    b.pen.inject("drain_battery", to_pct=4.0)
+    b.advance_ms(100)
+    b.pen.inject("stuck_sensor", sensor="battery")
+    b.pen.reboot()
+    b.advance_ms(b.pen.config.boot_ms + 100)
+    assert b.fw.latched_faults == (FaultCode.BATTERY_CRITICAL,)
+    assert len(b.named("battery_low")) == 2  # warned again after the reboot too
