@@ -6,6 +6,8 @@ simulator/firmware.py (issue 14): each test is about what a user checks.
 
 from __future__ import annotations
 
+import pytest
+
 from firmware_bridge.clock import NS_PER_MS
 from firmware_bridge.protocol import (
     Ack,
@@ -464,24 +466,22 @@ def test_s4_a_reboot_without_an_estop_boots_to_idle_and_says_so() -> None:
     assert b.host.telemetry()[-1].depth_um == 0  # the actuator retracted on power loss
 
 
-def test_s6_a_temperature_sensor_stuck_above_the_limit_trips_again_after_a_power_cycle() -> None:
-    """A power cycle clears the latches, not the sensor: the booted pen reads the stuck 48 °C
-    and latches OVER_TEMPERATURE at its first checks, also while it idles in a steady stretch."""
+@pytest.mark.parametrize(
+    ("action", "params", "sensor", "fault"),
+    [
+        ("overheat", {"to_c": 48.0}, "temperature", FaultCode.OVER_TEMPERATURE),
+        ("drain_battery", {"to_pct": 4.0}, "battery", FaultCode.BATTERY_CRITICAL),
+    ],
+)
+def test_s6_a_sensor_stuck_past_its_limit_trips_again_after_a_power_cycle(
+    action: str, params: dict[str, float], sensor: str, fault: FaultCode
+) -> None:
+    """A power cycle clears the latches, not the sensor: the booted pen reads the stuck value
+    and latches the fault at its first checks, also while it idles in a steady stretch."""
     b = make_bench().running()
-    b.pen.inject("overheat", to_c=48.0)
+    b.pen.inject(action, **params)
     b.advance_ms(100)
-    b.pen.inject("stuck_sensor", sensor="temperature")
+    b.pen.inject("stuck_sensor", sensor=sensor)
     b.pen.reboot()
     b.advance_ms(b.pen.config.boot_ms + 100)
-    assert b.fw.latched_faults == (FaultCode.OVER_TEMPERATURE,)
-
-
-def test_s6_a_battery_gauge_stuck_below_critical_trips_again_after_a_power_cycle() -> None:
-    b = make_bench().running()
-    b.pen.inject("drain_battery", to_pct=4.0)
-    b.advance_ms(100)
-    b.pen.inject("stuck_sensor", sensor="battery")
-    b.pen.reboot()
-    b.advance_ms(b.pen.config.boot_ms + 100)
-    assert b.fw.latched_faults == (FaultCode.BATTERY_CRITICAL,)
-    assert len(b.named("battery_low")) == 2  # warned again after the reboot too
+    assert b.fw.latched_faults == (fault,)
