@@ -24,6 +24,8 @@ from firmware_bridge.protocol import (
     PenState,
     SetParams,
     StopReason,
+    Telemetry,
+    encode,
 )
 from simulator.config import DEFAULT_CARTRIDGE, PenConfig
 from tests.simulator.testbench import Bench, make_bench
@@ -485,3 +487,44 @@ def test_s6_a_sensor_stuck_past_its_limit_trips_again_after_a_power_cycle(
     b.pen.reboot()
     b.advance_ms(b.pen.config.boot_ms + 100)
     assert b.fw.latched_faults == (fault,)
+
+
+# ---- what the pen records of each host frame ----------------------------------------------------
+
+
+def _commands(b: Bench) -> list[dict[str, object]]:
+    return _event_data(b, "command")
+
+
+def test_each_host_frame_is_recorded_with_its_type_seq_and_result() -> None:
+    b = make_bench().identified()
+    before = len(_commands(b))
+    lease = b.host.send(Lease(300))
+    refused = b.host.send(SetParams(1, 9_000, 120))
+    b.host.send(Lease(300), seq=lease)  # the same frame again: answered from memory
+    assert _commands(b)[before:] == [
+        {"type": "LEASE", "seq": lease, "result": "ack"},
+        {"type": "SET_PARAMS", "seq": refused, "result": "nak", "reason": "DEPTH_OUT_OF_RANGE"},
+        {"type": "LEASE", "seq": lease, "result": "duplicate"},
+    ]
+    assert b.fw.stats["rx_frames"] == before + 3 and b.fw.stats["rx_duplicates"] == 1
+
+
+def test_a_pen_type_frame_at_the_pen_is_recorded_as_dropped_by_name() -> None:
+    b = make_bench().identified()
+    telemetry = Telemetry(0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    for seq in (50, 51):
+        b.port.write(encode(telemetry, seq))
+    dropped = _event_data(b, "frame_dropped")
+    assert dropped == [{"direction": "to_pen", "cause": "unknown_type", "detail": "TELEMETRY"}] * 2
+    assert b.fw.stats["rx_unknown_type"] == 2
+
+
+def test_the_duplicate_memory_forgets_the_oldest_frame_first() -> None:
+    b = make_bench().identified()
+    for seq in range(100, 134):  # 34 frames: the first two fall out of a 32-frame memory
+        b.host.send(Lease(300), seq=seq)
+    b.host.send(Lease(300), seq=133)
+    b.host.send(Lease(300), seq=100)
+    results = [c["result"] for c in _commands(b)[-2:]]
+    assert results == ["duplicate", "ack"]
