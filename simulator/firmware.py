@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from firmware_bridge.clock import NS_PER_MS
@@ -76,13 +76,16 @@ class ParamSet:
     version: int
     depth_um: int
     speed_sps: int
+    # What every ACK echoes of the set (S3): version, depth, speed, params_crc; computed once,
+    # as the pen acknowledges ten LEASEs a second.
+    echo: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
 
-    @property
-    def crc(self) -> int:
-        return params_crc(self.version, self.depth_um, self.speed_sps)
+    def __post_init__(self) -> None:
+        crc = params_crc(self.version, self.depth_um, self.speed_sps)
+        object.__setattr__(self, "echo", (self.version, self.depth_um, self.speed_sps, crc))
 
 
-_EMPTY_SET_CRC = params_crc(0, 0, 0)
+_NO_SET_ECHO = (0, 0, 0, params_crc(0, 0, 0))
 
 
 class Firmware:
@@ -118,6 +121,9 @@ class Firmware:
         self._out: list[bytes] = []
         self._deferred: list[Outgoing] | None = None
         self._events: list[SimEvent] = []
+        # A "command" event per host frame, for scenario triggers and listeners; the owner turns
+        # it off when nobody would see it (a long-serving pen: ten LEASEs a second).
+        self.command_events = True
         self._power_on()
         self.cartridge_state = self._read_cartridge()
 
@@ -151,7 +157,8 @@ class Firmware:
                 due, kind = self._boot_done_ns, _BOOT
             if due > now_ns:
                 break
-            self._now = max(self._now, due)
+            if due > self._now:
+                self._now = due
             if kind == _LEASE:
                 self._lease_lapse()
             elif kind == _BOOT:
@@ -169,7 +176,8 @@ class Firmware:
             else:
                 self._next_telemetry_ns += self._telemetry_ns
                 self._send_values(TELEMETRY, self._telemetry())
-        self._now = max(self._now, now_ns)
+        if now_ns > self._now:
+            self._now = now_ns
 
     def next_deadline_ns(self) -> int:
         """When the owner must call `advance_to` next (see the module's theory of operation)."""
@@ -221,7 +229,8 @@ class Firmware:
 
     @property
     def lease_remaining_ms(self) -> int:
-        return min(0xFFFF, max(0, self._lease_deadline_ns - self._now) // self._ms_ns)
+        left_ns = self._lease_deadline_ns - self._now
+        return 0 if left_ns <= 0 else min(0xFFFF, left_ns // self._ms_ns)
 
     @property
     def lease_deadline_ns(self) -> int:
@@ -507,7 +516,6 @@ class Firmware:
     def _quiet_signature(self) -> tuple[Any, ...]:
         """Everything but time that a steady stretch's verdict depends on."""
         m = self.model
-        anchor = m.anchor
         return (
             self._state,
             m.motor_on,
@@ -523,7 +531,7 @@ class Firmware:
             m.internal_mohm,
             m.temperature_stuck_c,
             m.battery_stuck,
-            None if anchor is None else anchor[:3],
+            m.anchor,
             self._battery_low_warned,
             self._ms_ns,
         )
@@ -557,14 +565,17 @@ class Firmware:
         return self._quiet_after(1) and self._quiet_after(ticks)
 
     def _quiet_after(self, ticks: int) -> bool:
+        """What the sensors would report then: the forecast physics, or a stuck sensor's
+        reading (which a power cycle does not free: it may be past a limit already)."""
         model, config = self.model, self.config
         temperature, charge = model.after_steady(ticks)
-        pct = 100 * charge / config.battery_capacity_mah
-        if model.temperature_stuck_c is None and temperature > config.over_temp_c:
+        stuck_c, stuck_gauge = model.temperature_stuck_c, model.battery_stuck
+        reading_c = temperature if stuck_c is None else stuck_c
+        if reading_c > config.over_temp_c:
             return False
-        if model.battery_stuck is None and (
-            pct <= config.battery_critical_pct
-            or (pct <= config.battery_low_pct and not self._battery_low_warned)
+        pct = 100 * charge / config.battery_capacity_mah if stuck_gauge is None else stuck_gauge[1]
+        if pct <= config.battery_critical_pct or (
+            pct <= config.battery_low_pct and not self._battery_low_warned
         ):
             return False
         return model.terminal_mv(charge) >= config.brownout_mv
@@ -610,7 +621,8 @@ class Firmware:
         if remembered is not None and remembered[0] == message:
             self.stats["rx_duplicates"] += 1
             self._send_values(*remembered[1])
-            self._emit(COMMAND, type=kind.name, seq=frame.seq, result="duplicate")
+            if self.command_events:
+                self._emit(COMMAND, type=kind.name, seq=frame.seq, result="duplicate")
             return
         verdict = gate(kind, self._state, self._identified)
         if verdict is RUN:
@@ -633,10 +645,11 @@ class Firmware:
             self._dedup.move_to_end(frame.seq)
             if len(self._dedup) > DEDUP_DEPTH:
                 self._dedup.popitem(last=False)
-        result: dict[str, Any] = {"result": "ack" if reply[0] is ACK else "nak"}
-        if reply[0] is NAK:
-            result["reason"] = NakReason(reply[1][2]).name
-        self._emit(COMMAND, type=kind.name, seq=frame.seq, **result)
+        if self.command_events:
+            result: dict[str, Any] = {"result": "ack" if reply[0] is ACK else "nak"}
+            if reply[0] is NAK:
+                result["reason"] = NakReason(reply[1][2]).name
+            self._emit(COMMAND, type=kind.name, seq=frame.seq, **result)
 
     # ---- command handlers: each returns the ACK or NAK it sent ---------------------------------
 
@@ -890,11 +903,8 @@ class Firmware:
 
     def _reply_ack(self, seq: int, kind: MessageType) -> Outgoing:
         applied = self._applied
-        if applied is None:
-            set_values: tuple[int, int, int, int] = (0, 0, 0, _EMPTY_SET_CRC)
-        else:
-            set_values = (applied.version, applied.depth_um, applied.speed_sps, applied.crc)
-        values = (seq, kind, self._state, *set_values, self.lease_remaining_ms)
+        echo = _NO_SET_ECHO if applied is None else applied.echo
+        values = (seq, kind, self._state, *echo, self.lease_remaining_ms)
         reply = (ACK, self.defects.ack_values(values, self.config.depth_step_um))
         self._send_values(*reply)
         return reply

@@ -30,6 +30,7 @@ class PhysicalModel:
         self._travel_per_tick_um = config.depth_travel_um_per_s * self._dt_s
         free_at_max_ma = config.current_base_ma + config.current_per_sps_ma * config.speed_max_sps
         self._rise_per_ma2 = config.temp_rise_at_max_c / free_at_max_ma**2
+        self._span_mv = config.battery_full_mv - config.battery_empty_mv
         # Motor
         self.motor_on = False
         self.speed_target_sps = 0
@@ -48,7 +49,8 @@ class PhysicalModel:
         self.internal_mohm = config.battery_internal_mohm
         self._temperature_c = config.ambient_c
         self._battery_mah = config.battery_capacity_mah * config.battery_start_pct / 100
-        self._anchor: tuple[int, float, float, int] | None = None  # (current, T0, mAh0, ticks)
+        # (current mA, T0, mAh0, ticks since, steady temperature, drain mAh a tick)
+        self._anchor: tuple[int, float, float, int, float, float] | None = None
         # Sensors a fault can freeze (None: reading the physics).
         self.temperature_stuck_c: float | None = None
         self.battery_stuck: tuple[int, float] | None = None  # (mV, %) the gauge keeps reporting
@@ -130,33 +132,35 @@ class PhysicalModel:
         self._settle(ticks)
 
     @property
-    def anchor(self) -> tuple[int, float, float, int] | None:
-        """(current mA, temperature, charge mAh, ticks since): where the closed forms start."""
-        return self._anchor
+    def anchor(self) -> tuple[int, float, float] | None:
+        """(current mA, temperature, charge mAh): where the closed forms start."""
+        anchor = self._anchor
+        return None if anchor is None else anchor[:3]
 
     def after_steady(self, ticks: int) -> tuple[float, float]:
         """(temperature °C, charge mAh) after `ticks` more steady ticks, changing nothing."""
-        return self._closed_form(ticks)
+        _, t0, mah0, done, steady, drain_mah = self._current_anchor()
+        k = done + ticks
+        return steady + (t0 - steady) * self._decay**k, max(0.0, mah0 - drain_mah * k)
 
     def _settle(self, ticks: int) -> None:
-        anchor = self._anchor
-        if anchor is None or anchor[0] != self.current_ma:
-            self._anchor = (self.current_ma, self._temperature_c, self._battery_mah, 0)
-        temperature, charge = self._closed_form(ticks)
-        current, t0, mah0, done = self._anchor  # type: ignore[misc]
-        self._anchor = (current, t0, mah0, done + ticks)
-        self._temperature_c, self._battery_mah = temperature, charge
-
-    def _closed_form(self, ticks: int) -> tuple[float, float]:
-        anchor = self._anchor
-        if anchor is None or anchor[0] != self.current_ma:
-            anchor = (self.current_ma, self._temperature_c, self._battery_mah, 0)
-        current, t0, mah0, done = anchor
+        current, t0, mah0, done, steady, drain_mah = self._current_anchor()
         k = done + ticks
-        steady = self.config.ambient_c + self._rise_per_ma2 * current * current
-        temperature = steady + (t0 - steady) * self._decay**k
-        drain_mah = (self.config.electronics_ma + current) * self._dt_s / 3600
-        return temperature, max(0.0, mah0 - drain_mah * k)
+        self._anchor = (current, t0, mah0, k, steady, drain_mah)
+        self._temperature_c = steady + (t0 - steady) * self._decay**k
+        self._battery_mah = max(0.0, mah0 - drain_mah * k)
+
+    def _current_anchor(self) -> tuple[int, float, float, int, float, float]:
+        """The anchor, started afresh when the current changed since (or heat or charge was
+        set): the steady temperature and the drain a tick belong to one current."""
+        anchor = self._anchor
+        current = self.current_ma
+        if anchor is None or anchor[0] != current:
+            config = self.config
+            steady = config.ambient_c + self._rise_per_ma2 * current * current
+            drain_mah = (config.electronics_ma + current) * self._dt_s / 3600
+            anchor = (current, self._temperature_c, self._battery_mah, 0, steady, drain_mah)
+        return anchor
 
     # ---- heat and charge: set from outside (a scenario's hands) re-anchor the closed form -------
 
@@ -202,30 +206,28 @@ class PhysicalModel:
         gauss = self._rng.gauss
         config = self.config
         depth = round(self.depth_setpoint_um + self.drift_um + gauss(0, config.depth_noise_um))
+        depth = 0 if depth < 0 else 0xFFFF if depth > 0xFFFF else depth
         current = self.current_ma
         if current:
-            current = max(0, round(current + gauss(0, config.current_noise_ma)))
-        temperature = (
-            self._temperature_c if self.temperature_stuck_c is None else self.temperature_stuck_c
-        )
+            current = round(current + gauss(0, config.current_noise_ma))
+            current = 0 if current < 0 else 0xFFFF if current > 0xFFFF else current
+        stuck_c = self.temperature_stuck_c
+        centi_c = round((self._temperature_c if stuck_c is None else stuck_c) * 100)
+        centi_c = -0x8000 if centi_c < -0x8000 else 0x7FFF if centi_c > 0x7FFF else centi_c
         stuck = self.battery_stuck
         if stuck is None:
             pct = 100 * self._battery_mah / config.battery_capacity_mah
-            span = config.battery_full_mv - config.battery_empty_mv
             load_ma = config.electronics_ma + self.current_ma
-            volts = config.battery_empty_mv + span * pct / 100 - load_ma * self.internal_mohm / 1000
-            battery_mv, battery_pct = max(0, round(volts)), pct
+            volts = (
+                config.battery_empty_mv
+                + self._span_mv * pct / 100
+                - load_ma * self.internal_mohm / 1000
+            )
+            battery_mv = round(volts)
+            battery_mv, pct = (battery_mv if battery_mv > 0 else 0), round(pct)
         else:
-            battery_mv, battery_pct = stuck
-        return (
-            self.motor_state,
-            min(0xFFFF, max(0, depth)),
-            round(self.speed_sps),
-            min(0xFFFF, current),
-            max(-0x8000, min(0x7FFF, round(temperature * 100))),
-            battery_mv,
-            round(battery_pct),
-        )
+            battery_mv, pct = stuck[0], round(stuck[1])
+        return (self.motor_state, depth, round(self.speed_sps), current, centi_c, battery_mv, pct)
 
     def sample_depth_um(self) -> int:
         """One sensor reading: the needle plus seeded Gaussian noise, not clipped, so a sensor

@@ -27,7 +27,7 @@ from firmware_bridge.clock import NS_PER_MS, Clock, RealClock, TimerHandle
 from simulator.config import DEFAULT_CARTRIDGE, VIRTUAL_TODAY, CartridgeSpec, PenConfig
 from simulator.events import COMMAND, SimEvent
 from simulator.firmware import Firmware
-from simulator.scenario import WIRE_ACTIONS, FaultSpec, Scenario, fault_spec
+from simulator.scenario import COMMAND_TRIGGERS, WIRE_ACTIONS, FaultSpec, Scenario, fault_spec
 from simulator.wire import Direction, WireFault, WirePipe
 
 _UNSET: Any = object()
@@ -87,6 +87,8 @@ class SimulatedPen:
         self.events: list[SimEvent] = []
         self._keep_events = keep_events
         self._listeners: list[Listener] = []
+        self._command_triggers = any(f.trigger.on in COMMAND_TRIGGERS for f in scenario.faults)
+        self._want_command_events()
         self._port: PenPort | None = None
         self.plugged = True
         self._to_host = WirePipe(
@@ -124,6 +126,13 @@ class SimulatedPen:
     def add_listener(self, listener: Listener) -> None:
         """`listener(event)` for every event (including "command"), under the pen's lock."""
         self._listeners.append(listener)
+        self._want_command_events()
+
+    def _want_command_events(self) -> None:
+        """The firmware makes a "command" event per host frame only if someone would see it."""
+        self.firmware.command_events = (
+            self._keep_events or bool(self._listeners) or self._command_triggers
+        )
 
     def receive(self, data: bytes) -> None:
         """Bytes from the host's side of the transport."""
@@ -131,7 +140,8 @@ class SimulatedPen:
             if self._closed or not self.plugged:
                 return
             self._to_pen.push(data)
-            self._pump()
+            if self._pending_events or self.firmware.has_events:  # raised while it was sent
+                self._pump()
 
     def close(self) -> None:
         """Stop: no more wake-ups, frames or events."""

@@ -72,7 +72,9 @@ class SimSerial(SerialBase):
         self._pen = pen
         self._owned: _RealTimeRunner | None = None
         self._rx = bytearray()
-        self._ready = threading.Condition()
+        self._rx_lock = threading.RLock()  # taken directly where no one waits (cheaper)
+        self._ready = threading.Condition(self._rx_lock)
+        self._waiting = 0  # readers blocked in _wait_real (the only ones a notify wakes)
         self._lost = False
         self._end: _PenEnd | None = None
         super().__init__(*args, **kwargs)
@@ -140,7 +142,7 @@ class SimSerial(SerialBase):
             self._wait_virtual(clock, size)
         else:
             self._wait_real(size)
-        with self._ready:
+        with self._rx_lock:
             if self._lost:
                 raise SerialException("device disconnected: the simulated pen was unplugged")
             data = bytes(self._rx[:size])
@@ -219,7 +221,11 @@ class SimSerial(SerialBase):
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return
-                self._ready.wait(remaining)
+                self._waiting += 1
+                try:
+                    self._ready.wait(remaining)
+                finally:
+                    self._waiting -= 1
 
     def _check(self) -> None:
         if not self.is_open:
@@ -228,9 +234,10 @@ class SimSerial(SerialBase):
     # ---- called by the pen's end ---------------------------------------------------------------
 
     def _arrived(self, data: bytes) -> None:
-        with self._ready:
+        with self._rx_lock:
             self._rx += data
-            self._ready.notify_all()
+            if self._waiting:
+                self._ready.notify_all()
 
     def _unplugged(self) -> None:
         with self._ready:
