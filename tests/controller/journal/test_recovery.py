@@ -518,3 +518,38 @@ def test_s7_an_empty_journal_of_another_key_is_refused_naming_the_directory(
     with pytest.raises(JournalKeyMismatch) as caught:
         JournalWriter.open(directory, signer=other, clock=ManualClock())
     assert f"journal {directory} is signed with key" in str(caught.value)
+
+
+# ---- head.json itself ---------------------------------------------------------------------------
+
+
+def _head_refused(directory: Path) -> JournalCorrupt:
+    with pytest.raises(JournalCorrupt) as caught:
+        _open(directory)
+    assert caught.value.path == directory / HEAD_FILE
+    assert caught.value.seq is None and caught.value.offset == 0
+    return caught.value
+
+
+def test_s7_head_json_missing_beside_session_files_is_corruption(tmp_path: Path) -> None:
+    directory = tmp_path / "j"
+    _closed_sessions(directory, 1)
+    (directory / HEAD_FILE).unlink()
+    assert _head_refused(directory).problem == "is missing while session files exist"
+
+
+def test_s7_an_unreadable_head_json_is_corruption_saying_why(tmp_path: Path) -> None:
+    directory = tmp_path / "j"
+    _closed_sessions(directory, 1)
+    (directory / HEAD_FILE).write_bytes(b"{not json}\n")
+    assert _head_refused(directory).problem.startswith("is unreadable (")
+
+
+def test_s7_a_head_json_whose_signature_is_altered_is_corruption(tmp_path: Path) -> None:
+    directory = tmp_path / "j"
+    _closed_sessions(directory, 1)
+    head = json.loads((directory / HEAD_FILE).read_bytes())
+    signature = head["signature"]
+    head["signature"] = ("0" if signature[0] != "0" else "1") + signature[1:]
+    (directory / HEAD_FILE).write_bytes(canonical_json(head) + b"\n")
+    assert _head_refused(directory).problem.startswith("is not signed by its key: ")
