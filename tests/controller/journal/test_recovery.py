@@ -268,6 +268,8 @@ def test_s7_session_files_missing_from_the_sequence_are_named_in_the_refusal(
         (directory / f"session-{number:06d}.jsonl").unlink()
     with pytest.raises(JournalCorrupt) as caught:
         _open(directory)
+    assert caught.value.path == directory / HEAD_FILE
+    assert caught.value.seq is None and caught.value.offset == 0
     assert caught.value.problem == f"names session {sessions} but the session files are {named}"
 
 
@@ -553,3 +555,20 @@ def test_s7_a_head_json_whose_signature_is_altered_is_corruption(tmp_path: Path)
     head["signature"] = ("0" if signature[0] != "0" else "1") + signature[1:]
     (directory / HEAD_FILE).write_bytes(canonical_json(head) + b"\n")
     assert _head_refused(directory).problem.startswith("is not signed by its key: ")
+
+
+def test_s7_a_witness_copy_from_another_journals_key_is_refused_naming_it(tmp_path: Path) -> None:
+    ours, theirs, witness = tmp_path / "ours", tmp_path / "theirs", tmp_path / "witness"
+    for directory, signer, seen in ((ours, fixed_signer(), witness), (theirs, OTHER, None)):
+        with JournalWriter.open(
+            directory, signer=signer, clock=ManualClock(), checkpoints=AT_CLOSE_ONLY, witness=seen
+        ) as writer:
+            writer.open_session(session_open(), OPERATOR)
+            writer.close_session("completed", "done", OPERATOR)
+    shutil.copy2(theirs / HEAD_FILE, witness / HEAD_FILE)
+    with pytest.raises(JournalCorrupt) as caught:
+        JournalWriter.open(ours, signer=fixed_signer(), clock=ManualClock(), witness=witness)
+    assert caught.value.path == ours / HEAD_FILE
+    assert caught.value.problem == (
+        f"has a witness copy ({witness / HEAD_FILE}) not signed by this journal's key"
+    )
