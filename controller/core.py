@@ -323,13 +323,13 @@ class Controller:
     # ---- alarms --------------------------------------------------------------------------------
 
     def raise_alarm(self, alarm_id: str, values: dict[str, Any], *, journal: bool = True) -> None:
-        """Show an alarm; a needle-stopping one stops the needle first (S7), then journals."""
+        """Show an alarm; a needle-stopping one stops the needle first (S7), then journals.
+
+        It is on show before the stop is journaled: a journal failing on that record raises
+        JOURNAL_FAULT beside it, never in its place (S6: the console says what happened)."""
         spec = CATALOGUE[alarm_id]
         text = spec.render(**values)
-        if spec.stops_needle and self.device_state in (Device.RUNNING, Device.STOPPING):
-            self.stop_needle(StopReason.HOST_FAULT, f"alarm {alarm_id}")
-        if any(a.alarm_id == alarm_id for a in self.alarms):
-            return
+        shown = any(a.alarm_id == alarm_id for a in self.alarms)
         alarm = ActiveAlarm(
             alarm_id,
             spec.priority.value,
@@ -339,8 +339,11 @@ class Controller:
             spec.latches,
             self.now_ns(),
         )
-        self.alarms.append(alarm)
-        if journal:
+        if not shown:
+            self.alarms.append(alarm)
+        if spec.stops_needle and self.device_state in (Device.RUNNING, Device.STOPPING):
+            self.stop_needle(StopReason.HOST_FAULT, f"alarm {alarm_id}")
+        if journal and not shown:
             self.journal_alarm(alarm)
 
     def journal_alarm(self, alarm: ActiveAlarm) -> None:

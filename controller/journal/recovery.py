@@ -148,10 +148,11 @@ class Recovering:
         self._check_vouched_checkpoint(number, path, split, records)
         closed = any(rec.type == "SESSION_CLOSE" for rec in records)
         terminated = closed and records[-1].type == "CHECKPOINT"
+        # before anything can fail, so that a JournalFault names the record that comes next
+        self._resume_chain(number, records)
         if split.torn_offset is not None:
             # after a closing checkpoint only a key hand-over (one write) can have been torn
             self._keep_aside(path, data, split.torn_offset)
-        self._resume_chain(number, records)
         latest_checkpoint = next((r for r in reversed(records) if r.type == "CHECKPOINT"), None)
         if not terminated or split.torn_offset is not None:
             latest_checkpoint = self._close_interrupted(number, path, records, closed)

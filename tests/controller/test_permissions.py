@@ -400,6 +400,13 @@ def test_s8_checking_the_cartridge_names_one_used_before_missing_or_locked_out(
     world.pen.seat_cartridge(world.pen.fresh_cartridge())
     world.advance_ms(300)
     says(world, check_cartridge=True)
+    world.pen.unplug()  # what the pen last reported may no longer be the cartridge fitted
+    world.advance_ms(2000)
+    says(
+        world,
+        check_cartridge="the link to the pen is down, so what it last reported may not be the "
+        "cartridge fitted now (S8): reconnect, then check the cartridge",
+    )
 
 
 def test_s7_a_journal_that_cannot_be_written_refuses_arm_start_and_the_next_session(

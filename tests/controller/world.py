@@ -31,6 +31,7 @@ from controller.runner import VirtualRunner
 from firmware_bridge import open_pen
 from firmware_bridge.clock import NS_PER_MS, NS_PER_S, VirtualClock
 from profiles import Library, load_library
+from simulator.config import PenConfig
 from simulator.pen import SimulatedPen
 from simulator.transport.inprocess import publish, unpublish
 
@@ -86,9 +87,10 @@ class World:
     name: str
 
     @classmethod
-    def build(cls, seed: int = 1) -> World:
+    def build(cls, seed: int = 1, config: PenConfig | None = None) -> World:
+        """`config`: a pen other than the default one (e.g. a faster telemetry period)."""
         clock = VirtualClock()
-        pen = SimulatedPen(clock, seed=seed)
+        pen = SimulatedPen(clock, seed=seed, config=config)
         name = f"world-{os.getpid()}-{next(_names)}"
         url = publish(name, pen)
         directory = Path(tempfile.mkdtemp(prefix="penctl-world-", dir=_scratch_root()))

@@ -239,15 +239,17 @@ def test_the_writer_refuses_to_continue_a_journal_behind_or_forked_from_its_witn
     shutil.copytree(directory, rolled_back)
     os.remove(rolled_back / "session-000002.jsonl")
     (rolled_back / "head.json").write_bytes(old_head)
-    with pytest.raises(JournalCorrupt, match="behind its witness"):
+    with pytest.raises(JournalCorrupt, match="behind its witness") as behind:
         _writer(rolled_back, witness, ManualClock())
+    assert behind.value.problem.endswith("(rolled back, or restored from an older copy)")
     forked = tmp_path / "forked"
     shutil.copytree(rolled_back, forked)
     clock = ManualClock()
     with JournalWriter.open(forked, signer=fixed_signer(), clock=clock) as writer:
         write_treatment(writer, clock, patient="P-9999")
         write_treatment(writer, clock, patient="P-9998")  # past the witness's record number
-    with pytest.raises(JournalCorrupt, match="forked from its witness"):
+    with pytest.raises(JournalCorrupt, match="forked from its witness") as fork:
         _writer(forked, witness, ManualClock())
+    assert fork.value.problem.endswith("(restored from an older copy and written on?)")
     with _writer(directory, witness, ManualClock()) as writer:  # the genuine one continues
         assert writer.session is None and writer.witness_error is None

@@ -519,8 +519,11 @@ def test_s1_a_start_while_a_stop_is_unanswered_fails_at_once_and_is_never_writte
     start_id = core.send(Start(1), now + ms(50))
     assert pen.read() == []
     [failed] = only(core.take_outputs(), Failed)
-    assert failed.command_id == start_id
-    assert "stop is still unanswered" in failed.why and "once the pen acknowledges" in failed.why
+    assert (failed.command_id, failed.at_ns) == (start_id, now + ms(50))
+    assert failed.why == (
+        "a stop is still unanswered and its repeat would stop the needle: start again once the "
+        "pen acknowledges it"
+    )
 
     core.advance(now + TRY)
     [again] = pen.read()
