@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from pydantic import ValidationError
@@ -22,7 +23,14 @@ from controller.journal.format import (
     record_hash,
     utc_text,
 )
-from controller.journal.records import DATA_MODELS, StopReason
+from controller.journal.records import (
+    DATA_MODELS,
+    MAX_SAFE_INTEGER,
+    Intake,
+    Override,
+    RecordData,
+    StopReason,
+)
 from firmware_bridge.protocol.enums import StopReason as WireStopReason
 from tests.controller.journal.helpers import START_WALL_NS, write_sample_journal
 
@@ -178,3 +186,92 @@ def test_openssl_verifies_a_checkpoint_from_the_documented_bytes(tmp_path: Path)
     assert subprocess.run(command, capture_output=True).returncode == 0
     message.write_bytes(message.read_bytes().replace(b"seq ", b"seq 1"))
     assert subprocess.run(command, capture_output=True).returncode != 0
+
+
+_GOOD: dict[str, object] = {
+    "seq": 7,
+    "session": 2,
+    "wall_ns": START_WALL_NS,
+    "mono_ns": 0,
+    "actor": "op:alice",
+    "prev": "0" * 64,
+}
+_APPLIED = ParamsApplied(
+    param_version=1, area="forehead", depth_um=500, speed_sps=110, matches_request=True
+)
+
+
+def _build(data: RecordData = _APPLIED, **changes: object) -> bytes:
+    return build_record(data=data, **{**_GOOD, **changes})[1]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"mono_ns": -1}, "mono_ns: -1 is not an integer from 0 to 2"),
+        ({"mono_ns": MAX_SAFE_INTEGER + 1}, "mono_ns"),
+        ({"mono_ns": True}, "mono_ns: True"),
+        ({"seq": 0}, "seq 0"),
+        ({"seq": MAX_SAFE_INTEGER + 1}, "seq"),
+        ({"seq": True}, "seq True"),
+        ({"session": 0}, "session 0"),
+        ({"session": MAX_SAFE_INTEGER + 1}, "session"),
+        ({"session": True}, "session True"),
+        ({"prev": "0" * 63}, "prev '0"),
+        ({"prev": "A" * 64}, "prev 'A"),
+        ({"actor": 'op"alice'}, "does not match"),
+        ({"actor": "op:alice\n"}, "does not match"),
+        ({"wall_ns": -1}, "wall clock reads -1 ns"),
+    ],
+)
+def test_an_envelope_field_the_line_template_cannot_spell_is_refused_naming_it(
+    changes: dict[str, object], message: str
+) -> None:
+    """The envelope is written from a template, so a value JSON would spell otherwise (a bool,
+    a quote) or that is out of range must be refused before it reaches a line."""
+    with pytest.raises(SchemaError, match=re.escape(message)):
+        _build(**changes)
+
+
+def test_the_envelope_bounds_themselves_are_accepted() -> None:
+    line = _build(seq=MAX_SAFE_INTEGER, session=1, mono_ns=MAX_SAFE_INTEGER, prev="f" * 64)
+    fields = json.loads(line)
+    assert (fields["seq"], fields["session"], fields["mono_ns"]) == (
+        MAX_SAFE_INTEGER,
+        1,
+        MAX_SAFE_INTEGER,
+    )
+    assert json.loads(_build(session=MAX_SAFE_INTEGER, seq=1))["session"] == MAX_SAFE_INTEGER
+
+
+def test_only_the_journals_own_record_types_are_written() -> None:
+    """A `type` is spliced into the line as it is: a look-alike class, even under a known type's
+    name, is refused rather than written."""
+
+    class Impostor(ParamsApplied):
+        record_type: ClassVar[str] = 'PARAMS"APPLIED'
+
+    class LookAlike(ParamsApplied):
+        pass
+
+    fields = dict(_APPLIED)
+    for data in (Impostor(**fields), LookAlike(**fields)):
+        with pytest.raises(SchemaError, match="not one of the journal's record types"):
+            _build(data)
+
+
+def test_data_a_line_cannot_hold_is_refused_naming_why() -> None:
+    with pytest.raises(SchemaError, match=r"beyond ±\(2\^53 - 1\)"):
+        _build(ParamsApplied(**{**dict(_APPLIED), "depth_um": MAX_SAFE_INTEGER + 1}))
+    with pytest.raises(SchemaError, match="lone surrogate"):
+        _build(Override.model_construct(rule="interval", reason="\ud800"))
+
+
+def test_a_records_data_is_a_copy_changing_it_leaves_the_model_alone() -> None:
+    intake = Intake(
+        concern="acne scars", profile_name="p", areas=["forehead"], skin_type=2, level="l"
+    )
+    record = build_record(data=intake, **_GOOD)[0]  # type: ignore[arg-type]
+    record.data["areas"].append("chin")
+    assert intake.areas == ["forehead"]
+    assert json.loads(_build(intake))["data"]["areas"] == ["forehead"]
