@@ -322,9 +322,9 @@ class SchemaError(ValueError):
 
 
 def _first_error(exc: ValidationError, prefix: str = "") -> str:
-    """`field.path: what is wrong`; every caller validates a dict, whose errors name a field."""
     err = exc.errors()[0]
-    return prefix + ".".join(str(part) for part in err["loc"]) + f": {err['msg']}"
+    where = ".".join(str(part) for part in err["loc"])
+    return f"{prefix}{where}: {err['msg']}" if where else f"{prefix.rstrip('.')}: {err['msg']}"
 
 
 def check_schema(fields: dict[str, Any]) -> Record:

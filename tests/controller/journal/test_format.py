@@ -401,3 +401,9 @@ def test_the_signed_head_message_is_exactly_the_documented_bytes() -> None:
     assert head_message(3, checkpoint) == (
         b"penctl-journal head v2\nlast_session 3\ncheckpoint 3 86 " + b"ab" * 32 + b"\n"
     )
+
+
+def test_an_object_key_that_is_not_a_string_is_refused_saying_so() -> None:
+    with pytest.raises(NotCanonicalValue) as caught:
+        canonical_json({"data": {1: "x"}})
+    assert str(caught.value) == "an object key is not a string"

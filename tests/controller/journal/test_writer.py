@@ -147,6 +147,7 @@ def test_a_real_write_failure_latches_the_journal(tmp_path: Path) -> None:
     with pytest.raises(JournalFault, match="latched after an earlier write failure") as later:
         writer.append(APPLIED, "pen")
     assert f"failure on {session_file}." in str(later.value)
+    assert (later.value.path, later.value.seq) == (session_file, acknowledged.seq + 1)
     with pytest.raises(JournalFault):
         writer.close_session("faulted", "journal failed", OPERATOR)
     writer.close()
@@ -621,3 +622,33 @@ def test_a_key_hand_over_that_cannot_open_the_session_file_latches_the_journal(
         assert caught.value.cause is not None and caught.value.cause.errno == errno.EISDIR
         with pytest.raises(JournalFault, match=f"latched after an earlier write failure on {path}"):
             writer.rotate_key(fixed_signer(8), "rotation", OPERATOR)
+
+
+def test_misuse_messages_say_what_to_do(tmp_path: Path) -> None:
+    writer = _open(tmp_path / "j")
+    for call, message in (
+        (lambda: writer.append(APPLIED, "pen"), "no session is open; call open_session() first"),
+        (writer.checkpoint, "no session is open; checkpoints are written inside sessions"),
+        (lambda: writer.close_session("completed", "x", OPERATOR), "no session is open"),
+    ):
+        with pytest.raises(JournalStateError) as caught:
+            call()
+        assert str(caught.value) == message
+    writer.open_session(session_open(), OPERATOR)
+    assert writer.checkpoint().actor == "controller"
+    writer.close()
+    with pytest.raises(JournalStateError) as closed:
+        writer.append(APPLIED, "pen")
+    assert str(closed.value) == "the journal is closed; open it again"
+
+
+def test_the_periodic_checkpoint_is_the_systems_and_head_json_names_it(tmp_path: Path) -> None:
+    directory = tmp_path / "j"
+    with _open(directory) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        for _ in range(63):
+            writer.append(APPLIED, "pen")
+        last = _lines(directory / "session-000001.jsonl")[-1]
+        head = json.loads((directory / "head.json").read_bytes())
+    assert (last["type"], last["actor"]) == ("CHECKPOINT", "system")
+    assert (head["checkpoint"]["seq"], head["checkpoint"]["hash"]) == (last["seq"], last["hash"])
