@@ -10,8 +10,10 @@ import functools
 import hashlib
 import json
 import re
+from _json import make_encoder
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -61,24 +63,24 @@ def canonical_json(value: Any) -> bytes:
     return _dumps(value, _check(value))
 
 
-def _with_hash(body: bytes, hash_hex: str) -> bytes:
-    """The line: `hash` put into the canonical form without it, in its sorted place before
-    `mono_ns` (the last `,"mono_ns":` is the top-level key: inside `data` a quote is escaped
-    and no field is named `mono_ns`), saving a second serialisation."""
-    at = body.rindex(b',"mono_ns":')
-    return body[:at] + b',"hash":"' + hash_hex.encode("ascii") + b'"' + body[at:] + b"\n"
-
-
-# One encoder for every record: json.dumps with these options would build a new one each call.
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# The C encoder behind json.dumps(value, sort_keys=True, separators=(",", ":"),
+# ensure_ascii=False), made once: JSONEncoder.encode makes a new one on every call. Without
+# circular-reference markers: every value is checked first (_check), and holds no cycle.
+_ENCODE = make_encoder(
+    None, json.JSONEncoder().default, encode_basestring, None, ":", ",", True, False, False
+)
 
 
 def _dumps(value: Any, astral: bool) -> bytes:
+    return _text(value, astral).encode("utf-8")
+
+
+def _text(value: Any, astral: bool) -> str:
     if astral:
         parts: list[str] = []
         _encode(value, parts)
-        return "".join(parts).encode("utf-8")
-    return _ENCODER.encode(value).encode("utf-8")
+        return "".join(parts)
+    return "".join(_ENCODE(value, 0))
 
 
 def _check(value: Any) -> bool:
@@ -146,7 +148,8 @@ def sha256_hex(data: bytes) -> str:
 
 
 _ACTOR = re.compile(ACTOR_PATTERN)
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_ACTORS_SEEN: set[str] = set()  # a session has a handful of actors: each is checked once
+_HEX_DIGITS = "0123456789abcdef"
 _WALL_NS_END = 253_402_300_800 * 1_000_000_000  # 10000-01-01T00:00:00Z
 
 
@@ -193,44 +196,74 @@ def build_record(
     actor: str,
     prev: str,
 ) -> tuple[Record, bytes]:
-    """A new record and its line (canonical JSON plus `\\n`), ready for one write."""
+    """A new record and its line (canonical JSON plus `\\n`), ready for one write.
+
+    The envelope is checked field by field (the full Envelope model, with its calendar check of
+    `utc`, would be the hot path's largest cost) and spelled from a template: its keys are fixed
+    and ASCII, and each value checked here is one RFC 8785 writes as itself (an integer, or a
+    string with nothing to escape), so only `data` goes through the encoder."""
+    _check_envelope(seq, session, wall_ns, mono_ns, data, actor, prev)
+    utc = utc_text(wall_ns)
+    try:
+        fields, astral = _data_fields(data)
+        head = f'{{"actor":"{actor}","data":{_text(fields, astral)}'.encode()
+    except NotCanonicalValue as exc:
+        raise SchemaError(str(exc)) from exc
+    except UnicodeEncodeError as exc:
+        raise SchemaError("text holds a lone surrogate, which UTF-8 cannot store") from exc
+    tail = (
+        f',"mono_ns":{mono_ns},"prev":"{prev}","seq":{seq},"session":{session},'
+        f'"type":"{data.record_type}","utc":"{utc}","v":{SCHEMA_VERSION}}}'
+    ).encode()
+    digest = hashlib.sha256(head + tail).hexdigest()
+    line = b"".join((head, b',"hash":"', digest.encode(), b'"', tail, b"\n"))
+    record = Record(
+        SCHEMA_VERSION, seq, session, utc, mono_ns, data.record_type, actor, fields, prev, digest
+    )
+    return record, line
+
+
+def _data_fields(data: RecordData) -> tuple[dict[str, Any], bool]:
+    """`data` as model_dump(mode="json") gives it, checked (`_check`). Most records hold only
+    strings, integers, bools, nulls and lists of strings, already JSON values: those are taken
+    from the model as they are, sparing pydantic's serialiser, whose code is the costliest to
+    bring back into the CPU caches after an fsync (docs/journal.md §5)."""
+    fields = {name: list(v) if type(v) is list else v for name, v in data.__dict__.items()}
+    try:
+        return fields, _check(fields)
+    except NotCanonicalValue:  # a nested model (RECOVERY's kept_aside), or a value out of range
+        fields = data.__pydantic_serializer__.to_python(data, mode="json")
+        return fields, _check(fields)
+
+
+def _check_envelope(
+    seq: int, session: int, wall_ns: int, mono_ns: int, data: RecordData, actor: str, prev: str
+) -> None:
+    """Each envelope field in its range and of a form the template may write as it is: a bool
+    is an int to Python, but `True` is not a JSON number."""
     if not 0 <= wall_ns < _WALL_NS_END:
         raise SchemaError(
             f"the wall clock reads {wall_ns} ns since 1970-01-01, outside the years 1970 to 9999 "
             "a record's utc can hold; set the system clock (or the clock given to the journal)"
         )
-    fields: dict[str, Any] = {
-        "v": SCHEMA_VERSION,
-        "seq": seq,
-        "session": session,
-        "utc": utc_text(wall_ns),
-        "mono_ns": mono_ns,
-        "type": data.record_type,
-        "actor": actor,
-        "data": data.model_dump(mode="json"),
-        "prev": prev,
-    }
-    try:
-        # The envelope is checked field by field: the writer made every other field itself,
-        # and the full model (with its calendar check of utc) is the hot path's largest cost.
-        if not 0 <= mono_ns <= MAX_SAFE_INTEGER:
-            raise SchemaError(f"mono_ns: {mono_ns} is outside 0 to 2^53 - 1")
+    if type(mono_ns) is not int or not 0 <= mono_ns <= MAX_SAFE_INTEGER:
+        raise SchemaError(f"mono_ns: {mono_ns!r} is not an integer from 0 to 2^53 - 1")
+    if actor not in _ACTORS_SEEN:
         if _ACTOR.fullmatch(actor) is None:
             raise SchemaError(f"actor: {actor!r} does not match {ACTOR_PATTERN}")
-        if not (
-            1 <= seq <= MAX_SAFE_INTEGER
-            and 1 <= session <= MAX_SAFE_INTEGER
-            and _SHA256.fullmatch(prev) is not None
-        ):
-            raise SchemaError(f"seq {seq}, session {session} or prev {prev!r} is out of range")
-        body = _dumps(fields, _check(fields["data"]))  # the envelope's keys are ASCII
-        fields["hash"] = sha256_hex(body)
-        line = _with_hash(body, fields["hash"])
-    except NotCanonicalValue as exc:
-        raise SchemaError(str(exc)) from exc
-    except UnicodeEncodeError as exc:
-        raise SchemaError("text holds a lone surrogate, which UTF-8 cannot store") from exc
-    return Record(**fields), line
+        if len(_ACTORS_SEEN) < 256:
+            _ACTORS_SEEN.add(actor)
+    if not (
+        type(seq) is int
+        and 1 <= seq <= MAX_SAFE_INTEGER
+        and type(session) is int
+        and 1 <= session <= MAX_SAFE_INTEGER
+        and len(prev) == 64
+        and not prev.strip(_HEX_DIGITS)
+    ):
+        raise SchemaError(f"seq {seq}, session {session} or prev {prev!r} is out of range")
+    if DATA_MODELS.get(data.record_type) is not type(data):
+        raise SchemaError(f"type: {data.record_type!r} is not one of the journal's record types")
 
 
 class FramingError(ValueError):

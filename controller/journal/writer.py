@@ -238,44 +238,51 @@ class JournalWriter(Recovering):
 
     def append(self, data: RecordData, actor: str) -> Record:
         """Appends one record to the open session; returns once it is durable (write + fsync)."""
-        return self.append_many([(data, actor)])[0]
+        session = self._appendable(data)
+        built = self._build(data, actor, session)
+        self._seal([built])
+        return built[0]
 
     def append_many(self, items: Sequence[tuple[RecordData, str]]) -> list[Record]:
         """Group commit: records that arrived together, written with one write and one fsync;
         each is acknowledged (returned) only after that fsync. All are built and validated
-        first, so a refused one leaves nothing written. A periodic checkpoint that falls due
-        rides in the same write (it is signed before it is written), so only head.json's
-        rewrite follows the fsync."""
+        first, so a refused one leaves nothing written."""
+        session = self._appendable(*(data for data, _ in items))
+        built: list[tuple[Record, bytes]] = []
+        for data, actor in items:
+            built.append(self._build(data, actor, session, built[-1][0] if built else None))
+        if built:
+            self._seal(built)
+        return [record for record, _ in built]
+
+    def _appendable(self, *data: RecordData) -> int:
+        """The open session's number, if records of these types may be appended to it now."""
         self._check_writable()
         if self._session is None:
             raise JournalStateError("no session is open; call open_session() first")
         if self._closing:
             raise JournalStateError(f"session {self._session} is closed; open a new session")
-        built: list[tuple[Record, bytes]] = []
-        for data, actor in items:
-            reserved = _RESERVED.get(data.record_type)
+        for one in data:
+            reserved = _RESERVED.get(one.record_type)
             if reserved is not None:
-                raise JournalStateError(f"{data.record_type} records are written by {reserved}")
-            after = built[-1][0] if built else None
-            built.append(self._build(data, actor, self._session, after))
-        if not built:
-            return []
-        acknowledged = [record for record, _ in built]
-        last = acknowledged[-1]
-        due = self._policy.due(
+                raise JournalStateError(f"{one.record_type} records are written by {reserved}")
+        return self._session
+
+    def _seal(self, built: list[tuple[Record, bytes]]) -> None:
+        """Makes records built together durable with one write and one fsync. A periodic
+        checkpoint that falls due rides in the same write (it is signed before it is written),
+        so only head.json's rewrite follows the fsync."""
+        last = built[-1][0]
+        if not self._policy.due(
             last.seq - self._signed_seq, last.mono_ns + self._origin_ns - self._signed_at_ns
-        )
-        if due:
-            built.append(
-                self._build(self._signer.sign(last.seq, last.hash), "system", last.session, last)
-            )
-        if len(built) == 1:
-            self._commit(*built[0])
-        else:
+        ):
             self._commit_group(built)
-        if due:
-            self._write_head(built[-1][0])
-        return acknowledged
+            return
+        checkpoint = self._build(
+            self._signer.sign(last.seq, last.hash), "system", last.session, last
+        )
+        self._commit_group([*built, checkpoint])
+        self._write_head(checkpoint[0])
 
     def checkpoint(self, actor: str = "controller") -> Record:
         """Signs the hash of the last record and records the signature; head.json follows it."""

@@ -186,16 +186,24 @@ def test_the_writer_hands_over_only_between_sessions_of_a_journal_that_has_one(
 ) -> None:
     clock = ManualClock()
     with JournalWriter.open(tmp_path / "j", signer=OLD, clock=clock) as writer:
-        with pytest.raises(JournalStateError, match="nothing to hand over"):
+        with pytest.raises(JournalStateError) as empty:
             writer.rotate_key(NEW, REASON, OPERATOR)
+        assert str(empty.value) == (
+            "the journal holds no session yet, so no key has signed anything: there is nothing "
+            "to hand over; start the journal with the new key instead"
+        )
         writer.open_session(session_open(), OPERATOR)
         with pytest.raises(JournalStateError, match="between sessions"):
             writer.rotate_key(NEW, REASON, OPERATOR)
         writer.close_session("completed", "done", OPERATOR)
         with pytest.raises(JournalStateError, match="already the journal's key"):
             writer.rotate_key(OLD, REASON, OPERATOR)
-        with pytest.raises(JournalStateError, match="1 to 2000 characters"):
-            writer.rotate_key(NEW, "", OPERATOR)
+        for reason in ("", "r" * 2001):
+            with pytest.raises(JournalStateError) as long_or_empty:
+                writer.rotate_key(NEW, reason, OPERATOR)
+            assert str(long_or_empty.value) == (
+                "the reason for a key hand-over takes 1 to 2000 characters"
+            )
         with pytest.raises(JournalStateError, match="actor"):
             writer.rotate_key(NEW, REASON, "not an actor!")
         assert writer.key_id == OLD.key_id  # nothing was handed over
@@ -392,3 +400,16 @@ def test_a_history_forked_with_a_stolen_old_key_is_caught_only_by_a_later_witnes
     assert _verify(forged).verdict == "UNPROTECTED"
     report = _verify(forged, load_witness(str(witness)))
     assert report.verdict == "FAIL" and _failures(report, "witness")
+
+
+def test_a_hand_over_reason_of_1_or_of_2000_characters_is_recorded_whole(tmp_path: Path) -> None:
+    directory, witness = tmp_path / "j", tmp_path / "witness"
+    clock = ManualClock()
+    with JournalWriter.open(directory, signer=OLD, clock=clock, witness=witness) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        writer.close_session("completed", "done", OPERATOR)
+        short = writer.rotate_key(NEW, "r", OPERATOR)
+        long = writer.rotate_key(OTHER, "r" * 2000, OPERATOR)
+    assert (short.data["reason"], long.data["reason"]) == ("r", "r" * 2000)
+    report = _verify(directory, load_witness(str(witness)))
+    assert report.verdict == "PASS", [f.message for f in report.findings]

@@ -10,6 +10,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,19 @@ from controller.journal import JournalWriter, NeedleStop, ParamsRequested
 from controller.journal.format import (
     FramingError,
     NotCanonicalValue,
+    build_record,
     canonical_json,
     parse_line,
 )
-from controller.journal.records import MAX_SAFE_INTEGER
+from controller.journal.records import (
+    ACTOR_PATTERN,
+    MAX_SAFE_INTEGER,
+    Correction,
+    Intake,
+    KeptAside,
+    RecordData,
+    Recovery,
+)
 from tests.controller.journal.helpers import OPERATOR, ManualClock, fixed_signer, session_open
 
 # 2^62 ns of uptime is 146 years; 2^53 ns is 104 days
@@ -153,3 +163,86 @@ def test_keys_sort_by_utf16_code_units_not_code_points() -> None:
     assert canonical_json(value).decode().index("\U0001f600") < canonical_json(
         value
     ).decode().index("\uffff")
+
+
+texts = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)
+counts = st.integers(1, MAX_SAFE_INTEGER)
+scalars = st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER) | texts
+record_data = st.one_of(
+    st.builds(
+        ParamsRequested,
+        param_version=counts,
+        area=texts,
+        depth_um=st.integers(0, MAX_SAFE_INTEGER),
+        speed_sps=st.integers(0, MAX_SAFE_INTEGER),
+        override_reason=st.none() | texts,
+    ),
+    st.builds(
+        Correction, refers_to_seq=counts, field=texts, before=scalars, after=scalars, reason=texts
+    ),
+    st.builds(
+        Intake,
+        concern=texts,
+        profile_name=texts,
+        areas=st.lists(texts, min_size=1),
+        skin_type=st.integers(1, 6),
+        level=texts,
+    ),
+    st.builds(
+        Recovery,
+        last_good_seq=st.integers(0, MAX_SAFE_INTEGER),
+        kept_aside=st.lists(
+            st.builds(
+                KeptAside,
+                file=texts,
+                offset=st.integers(0, MAX_SAFE_INTEGER),
+                bytes=counts,
+                sha256=st.text("0123456789abcdef", min_size=64, max_size=64),
+            ),
+            max_size=2,
+        ),
+        note=texts,
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=record_data,
+    seq=counts,
+    session=counts,
+    wall_ns=st.integers(0, 253_402_300_800 * 1_000_000_000 - 1),
+    mono_ns=st.integers(0, MAX_SAFE_INTEGER),
+    actor=st.from_regex(ACTOR_PATTERN, fullmatch=True),
+    prev=st.text("0123456789abcdef", min_size=64, max_size=64),
+)
+def test_a_written_line_is_byte_for_byte_the_independent_librarys_form_of_the_record(
+    data: RecordData, seq: int, session: int, wall_ns: int, mono_ns: int, actor: str, prev: str
+) -> None:
+    """The writer spells a line's envelope from a template (docs/journal.md §5); the record built
+    here from its parts by the independent library, hash included, must be the same bytes."""
+    seconds, fraction_ns = divmod(wall_ns, 1_000_000_000)
+    fields = {
+        "v": 2,
+        "seq": seq,
+        "session": session,
+        "utc": datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        + f".{fraction_ns // 1000:06d}Z",
+        "mono_ns": mono_ns,
+        "type": data.record_type,
+        "actor": actor,
+        "data": data.model_dump(mode="json"),
+        "prev": prev,
+    }
+    fields["hash"] = hashlib.sha256(rfc8785.dumps(fields)).hexdigest()
+    record, line = build_record(
+        seq=seq,
+        session=session,
+        wall_ns=wall_ns,
+        mono_ns=mono_ns,
+        data=data,
+        actor=actor,
+        prev=prev,
+    )
+    assert line == rfc8785.dumps(fields) + b"\n"
+    assert {name: getattr(record, name) for name in fields} == fields

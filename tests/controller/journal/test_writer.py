@@ -140,9 +140,14 @@ def test_a_real_write_failure_latches_the_journal(tmp_path: Path) -> None:
         writer.append(APPLIED, "pen")
     assert isinstance(first.value.cause, OSError) and first.value.cause.errno == errno.ENOSPC
     assert "latched" in str(first.value) and "stop the treatment" in str(first.value)
+    session_file = directory / "session-000001.jsonl"
+    assert (first.value.path, first.value.seq) == (session_file, acknowledged.seq + 1)
+    assert f"record {acknowledged.seq + 1} on {session_file}: " in str(first.value)
     assert writer.fault is first.value
-    with pytest.raises(JournalFault, match="latched after an earlier write failure"):
+    with pytest.raises(JournalFault, match="latched after an earlier write failure") as later:
         writer.append(APPLIED, "pen")
+    assert f"failure on {session_file}." in str(later.value)
+    assert (later.value.path, later.value.seq) == (session_file, acknowledged.seq + 1)
     with pytest.raises(JournalFault):
         writer.close_session("faulted", "journal failed", OPERATOR)
     writer.close()
@@ -581,3 +586,69 @@ def test_the_public_key_file_is_fsynced_before_it_is_renamed_into_place(
     source = events[renamed].split(":", 1)[1].split("->")[0]
     assert f"fsync:{source}" in events[:renamed]
     assert events[renamed + 1 :] and events[renamed + 1] == "fsync:keys"
+
+
+def test_a_stop_sent_at_the_session_origin_is_recorded_at_0_and_one_before_is_refused(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock()
+    with _open(tmp_path / "j", clock) as writer:
+        opened_at = clock.mono
+        writer.open_session(session_open(), OPERATOR)
+        with pytest.raises(JournalStateError) as caught:
+            writer.append(NeedleStop(reason="estop", sent_mono_ns=opened_at - 1), OPERATOR)
+        assert str(caught.value) == (
+            f"record not written, nothing changed: data.sent_mono_ns reads {opened_at - 1} ns, "
+            f"before the session opened (at {opened_at} ns on the same clock)"
+        )
+        stop = writer.append(NeedleStop(reason="estop", sent_mono_ns=opened_at), OPERATOR)
+        assert stop.data["sent_mono_ns"] == 0
+
+
+def test_a_key_hand_over_that_cannot_open_the_session_file_latches_the_journal(
+    tmp_path: Path,
+) -> None:
+    """The newest session file has become a directory: the hand-over's write cannot happen."""
+    directory = tmp_path / "j"
+    with _open(directory) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        closing = writer.close_session("completed", "done", OPERATOR)
+        path = directory / "session-000001.jsonl"
+        path.rename(tmp_path / "aside.jsonl")
+        path.mkdir()
+        with pytest.raises(JournalFault) as caught:
+            writer.rotate_key(fixed_signer(8), "rotation", OPERATOR)
+        assert (caught.value.path, caught.value.seq) == (path, closing.seq + 1)
+        assert caught.value.cause is not None and caught.value.cause.errno == errno.EISDIR
+        with pytest.raises(JournalFault, match=f"latched after an earlier write failure on {path}"):
+            writer.rotate_key(fixed_signer(8), "rotation", OPERATOR)
+
+
+def test_misuse_messages_say_what_to_do(tmp_path: Path) -> None:
+    writer = _open(tmp_path / "j")
+    for call, message in (
+        (lambda: writer.append(APPLIED, "pen"), "no session is open; call open_session() first"),
+        (writer.checkpoint, "no session is open; checkpoints are written inside sessions"),
+        (lambda: writer.close_session("completed", "x", OPERATOR), "no session is open"),
+    ):
+        with pytest.raises(JournalStateError) as caught:
+            call()
+        assert str(caught.value) == message
+    writer.open_session(session_open(), OPERATOR)
+    assert writer.checkpoint().actor == "controller"
+    writer.close()
+    with pytest.raises(JournalStateError) as closed:
+        writer.append(APPLIED, "pen")
+    assert str(closed.value) == "the journal is closed; open it again"
+
+
+def test_the_periodic_checkpoint_is_the_systems_and_head_json_names_it(tmp_path: Path) -> None:
+    directory = tmp_path / "j"
+    with _open(directory) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        for _ in range(63):
+            writer.append(APPLIED, "pen")
+        last = _lines(directory / "session-000001.jsonl")[-1]
+        head = json.loads((directory / "head.json").read_bytes())
+    assert (last["type"], last["actor"]) == ("CHECKPOINT", "system")
+    assert (head["checkpoint"]["seq"], head["checkpoint"]["hash"]) == (last["seq"], last["hash"])
