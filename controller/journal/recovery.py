@@ -80,7 +80,7 @@ class RecoveryReport:
 
 class Recovering:
     """The recovery half of JournalWriter: the state it shares with the writer, and the steps
-    `JournalWriter.open` runs (`_recover`, then `_check_witness`)."""
+    `JournalWriter.open` runs (`_recover`, which checks the witness before it writes anything)."""
 
     _dir: Path
     _signer: CheckpointSigner
@@ -113,6 +113,7 @@ class Recovering:
         if not head_path.exists():
             if sessions:
                 raise JournalCorrupt(head_path, None, 0, "is missing while session files exist")
+            self._check_witness()  # an emptied journal directory is behind what it saw
             self._write_head()
             return
         try:
@@ -134,6 +135,7 @@ class Recovering:
         self._last_session = last
         if last == 0:
             self._check_in_force(self._head.public_key)
+            self._check_witness()
             return
         self._recover_session(last)
 
@@ -150,6 +152,9 @@ class Recovering:
         terminated = closed and records[-1].type == "CHECKPOINT"
         # before anything can fail, so that a JournalFault names the record that comes next
         self._resume_chain(number, records)
+        # before anything is written: recovery's new head would reach the witness and overwrite
+        # the evidence that this journal is behind it
+        self._check_witness()
         if split.torn_offset is not None:
             # after a closing checkpoint only a key hand-over (one write) can have been torn
             self._keep_aside(path, data, split.torn_offset)

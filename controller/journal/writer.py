@@ -143,7 +143,6 @@ class JournalWriter(Recovering):
         )
         try:
             writer._recover()
-            writer._check_witness()
         except OSError as exc:
             writer.close()
             raise JournalUnreadable(

@@ -80,12 +80,14 @@ def test_a_rollback_removing_whole_sessions_fails_against_the_witness(two_sessio
     assert "behind its witness" in message and "whole sessions were removed" in message
 
 
-def test_a_rollback_within_a_session_fails_against_the_witness(tmp_path: Path) -> None:
-    """Signed every 5 records: the head after a mid-session checkpoint put back and everything
-    after that checkpoint cut reads as a session still running (INCOMPLETE) on its own."""
+ROLLED_BACK_POLICY = CheckpointPolicy(records=5, seconds=3600)
+
+
+def _rolled_back_within_a_session(tmp_path: Path) -> tuple[Path, Path]:
+    """One session signed every 5 records (checkpoints 6, 12 and the closing 17), written with a
+    witness; then the head after checkpoint 6 put back and everything after it cut."""
     directory, witness, clock = tmp_path / "j", tmp_path / "witness", ManualClock()
-    policy = CheckpointPolicy(records=5, seconds=3600)
-    with _writer(directory, witness, clock, checkpoints=policy) as writer:
+    with _writer(directory, witness, clock, checkpoints=ROLLED_BACK_POLICY) as writer:
         writer.open_session(session_open(), OPERATOR)
         for index in range(6):
             writer.append(ChecklistAnswer(item_id=f"q{index}", question="ok?", answer="yes"), "x")
@@ -98,6 +100,13 @@ def test_a_rollback_within_a_session_fails_against_the_witness(tmp_path: Path) -
     assert [r["seq"] for r in records if r["type"] == "CHECKPOINT"] == [6, 12, 17]
     path.write_bytes(path.read_bytes()[:cut])
     (directory / "head.json").write_bytes(old_head)
+    return directory, witness
+
+
+def test_a_rollback_within_a_session_fails_against_the_witness(tmp_path: Path) -> None:
+    """Signed every 5 records: the head after a mid-session checkpoint put back and everything
+    after that checkpoint cut reads as a session still running (INCOMPLETE) on its own."""
+    directory, witness = _rolled_back_within_a_session(tmp_path)
     assert _verify(directory).verdict == "INCOMPLETE"
     message = _failure(_verify(directory, load_witness(str(witness))), "witness")
     assert "behind its witness" in message and "ends at record 8" in message
@@ -253,3 +262,32 @@ def test_the_writer_refuses_to_continue_a_journal_behind_or_forked_from_its_witn
     assert fork.value.problem.endswith("(restored from an older copy and written on?)")
     with _writer(directory, witness, ManualClock()) as writer:  # the genuine one continues
         assert writer.session is None and writer.witness_error is None
+
+
+def test_the_writer_refuses_a_journal_cut_back_within_its_last_session(tmp_path: Path) -> None:
+    """Behind the witness on the record count alone (the same last session, fewer records), with
+    the session left open so recovery must close it: the witness is checked before recovery
+    writes, so it still holds what it saw and the journal is refused as behind it (recovery's
+    new head used to overwrite the witness's copy, and the rolled-back journal opened)."""
+    directory, witness = _rolled_back_within_a_session(tmp_path)
+    seen = (witness / "head.json").read_bytes()
+    for _ in range(2):  # and again: the refusal changed nothing
+        with pytest.raises(JournalCorrupt, match="behind its witness") as behind:
+            _writer(directory, witness, ManualClock(), checkpoints=ROLLED_BACK_POLICY)
+        assert "checkpoint record 17 of session 1" in behind.value.problem
+        assert (witness / "head.json").read_bytes() == seen
+
+
+def test_the_writer_refuses_an_emptied_journal_directory_its_witness_has_seen(
+    two_sessions,
+) -> None:
+    """Every file of the journal deleted, then penctl started again: a fresh journal would hand
+    its empty head to the witness and erase what the witness saw. It is refused instead, and
+    the witness keeps its copy."""
+    directory, witness, _ = two_sessions
+    seen = (witness / "head.json").read_bytes()
+    for path in directory.iterdir():
+        path.unlink()
+    with pytest.raises(JournalCorrupt, match="behind its witness"):
+        _writer(directory, witness, ManualClock())
+    assert (witness / "head.json").read_bytes() == seen
