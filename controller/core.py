@@ -120,6 +120,7 @@ class Controller:
         self.alarms: list[ActiveAlarm] = []
         self.limits: EffectiveLimits | None = None
         self.pending: dict[int, str] = {}  # command id -> what the owner waits for
+        self.acknowledge_note: str | None = None  # the operator's, until the pen answers CLEAR
         self.history = read_history(Path(journal.directory))
         self.last_refusal: str | None = None
         self.estop_unwritten = False  # an e-stop pressed with no pen open, not yet acknowledged

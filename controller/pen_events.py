@@ -277,9 +277,12 @@ def _arm_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMi
 
 
 def _clear_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMismatch) -> None:
+    """The pen's answer to the operator's acknowledgement: the alarms clear, with the operator's
+    note, only once the pen says its latch is gone (S6)."""
+    note, ctl.acknowledge_note = ctl.acknowledge_note, None
     if isinstance(outcome, Confirmed):
         if outcome.ack.pen_state is PenState.IDLE and ctl.can("device", "cleared"):
-            ctl.clear_alarms(latched=True, note=None)
+            ctl.clear_alarms(latched=True, note=note)
             ctl.fire("device", "cleared")
         return
     if (
@@ -288,7 +291,7 @@ def _clear_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | Echo
         and outcome.nak.detail == FaultCode.NONE
         and ctl.can("device", "cleared")
     ):  # the pen has nothing latched (an e-stop that never reached it): the host's latch goes
-        ctl.clear_alarms(latched=True, note=None)
+        ctl.clear_alarms(latched=True, note=note)
         ctl.fire("device", "cleared")
         return
     why = nak_words(outcome.nak) if isinstance(outcome, Refused) else str(outcome)

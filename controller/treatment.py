@@ -191,6 +191,7 @@ def acknowledge(ctl: Controller, action: act.Action) -> None:
         ctl.fire("device", "cleared")
         return
     assert ctl.pen is not None
+    ctl.acknowledge_note = action.note
     ctl.pending[ctl.pen.send(ClearFault(pen_fault))] = "clear"
 
 

@@ -279,6 +279,20 @@ def test_s6_acknowledging_while_a_pen_fault_lasts_clears_only_the_unlatched_alar
     assert acks == [("BATTERY_LOW", "battery swapped")]
 
 
+def test_s6_the_operator_s_note_is_journaled_when_the_pen_confirms_it_released_its_latch(
+    world: World,
+) -> None:
+    """The acknowledgement of an e-stop waits for the pen's CLEAR_FAULT answer; the note the
+    operator gave goes into the record written then (it used to be dropped)."""
+    running(world)
+    world.submit(act.EStop(), after_ms=300)
+    assert world.device is Device.ESTOP
+    world.submit(act.Acknowledge(note="patient moved; checked"), after_ms=300)
+    assert world.device is Device.IDLE
+    acks = [(r["data"]["subject"], r["data"]["note"]) for r in world.records("OPERATOR_ACK")]
+    assert acks == [("ESTOP_ENGAGED", "patient moved; checked")]
+
+
 # ---- S7: a journal that cannot be written ------------------------------------------------------
 
 
