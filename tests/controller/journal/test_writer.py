@@ -652,3 +652,25 @@ def test_the_periodic_checkpoint_is_the_systems_and_head_json_names_it(tmp_path:
         head = json.loads((directory / "head.json").read_bytes())
     assert (last["type"], last["actor"]) == ("CHECKPOINT", "system")
     assert (head["checkpoint"]["seq"], head["checkpoint"]["hash"]) == (last["seq"], last["hash"])
+
+
+def test_opening_a_session_names_it_in_head_json_and_keeps_vouching_for_the_last_checkpoint(
+    tmp_path: Path,
+) -> None:
+    """Between SESSION_OPEN and the session's first checkpoint, head.json names the new session
+    and still vouches for the previous session's closing checkpoint, so a cut of session 1
+    stays detectable while session 2 runs."""
+    directory = tmp_path / "j"
+    with _open(directory) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        writer.append(APPLIED, "pen")
+        writer.close_session("completed", "done", OPERATOR)
+        closing = _lines(directory / "session-000001.jsonl")[-1]
+        writer.open_session(session_open(), OPERATOR)
+        head = json.loads((directory / "head.json").read_bytes())
+    assert closing["type"] == "CHECKPOINT"
+    assert head["last_session"] == 2
+    assert (head["checkpoint"]["seq"], head["checkpoint"]["hash"]) == (
+        closing["seq"],
+        closing["hash"],
+    )
