@@ -572,3 +572,20 @@ def test_s7_a_witness_copy_from_another_journals_key_is_refused_naming_it(tmp_pa
     assert caught.value.problem == (
         f"has a witness copy ({witness / HEAD_FILE}) not signed by this journal's key"
     )
+
+
+def test_opening_a_cleanly_closed_journal_writes_nothing(tmp_path: Path) -> None:
+    """Nothing to recover, nothing written: head.json (and so the witness's copy) is left as
+    it is, the same file, and no session file grows."""
+    directory = tmp_path / "j"
+    write_compact_journal(directory)
+    head = directory / HEAD_FILE
+
+    def state() -> tuple[int, bytes, list[bytes]]:
+        sessions = sorted(directory.glob("session-*.jsonl"))
+        return head.stat().st_ino, head.read_bytes(), [path.read_bytes() for path in sessions]
+
+    before = state()
+    with _open(directory) as writer:
+        assert writer.recovery is None
+    assert state() == before
