@@ -114,13 +114,20 @@ class DeviceBar(Cached):
         tele = snap.telemetry
         if tele is not None:
             text.append(f" · battery {tele.battery_pct}%")
-        quality = snap.link_quality
-        if quality:
-            text.append(
-                f" · link {snap.link}: {quality['bad_frames']} bad, "
-                f"{quality['retransmits']} retries, {quality['telemetry_gaps']} gaps"
-            )
+        if snap.link_quality:
+            text.append(f" · link {snap.link}{link_troubles(snap.link_quality)}")
         self.paint(text)
+
+
+def link_troubles(quality: dict[str, int]) -> str:
+    """Only the counts that are not zero, so the bar stays one line on a healthy link."""
+    counts = (
+        (quality["bad_frames"], "bad frame", "bad frames"),
+        (quality["retransmits"], "retry", "retries"),
+        (quality["telemetry_gaps"], "telemetry gap", "telemetry gaps"),
+    )
+    said = [f"{n} {one if n == 1 else many}" for n, one, many in counts if n]
+    return f": {', '.join(said)}" if said else ""
 
 
 class Setting(Vertical):

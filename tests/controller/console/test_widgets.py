@@ -9,7 +9,7 @@ import pytest
 from textual.app import App, ComposeResult
 
 from controller.console.forms import report_command
-from controller.console.widgets import Cached, Spark, bars
+from controller.console.widgets import Cached, Spark, bars, link_troubles
 from controller.journal.paths import ENV_JOURNAL_DIR
 
 
@@ -80,3 +80,14 @@ def test_the_report_command_quotes_a_journal_directory_with_spaces_and_quotes(
         *("--format", "html", "-o", "session-000007.html"),
     ]
     assert report_command(str(tmp_path / "default"), 7).startswith("penctl audit report --session")
+
+
+def test_the_device_bar_names_only_the_link_troubles_there_are() -> None:
+    assert link_troubles({"bad_frames": 0, "retransmits": 0, "telemetry_gaps": 0}) == ""
+    assert (
+        link_troubles({"bad_frames": 1, "retransmits": 2, "telemetry_gaps": 0})
+        == ": 1 bad frame, 2 retries"
+    )
+    assert link_troubles({"bad_frames": 0, "retransmits": 1, "telemetry_gaps": 3}) == (
+        ": 1 retry, 3 telemetry gaps"
+    )
