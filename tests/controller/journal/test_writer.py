@@ -674,3 +674,68 @@ def test_opening_a_session_names_it_in_head_json_and_keeps_vouching_for_the_last
         closing["seq"],
         closing["hash"],
     )
+
+
+def _fail_on_session_2(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """EIO at one step of opening session 2; every other call goes through."""
+    from controller.journal import writer as writer_module
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    if where == "create":
+        real_open = os.open
+
+        def open_(path: object, *args: object, **kwargs: object) -> int:
+            if str(path).endswith("session-000002.jsonl"):
+                failing()
+            return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(writer_module.os, "open", open_)
+    else:
+        name = {"dir fsync": "fsync_dir", "write": "write_all", "head": "write_file_atomic"}
+        monkeypatch.setattr(writer_module, name[where], failing)
+
+
+@pytest.mark.parametrize(
+    ("where", "file"),
+    [
+        ("create", "session-000002.jsonl"),
+        ("dir fsync", "session-000002.jsonl"),
+        ("write", "session-000002.jsonl"),
+        ("head", "head.json"),
+    ],
+)
+def test_s7_a_storage_failure_opening_a_session_names_the_file_and_the_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, file: str
+) -> None:
+    """Creating the session file, fsyncing its directory, writing SESSION_OPEN, rewriting
+    head.json: whichever fails, the fault names that file, the session's first record (not yet
+    durable, or for head.json durable but not yet vouched for) and the kernel's error, and the
+    journal latches."""
+    directory = tmp_path / "j"
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    writer.close_session("completed", "done", OPERATOR)
+    last = _lines(directory / "session-000001.jsonl")[-1]["seq"]
+    _fail_on_session_2(monkeypatch, where)
+    with pytest.raises(JournalFault) as caught:
+        writer.open_session(session_open(), OPERATOR)
+    monkeypatch.undo()
+    seq = last + 1
+    assert (caught.value.path, caught.value.seq) == (directory / file, seq)
+    assert isinstance(caught.value.cause, OSError) and caught.value.cause.errno == errno.EIO
+    assert f"record {seq} on {directory / file}: Input/output error" in str(caught.value)
+    assert writer.fault is caught.value
+    with pytest.raises(JournalFault, match="latched after an earlier write failure"):
+        writer.append(APPLIED, "pen")
+    writer.close()
+
+
+def test_the_journal_s_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """Session files and the lock hold patients' pseudonyms and treatment: mode 0600."""
+    directory = tmp_path / "j"
+    with _open(directory) as writer:
+        writer.open_session(session_open(), OPERATOR)
+    for name in ("session-000001.jsonl", ".lock"):
+        assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600, name
