@@ -18,6 +18,7 @@ from controller.journal import (
     CheckpointSigner,
     JournalBusy,
     JournalCorrupt,
+    JournalError,
     JournalFault,
     JournalKeyMismatch,
     JournalStateError,
@@ -275,8 +276,26 @@ def test_a_journal_signed_by_another_key_with_the_same_key_id_is_not_continued(
 
 
 def test_one_writer_per_journal_directory(tmp_path: Path) -> None:
-    with _open(tmp_path / "j"), pytest.raises(JournalBusy, match="another penctl process"):
+    with _open(tmp_path / "j"), pytest.raises(JournalBusy, match="another penctl process") as busy:
         _open(tmp_path / "j")
+    assert busy.value.directory == tmp_path / "j"
+    assert str(busy.value).startswith(f"journal {tmp_path / 'j'} is in use")
+
+
+def test_a_journal_directory_that_cannot_be_made_is_refused_saying_what_to_do(
+    tmp_path: Path,
+) -> None:
+    """A plain file where the directory should be: the error names it, its cause, and the
+    remedy; nothing is written."""
+    path = tmp_path / "j"
+    path.write_bytes(b"not a directory")
+    with pytest.raises(JournalError) as caught:
+        _open(path)
+    assert str(caught.value) == (
+        f"cannot open journal directory {path}: {os.strerror(errno.ENOTDIR)}; nothing was "
+        "written. Make it writable or choose another one (--journal-dir or PENCTL_JOURNAL_DIR)"
+    )
+    assert path.read_bytes() == b"not a directory"
 
 
 def test_s10_a_journal_that_cannot_be_read_is_a_journal_error_naming_path_and_cause(
