@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
 from controller import actions as act
+from controller.console.widgets import Cached
 from controller.durations import ceil_s, min_s
 from controller.journal.paths import resolve_journal_dir
 from controller.snapshot import Snapshot
@@ -213,19 +214,30 @@ def _passes(count: int) -> str:
     return f"{count} pass" if count == 1 else f"{count} passes"
 
 
-class Summary(Static):
+class Summary(Cached):
+    """The closed session, repainted only when it changes (it is shown at every snapshot)."""
+
+    _report: tuple[tuple[str | None, int | None], str] | None = None
+
     def show(self, snap: Snapshot) -> None:
         areas = (
             ", ".join(f"{a.area} ({_passes(a.passes)}, {a.time_ms // 1000} s)" for a in snap.areas)
             or "none"
         )
-        self.update(
+        self.paint(
             f"Session {snap.step.value} for {snap.patient or '-'} ({snap.profile or '-'}).\n"
             f"Areas: {areas}.\nFollow-up: {snap.follow_up or 'not set'}.\n"
             f"Journal head {snap.head_fingerprint}: write it on the paper record; "
             f"`penctl audit verify --witness {snap.head_fingerprint}` fails a rolled-back "
             "journal.\n"
             + (f"Witness not updated: {snap.witness_error}.\n" if snap.witness_error else "")
-            + f"Report: {report_command(snap.journal_dir, snap.session_number)}\n"
+            + f"Report: {self._report_command(snap)}\n"
             "Press I for the next patient's intake."
         )
+
+    def _report_command(self, snap: Snapshot) -> str:
+        """Worked out once per journal and session: it resolves paths on the file system."""
+        key = (snap.journal_dir, snap.session_number)
+        if self._report is None or self._report[0] != key:
+            self._report = (key, report_command(*key))
+        return self._report[1]

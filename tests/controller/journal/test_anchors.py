@@ -264,7 +264,7 @@ def test_the_writer_refuses_to_continue_a_journal_behind_or_forked_from_its_witn
         assert writer.session is None and writer.witness_error is None
 
 
-def test_the_writer_refuses_a_journal_cut_back_within_its_last_session(tmp_path: Path) -> None:
+def test_s7_the_writer_refuses_a_journal_cut_back_within_its_last_session(tmp_path: Path) -> None:
     """Behind the witness on the record count alone (the same last session, fewer records), with
     the session left open so recovery must close it: the witness is checked before recovery
     writes, so it still holds what it saw and the journal is refused as behind it (recovery's
@@ -278,7 +278,7 @@ def test_the_writer_refuses_a_journal_cut_back_within_its_last_session(tmp_path:
         assert (witness / "head.json").read_bytes() == seen
 
 
-def test_the_writer_refuses_an_emptied_journal_directory_its_witness_has_seen(
+def test_s7_the_writer_refuses_an_emptied_journal_directory_its_witness_has_seen(
     two_sessions,
 ) -> None:
     """Every file of the journal deleted, then penctl started again: a fresh journal would hand
