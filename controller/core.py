@@ -195,8 +195,13 @@ class Controller:
             self.refresh()
 
     def tick(self) -> None:
-        """Every 100 ms on the owner: renew the lease, run the area's clock, check timers."""
+        """Every 100 ms on the owner: renew the lease, run the area's clock, check timers, and
+        hear of a journal chore that failed between records (S7)."""
         self.drain()
+        try:
+            self.journal.poll()
+        except JournalFault as exc:
+            self.journal_failed(exc)
         pen = self.pen
         if pen is not None and self.device_state not in (Device.LINK_LOST, Device.DISCONNECTED):
             pen.renew_lease(LEASE_MS)

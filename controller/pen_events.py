@@ -16,6 +16,7 @@ from controller.journal.records import ActionRefused, NeedleStop, ParamsApplied
 from controller.machines import Device
 from controller.progress import ParamSet
 from controller.supervisor import Commanded
+from firmware_bridge.clock import NS_PER_MS
 from firmware_bridge.link import (
     CartridgeReported,
     Confirmed,
@@ -128,7 +129,7 @@ def _telemetry(ctl: Controller, received: TelemetryReceived) -> None:
     commanded = Commanded(
         None if confirmed is None else confirmed.depth_um,
         None if confirmed is None else confirmed.speed_sps,
-        ctl.device_state in (Device.RUNNING, Device.STOPPING),
+        _may_run(ctl, received),
     )
     for condition in ctl.supervisor.check(frame, received.missed, commanded):
         ctl.raise_alarm(condition.alarm_id, condition.values)
@@ -138,6 +139,17 @@ def _telemetry(ctl: Controller, received: TelemetryReceived) -> None:
         elif ctl.alarm_latches(condition.alarm_id):
             _latch(ctl)
     _pen_state(ctl, frame.pen_state, frame.active_fault, frame.motor_state)
+
+
+def _may_run(ctl: Controller, received: TelemetryReceived) -> bool:
+    """S1: the host lets the needle run while RUNNING or STOPPING. A frame that came while a
+    stop of ours had been on its way for less than a lease shows the needle as it was before
+    the pen saw that stop (a fault stops it from RUNNING straight to FAULT). A stop unanswered
+    for longer excuses nothing: the pen hears the host (its lease holds) and does not answer."""
+    if ctl.device_state in (Device.RUNNING, Device.STOPPING):
+        return True
+    waited = received.stop_waited_ns
+    return waited is not None and waited <= LEASE_MS * NS_PER_MS
 
 
 def _pen_state(ctl: Controller, pen: PenState, fault: FaultCode, motor: MotorState) -> None:

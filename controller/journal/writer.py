@@ -10,7 +10,11 @@ reads it back through readback.py): a torn last record is copied aside, cut off 
 RECOVERY record, and a session left open by a crash is closed as faulted with a signed checkpoint.
 Damage anywhere else is corruption: reported, never cut.
 
-The writer is not thread-safe; the controller's one owner thread calls it (ARCHITECTURE §2).
+The writer is not thread-safe; the controller's one owner thread calls it (ARCHITECTURE §2). It
+runs one chore of its own on a second thread: the head.json rewrite after a periodic checkpoint
+(background.py), so an append waits for its own fsync and nothing more. That rewrite is waited
+for before head.json is written again and on close; its failure latches the writer at the next
+call, or at `poll()`, which the controller's tick calls (docs/journal.md §5).
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
+from controller.journal.background import Chore
 from controller.journal.durable import fsync_dir, make_dirs, write_all, write_file_atomic
 from controller.journal.errors import (
     JournalBusy,
@@ -95,6 +101,7 @@ class JournalWriter(Recovering):
         self._seq = 0
         self._hash = GENESIS_HASH
         self._head: Head | None = None
+        self._pending_head: _PendingHead | None = None
         self._fault: JournalFault | None = None
         self.recovery: RecoveryReport | None = None
 
@@ -197,8 +204,10 @@ class JournalWriter(Recovering):
     @property
     def head_fingerprint(self) -> str:
         """The latest signed head's short fingerprint (`SEQ:HASH16`), for a summary or a report
-        that goes out on paper or by e-mail and so witnesses the journal too."""
-        return self._head.fingerprint if self._head is not None else "none"
+        that goes out on paper or by e-mail and so witnesses the journal too. A head still being
+        written in the background counts: the checkpoint it names is already durable."""
+        head = self._pending_head.head if self._pending_head is not None else self._head
+        return head.fingerprint if head is not None else "none"
 
     @property
     def witness_error(self) -> str | None:
@@ -281,7 +290,7 @@ class JournalWriter(Recovering):
             self._signer.sign(last.seq, last.hash), "system", last.session, last
         )
         self._commit_group([*built, checkpoint])
-        self._write_head(checkpoint[0])
+        self._write_head(checkpoint[0], background=True)
 
     def checkpoint(self, actor: str = "controller") -> Record:
         """Signs the hash of the last record and records the signature; head.json follows it."""
@@ -347,12 +356,23 @@ class JournalWriter(Recovering):
         self._end_session()
         return handover
 
+    def poll(self) -> None:
+        """Raises JournalFault if the background head.json rewrite failed (latching the writer);
+        never waits. The controller's tick calls it, so a failure that no append follows still
+        stops the needle within a tick (S7)."""
+        self._settle_head(wait=False)
+
     def close(self) -> None:
-        """Releases the files and the lock; an open session stays open (recovered on next open)."""
-        self._end_session()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        """Releases the files and the lock; an open session stays open (recovered on next open).
+        A head.json rewrite in flight is waited for first; its failure is raised after the
+        release, so a head that never reached the disk is not passed over in silence."""
+        try:
+            self._settle_head()
+        finally:
+            self._end_session()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
     def __enter__(self) -> JournalWriter:
         return self
@@ -368,6 +388,7 @@ class JournalWriter(Recovering):
     # -- internals -----------------------------------------------------------------------------
 
     def _check_writable(self) -> None:
+        self._settle_head(wait=False)
         if self._fault is not None:
             raise JournalFault(self._fault.path, self._seq + 1, None, latched_before=True)
         if self._lock_fd is None:
@@ -442,21 +463,55 @@ class JournalWriter(Recovering):
                 os.close(self._fd)
         self._fd, self._path, self._session, self._closing = None, None, None, False
 
-    def _write_head(self, checkpoint: Record | None = None) -> None:
+    def _write_head(self, checkpoint: Record | None = None, *, background: bool = False) -> None:
         """head.json, signed, then a copy to the witness; a checkpoint restarts the count of
-        records and time until the next one is due."""
+        records and time until the next one is due. In the background (a periodic checkpoint,
+        already durable in the session file) the files are written by a Chore, and the head
+        becomes the writer's own once that is settled."""
+        self._settle_head()
         previous = self._head.checkpoint if self._head is not None else None
         head = self._signer.sign_head(
             self._last_session,
             head_checkpoint(checkpoint) if checkpoint is not None else previous,
         )
         data = head.to_bytes()
+        if background:
+            chore = Chore(lambda: self._store_head(data), "journal-head")
+            self._pending_head = _PendingHead(chore, head, self._seq)
+            self._signed()
+            return
         try:
-            write_file_atomic(self._dir / HEAD_FILE, data)
+            self._store_head(data)
         except OSError as exc:
             raise self._latch(self._dir / HEAD_FILE, self._seq, exc) from exc
         self._head = head
         if checkpoint is not None:
             self._signed()
+
+    def _store_head(self, data: bytes) -> None:
+        write_file_atomic(self._dir / HEAD_FILE, data)
         if self._witness is not None:
             self._witness.hand_over(data)
+
+    def _settle_head(self, *, wait: bool = True) -> None:
+        """Ends the background head.json rewrite, if one is in flight (with `wait=False`, only
+        if it is done): its head becomes the writer's, or its failure latches the writer, naming
+        head.json and the checkpoint it was to vouch for. A failure after the writer has latched
+        on another is not raised again: the first fault is the one reported."""
+        pending = self._pending_head
+        if pending is None or not (wait or pending.chore.done):
+            return
+        self._pending_head = None
+        error = pending.chore.wait()
+        if error is None:
+            self._head = pending.head
+        elif not isinstance(error, OSError):
+            raise error
+        elif self._fault is None:
+            raise self._latch(self._dir / HEAD_FILE, pending.seq, error) from error
+
+
+class _PendingHead(NamedTuple):
+    chore: Chore
+    head: Head
+    seq: int  # the checkpoint's, which the head vouches for

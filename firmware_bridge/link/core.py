@@ -443,7 +443,8 @@ class LinkCore:
         self.stats.telemetry_gaps += missed
         self.last_telemetry = message
         self._silence_deadline_ns = now_ns + self.silence_ns
-        self._outputs.append(TelemetryReceived(message, missed, now_ns))
+        waited = max((now_ns - stop.first_sent_ns for stop in self._stops.values()), default=None)
+        self._outputs.append(TelemetryReceived(message, missed, now_ns, waited))
 
     def _on_event(self, message: Event, now_ns: int) -> None:
         if message.event is EventCode.BOOT:

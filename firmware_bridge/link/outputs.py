@@ -66,6 +66,10 @@ class TelemetryReceived:
     telemetry: Telemetry
     missed: int  # TELEMETRY frames lost just before this one (counter gap)
     at_ns: int
+    # How long the oldest STOP or ESTOP still unanswered when this frame came had waited (None:
+    # none was). The pen handles frames in order, so a needle this frame shows turning may be
+    # one the pen has not yet been told to stop.
+    stop_waited_ns: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ a journal that cannot be written stops the needle and keeps saying why.
 
 from __future__ import annotations
 
+import errno
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,13 @@ import pytest
 
 from controller import actions as act
 from controller import dispatch
-from controller.core import REASON_MAX, SNAPSHOT_NS, Controller
+from controller.core import LEASE_MS, REASON_MAX, SNAPSHOT_NS, Controller
+from controller.journal import writer as writer_module
 from controller.machines import Device, Step
 from controller.runner import VirtualRunner
 from firmware_bridge.clock import NS_PER_MS
-from firmware_bridge.protocol import StopReason
+from firmware_bridge.link import TelemetryReceived
+from firmware_bridge.protocol import MotorState, StopReason
 from simulator.config import PenConfig
 from tests.controller.world import World
 
@@ -424,6 +428,85 @@ def test_s6_s7_a_pen_alarm_met_with_a_full_disk_shows_beside_the_journal_fault(
     assert world.device is Device.FAULT
     assert {"DEPTH_DEVIATION", "JOURNAL_FAULT"} <= set(world.alarm_ids())
     assert ("STOP", {"reason": "HOST_FAULT"}) in sent_to_pen(world)
+
+
+def _journal_chores_done() -> None:
+    """Waits for the journal's head.json rewrite on its own thread (writer.py), as time would."""
+    for thread in threading.enumerate():
+        if thread.name == "journal-head":
+            thread.join()
+
+
+def test_s7_a_head_json_that_cannot_be_rewritten_stops_the_needle_within_a_tick(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The periodic checkpoint's head.json is rewritten off the append's path (journal.md §5).
+    When that fails and no record follows, the owner's tick still hears of it: the needle
+    stops, the fault names head.json, and nothing else is blamed (no uncommanded run)."""
+    running(world)
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(writer_module, "write_file_atomic", failing)
+    world.advance_ms(61_000)  # a checkpoint falls due (60 s) and rides with the next record
+    world.ctl.submit(act.Adjust(depth_um=100_000))  # refused, and the refusal is journaled
+    world.advance(0)
+    assert world.device is Device.RUNNING
+    assert [r["type"] for r in world.records()[-2:]] == ["ACTION_REFUSED", "CHECKPOINT"]
+    _journal_chores_done()
+    world.advance_ms(100)
+    assert world.device is Device.FAULT and world.alarm_ids() == ["JOURNAL_FAULT"]
+    assert ("STOP", {"reason": "HOST_FAULT"}) in sent_to_pen(world)
+    [journal_fault] = world.ctl.snapshot().alarms
+    assert journal_fault.what == (
+        "The session journal cannot be written: Input/output error on "
+        f"{world.directory / 'journal' / 'head.json'}."
+    )
+
+
+PHOTO = act.AddPhoto(phase="after", path="photos/after.jpg", sha256="ab" * 32)
+
+
+def test_s1_s6_a_host_fault_while_the_needle_runs_is_not_taken_for_an_uncommanded_run(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host fault stops the needle from RUNNING straight to FAULT; the telemetry the pen sent
+    before it saw that stop still shows the needle turning, and must not raise a second, false
+    alarm (the console would say the pen ran by itself)."""
+
+    def broken(ctl: object, action: act.Action) -> None:
+        raise RuntimeError("injected")
+
+    running(world)
+    monkeypatch.setitem(dispatch.HANDLERS, act.AddPhoto, broken)
+    world.submit(PHOTO, after_ms=300)
+    assert world.device is Device.FAULT and world.alarm_ids() == ["HOST_INTERNAL"]
+    assert ("STOP", {"reason": "HOST_FAULT"}) in sent_to_pen(world)
+
+
+@pytest.mark.parametrize(
+    ("waited_ms", "uncommanded"), [(None, True), (LEASE_MS, False), (LEASE_MS + 1, True)]
+)
+def test_s1_a_needle_shown_turning_after_a_fault_stop_is_excused_only_while_the_stop_is_on_its_way(
+    world: World, monkeypatch: pytest.MonkeyPatch, waited_ms: int | None, uncommanded: bool
+) -> None:
+    """A frame that came while our stop had waited a lease or less may predate the pen's seeing
+    it; one that came with no stop on its way, or a stop unanswered for longer (the pen hears
+    the host, its lease holds, and does not answer), is an uncommanded run (S1)."""
+
+    def broken(ctl: object, action: act.Action) -> None:
+        raise RuntimeError("injected")
+
+    running(world)
+    turning = world.ctl.facts.telemetry
+    assert turning is not None and turning.motor_state is MotorState.AT_SPEED
+    monkeypatch.setitem(dispatch.HANDLERS, act.AddPhoto, broken)
+    world.submit(PHOTO, after_ms=300)
+    waited = None if waited_ms is None else waited_ms * NS_PER_MS
+    world.ctl.on_link(TelemetryReceived(turning, 0, world.ctl.now_ns(), waited))
+    world.advance(0)
+    assert ("UNCOMMANDED_RUN" in world.alarm_ids()) is uncommanded
 
 
 # ---- S9: a refusal's words fit its record -------------------------------------------------------

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -668,9 +669,142 @@ def test_the_periodic_checkpoint_is_the_systems_and_head_json_names_it(tmp_path:
         for _ in range(63):
             writer.append(APPLIED, "pen")
         last = _lines(directory / "session-000001.jsonl")[-1]
-        head = json.loads((directory / "head.json").read_bytes())
+        assert writer.head_fingerprint == f"{last['seq']}:{last['hash'][:16]}"
+    head = json.loads((directory / "head.json").read_bytes())
     assert (last["type"], last["actor"]) == ("CHECKPOINT", "system")
     assert (head["checkpoint"]["seq"], head["checkpoint"]["hash"]) == (last["seq"], last["hash"])
+
+
+def _head_writes_held(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """head.json's rewrites wait for `release`; `started` is set when one begins."""
+    from controller.journal import writer as writer_module
+
+    started, release = threading.Event(), threading.Event()
+    real = writer_module.write_file_atomic
+
+    def held(path: Path, data: bytes) -> None:
+        started.set()
+        assert release.wait(timeout=10), "the test never let head.json be written"
+        real(path, data)
+
+    monkeypatch.setattr(writer_module, "write_file_atomic", held)
+    return started, release
+
+
+def test_s7_the_periodic_head_json_rewrite_does_not_hold_up_appends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An append waits for its own write and fsync only: the head.json rewrite after a periodic
+    checkpoint runs beside the appends that follow (journal.md §5), and close waits for it."""
+    directory = tmp_path / "j"
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    started, release = _head_writes_held(monkeypatch)
+    _to_the_first_checkpoint(writer)  # the 63rd makes the checkpoint due
+    assert started.wait(timeout=10)
+    for _ in range(5):
+        writer.append(APPLIED, "pen")  # acknowledged while head.json is still being written
+    checkpoint = [r for r in _lines(directory / "session-000001.jsonl") if r["seq"] == 65]
+    assert [(r["type"], r["actor"]) for r in checkpoint] == [("CHECKPOINT", "system")]
+    assert json.loads((directory / "head.json").read_bytes())["checkpoint"] is None
+    release.set()
+    writer.close()
+    head = json.loads((directory / "head.json").read_bytes())
+    assert (head["checkpoint"]["seq"], head["checkpoint"]["hash"]) == (65, checkpoint[0]["hash"])
+
+
+def _head_writes_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    from controller.journal import writer as writer_module
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(writer_module, "write_file_atomic", failing)
+
+
+def _to_the_first_checkpoint(writer: JournalWriter) -> None:
+    """63 records after SESSION_OPEN: the last makes the periodic checkpoint (seq 65) due."""
+    for _ in range(63):
+        writer.append(APPLIED, "pen")
+
+
+def _head_chores_done() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "journal-head":
+            thread.join()
+
+
+def test_s7_a_periodic_head_json_rewrite_that_fails_latches_the_writer_at_its_next_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The append that made the checkpoint due is acknowledged (its records and the checkpoint
+    are durable); the next call raises the fault, naming head.json, the checkpoint it was to
+    vouch for and the kernel's error, and nothing more is written."""
+    directory = tmp_path / "j"
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    _head_writes_fail(monkeypatch)
+    _to_the_first_checkpoint(writer)
+    _head_chores_done()
+    assert writer.fault is None  # not yet heard of: the writer's own thread hears it
+    with pytest.raises(JournalFault) as caught:
+        writer.append(APPLIED, "pen")
+    assert (caught.value.path, caught.value.seq) == (directory / "head.json", 65)
+    assert "record 65 on " in str(caught.value) and "Input/output error" in str(caught.value)
+    assert writer.fault is caught.value
+    records = _lines(directory / "session-000001.jsonl")
+    assert (records[-1]["seq"], records[-1]["type"]) == (65, "CHECKPOINT")
+    with pytest.raises(JournalFault, match="latched after an earlier write failure"):
+        writer.append(APPLIED, "pen")
+    writer.close()
+
+
+def test_s7_poll_raises_a_failed_head_json_rewrite_and_never_waits_for_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The controller's tick calls poll(): a rewrite still running is no fault and is not
+    waited for; one that failed latches the writer there, with no record needed after it."""
+    directory = tmp_path / "j"
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    started, release = _head_writes_held(monkeypatch)
+    _to_the_first_checkpoint(writer)
+    assert started.wait(timeout=10)
+    writer.poll()  # returns at once, the rewrite still held
+    monkeypatch.undo()
+    _head_writes_fail(monkeypatch)
+    release.set()
+    writer.poll()
+    for _ in range(64):  # the next checkpoint's rewrite fails
+        writer.append(APPLIED, "pen")
+    _head_chores_done()
+    with pytest.raises(JournalFault) as caught:
+        writer.poll()
+    assert (caught.value.path, caught.value.seq, writer.fault) == (
+        directory / "head.json",
+        130,
+        caught.value,
+    )
+    writer.close()
+
+
+def test_s7_closing_waits_for_the_head_json_rewrite_and_raises_its_failure_after_releasing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A head that never reached the disk is said, not passed over; the lock is released all
+    the same, and opening the journal again brings head.json up to date (recovery)."""
+    directory = tmp_path / "j"
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    _head_writes_fail(monkeypatch)
+    _to_the_first_checkpoint(writer)
+    with pytest.raises(JournalFault, match=r"head\.json"):
+        writer.close()
+    monkeypatch.undo()
+    with _open(directory) as again:
+        assert again.last_session == 1
+    head = json.loads((directory / "head.json").read_bytes())
+    assert head["checkpoint"]["seq"] > 65
 
 
 def test_opening_a_session_names_it_in_head_json_and_keeps_vouching_for_the_last_checkpoint(

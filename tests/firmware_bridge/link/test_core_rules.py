@@ -662,6 +662,23 @@ def test_telemetry_counter_gaps_are_counted() -> None:
     assert core.stats.telemetry_gaps == 5
 
 
+def test_s1_telemetry_says_how_long_our_oldest_unanswered_stop_has_waited() -> None:
+    """A frame the pen sent before it saw our stop may show the needle turning: the controller
+    needs to know a stop was on its way when the frame came, and for how long (S1)."""
+    core, pen, now = up()
+    pen.telemetry(0, now + ms(1))
+    core.send(Stop(StopReason.HOST_FAULT), now + ms(2))
+    assert [frame.message for frame in pen.read()] == [Stop(StopReason.HOST_FAULT)]
+    pen.telemetry(1, now + ms(5))
+    core.send(EStop(StopReason.ESTOP), now + ms(6))  # replaces the STOP: it waits from now on
+    [estop] = pen.read()
+    pen.telemetry(2, now + ms(9))
+    pen.ack(estop, now + ms(10))
+    pen.telemetry(3, now + ms(12))
+    waited = [o.stop_waited_ns for o in only(core.take_outputs(), TelemetryReceived)]
+    assert waited == [None, ms(3), ms(3), None]
+
+
 def test_telemetry_lost_right_after_hello_is_counted() -> None:
     """§4: 'counter starts at 0 after HELLO ... so the host counts gaps exactly'.
 
