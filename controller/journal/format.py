@@ -10,10 +10,9 @@ import functools
 import hashlib
 import json
 import re
-from _json import make_encoder
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from json.encoder import encode_basestring
+from json.encoder import c_make_encoder, encode_basestring
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -63,11 +62,21 @@ def canonical_json(value: Any) -> bytes:
     return _dumps(value, _check(value))
 
 
-# The C encoder behind json.dumps(value, sort_keys=True, separators=(",", ":"),
-# ensure_ascii=False), made once: JSONEncoder.encode makes a new one on every call. Without
-# circular-reference markers: every value is checked first (_check), and holds no cycle.
-_ENCODE = make_encoder(
-    None, json.JSONEncoder().default, encode_basestring, None, ":", ",", True, False, False
+# The encoder behind json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+# made once: JSONEncoder.encode makes a new one on every call. CPython's C encoder where there is
+# one (json.encoder.c_make_encoder), without circular-reference markers: every value is checked
+# first (_check), and holds no cycle; elsewhere the same settings in Python, which spell the same
+# text (tests/controller/journal/test_rfc8785.py compares them).
+_PY_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
+)
+_PY_ENCODE = lambda value, _level: _PY_ENCODER.iterencode(value)  # noqa: E731
+_ENCODE = (
+    c_make_encoder(
+        None, json.JSONEncoder().default, encode_basestring, None, ":", ",", True, False, False
+    )
+    if c_make_encoder is not None
+    else _PY_ENCODE
 )
 
 

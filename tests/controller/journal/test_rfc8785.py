@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.journal import JournalWriter, NeedleStop, ParamsRequested
+from controller.journal import format as format_module
 from controller.journal.format import (
     FramingError,
     NotCanonicalValue,
@@ -154,6 +155,14 @@ def test_canonical_json_is_rfc8785_for_every_value_a_record_can_hold(value: obje
     """Every character (controls, DEL, U+2028, astral planes in keys, sorted by UTF-16 code
     units), every integer within ±(2^53 - 1), nesting: byte for byte the library's output."""
     assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(json_values)
+def test_the_python_encoder_spells_what_the_c_encoder_spells(value: object) -> None:
+    """Where CPython's C encoder is missing (another interpreter), the journal falls back to the
+    same settings in Python: every line must come out the same, byte for byte."""
+    assert "".join(format_module._PY_ENCODE(value, 0)) == "".join(format_module._ENCODE(value, 0))
 
 
 def test_keys_sort_by_utf16_code_units_not_code_points() -> None:
