@@ -67,19 +67,26 @@ _GUARDS = {
 }
 
 
+_DEPTH_KEYS = Binding.Group("Depth ±", compact=True)
+_SPEED_KEYS = Binding.Group("Speed ±", compact=True)
+
+
 class PenConsole(App[None]):
     CSS_PATH = "console.tcss"
     TITLE = "penctl"
     ESCAPE_TO_MINIMIZE = False
+    # Every key of the treatment step must fit one footer line at 150 columns: the arrows share
+    # a label each, and Textual's command palette (themes, screenshots) has no place mid-session.
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(STOP_KEY, "stop", "STOP", priority=True),
         Binding(ESTOP_KEY, "estop", "E-STOP", priority=True),
         Binding("f2", "acknowledge", "Acknowledge", priority=True),
         Binding("f3", "journal", "Journal", priority=True),
-        Binding("up", "depth_up", "Depth +"),
-        Binding("down", "depth_down", "Depth −"),
-        Binding("right", "speed_up", "Speed +"),
-        Binding("left", "speed_down", "Speed −"),
+        Binding("up", "depth_up", "Depth +", group=_DEPTH_KEYS),
+        Binding("down", "depth_down", "Depth −", group=_DEPTH_KEYS),
+        Binding("left", "speed_down", "Speed −", group=_SPEED_KEYS),
+        Binding("right", "speed_up", "Speed +", group=_SPEED_KEYS),
         Binding("a", "arm", "Apply"),
         Binding("s", "start", "Start"),
         Binding("p", "pause", "Pause"),

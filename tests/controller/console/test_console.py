@@ -17,6 +17,7 @@ import pytest
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, SelectionList
+from textual.widgets._footer import FooterKey
 
 from controller.cli import build_parser, main
 from controller.commands.console import open_journal
@@ -357,3 +358,22 @@ async def test_link_loss_is_a_high_priority_alarm() -> None:
         assert "LINK_LOST" in str(b.app.query_one("#alarms").render())
         await b.wait(2000)
         assert not b.motor_running()  # the pen stopped itself by its lease (S5)
+
+
+TREATMENT_KEYS = {
+    "stop", "estop", "acknowledge", "journal", "depth_up", "depth_down", "speed_up",
+    "speed_down", "arm", "start", "pause", "next_area", "finish", "quit",
+}  # fmt: skip
+
+
+async def test_every_key_of_the_treatment_step_shows_on_one_footer_line_at_150_columns() -> None:
+    """The footer is where a practitioner finds the keys; one cut off at the edge (Finish, once)
+    is a key nobody finds. The console is drawn for 160 columns; 150 must lose nothing."""
+    with rig("footer-150") as r:
+        async with r.app.run_test(size=(150, 48)) as pilot:
+            b = await r.bench(pilot)
+            await to_treatment(b)
+            await run_needle(b)
+            keys = list(b.app.query(FooterKey))
+            assert {key.action for key in keys} >= TREATMENT_KEYS
+            assert all(key.region.width > 0 and key.region.right <= 150 for key in keys)
