@@ -332,6 +332,27 @@ def test_s10_a_journal_that_cannot_be_read_is_a_journal_error_naming_path_and_ca
         assert writer.session is None
 
 
+def test_s10_a_storage_error_naming_no_file_while_opening_names_the_journal_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError that carries no file name (the kernel gives none with fsync's) names the
+    directory being opened, in full words, and says what was not done."""
+    write_sample_journal(tmp_path / "j", sessions=1)
+
+    def listdir_fails(path: object) -> list[str]:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr("controller.journal.readback.os.listdir", listdir_fails)
+    with pytest.raises(JournalUnreadable) as unread:
+        _open(tmp_path / "j")
+    assert unread.value.path == tmp_path / "j"
+    assert str(unread.value) == (
+        f"cannot read the journal at {tmp_path / 'j'}: Input/output error; the journal was not "
+        "opened and no session can start. Check that it exists, that this user may read it "
+        "(`ls -l`) and that its disk is mounted and healthy, then try again"
+    )
+
+
 @contextlib.contextmanager
 def _hang_guard(seconds: int = 10) -> Iterator[None]:
     """Turns a call blocked on a FIFO into a test failure instead of a hung suite."""
@@ -892,3 +913,110 @@ def test_the_journal_s_files_are_readable_by_their_owner_only(tmp_path: Path) ->
         writer.open_session(session_open(), OPERATOR)
     for name in ("session-000001.jsonl", ".lock"):
         assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600, name
+
+
+def test_s7_opening_a_session_never_writes_over_a_file_already_under_its_name(
+    tmp_path: Path,
+) -> None:
+    """A session file that appeared behind the writer's back (a copy put back, another tool) is
+    evidence: open_session refuses it, latching, and leaves every byte of it as it was."""
+    directory = tmp_path / "j"
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    writer.close_session("completed", "done", OPERATOR)
+    stranger = directory / "session-000002.jsonl"
+    stranger.write_bytes(b"not ours\n")
+    with pytest.raises(JournalFault) as caught:
+        writer.open_session(session_open(), OPERATOR)
+    assert caught.value.path == stranger and isinstance(caught.value.cause, FileExistsError)
+    assert stranger.read_bytes() == b"not ours\n"
+    writer.close()
+
+
+def test_a_close_whose_checkpoint_could_not_be_signed_can_be_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SESSION_CLOSE is durable but the signing failed (not a storage fault, so nothing
+    latched): the session takes no more records, saying so, and a second close_session writes
+    only the checkpoint, never a second SESSION_CLOSE."""
+    directory = tmp_path / "j"
+    signer = fixed_signer()
+    writer = JournalWriter.open(directory, signer=signer, clock=ManualClock())
+    writer.open_session(session_open(), OPERATOR)
+    real_sign = signer.sign
+
+    def sign_fails_once(seq: int, record_hash: str) -> object:
+        monkeypatch.setattr(signer, "sign", real_sign)
+        raise RuntimeError("the key store did not answer")
+
+    monkeypatch.setattr(signer, "sign", sign_fails_once)
+    with pytest.raises(RuntimeError):
+        writer.close_session("completed", "done", OPERATOR)
+    with pytest.raises(JournalStateError) as refused:
+        writer.append(APPLIED, "pen")
+    assert str(refused.value) == "session 1 is closed; open a new session"
+    writer.close_session("completed", "done", OPERATOR)
+    types = [r["type"] for r in _lines(directory / "session-000001.jsonl")]
+    assert types == ["SESSION_OPEN", "SESSION_CLOSE", "CHECKPOINT"]
+    writer.close()
+
+
+def test_a_session_file_whose_close_fails_still_lets_the_journal_close_and_open_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every record is fsynced before close(2), so an error there (EIO on some network file
+    systems) loses nothing: the session ends, the lock is released, the journal reopens."""
+    from controller.journal import writer as writer_module
+
+    directory = tmp_path / "j"
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    session_fd = _fd_of(directory / "session-000001.jsonl")
+    real_close = os.close
+
+    def close(fd: int) -> None:
+        real_close(fd)
+        if fd == session_fd:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(writer_module.os, "close", close)
+    writer.close_session("completed", "done", OPERATOR)
+    writer.close()
+    monkeypatch.undo()
+    with _open(directory) as again:
+        assert (again.last_session, again.session) == (1, None)
+
+
+def test_a_host_up_for_days_is_signed_every_64_records_not_after_every_record(
+    tmp_path: Path,
+) -> None:
+    """The 60 s rule counts from the last checkpoint on the monotonic clock, whatever that
+    clock read when the host booted."""
+    directory = tmp_path / "j"
+    clock = ManualClock(mono=3 * 24 * 3600 * 1_000_000_000)
+    with JournalWriter.open(directory, signer=fixed_signer(), clock=clock) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        for _ in range(10):
+            writer.append(APPLIED, "pen")
+    types = [r["type"] for r in _lines(directory / "session-000001.jsonl")]
+    assert types == ["SESSION_OPEN"] + ["PARAMS_APPLIED"] * 10
+
+
+def test_the_head_json_chore_is_a_named_thread_and_its_head_stays_the_writers_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`journal-head` is what a thread dump (py-spy, a debugger) shows while head.json is being
+    rewritten; once done, the head it wrote is the one the writer names and builds on."""
+    directory = tmp_path / "j"
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    started, release = _head_writes_held(monkeypatch)
+    _to_the_first_checkpoint(writer)
+    assert started.wait(timeout=10)
+    assert "journal-head" in [thread.name for thread in threading.enumerate()]
+    release.set()
+    _head_chores_done()
+    writer.append(APPLIED, "pen")
+    checkpoint = _lines(directory / "session-000001.jsonl")[64]
+    assert writer.head_fingerprint == f"65:{checkpoint['hash'][:16]}"
+    writer.close()
