@@ -290,21 +290,19 @@ def parse_line(raw: bytes) -> dict[str, Any]:
         raise FramingError(f"not UTF-8 (byte {exc.start} of the line)") from exc
     try:
         value = json.loads(text)
+        canonical = canonical_json(value) if isinstance(value, dict) else None
     except json.JSONDecodeError as exc:
         raise FramingError(f"not JSON ({exc.msg} at column {exc.colno})") from exc
-    except (ValueError, RecursionError) as exc:
-        # Python's own limits: integers over 4300 digits, nesting deeper than the stack
-        raise FramingError(_TOO_BIG) from exc
-    if not isinstance(value, dict):
-        raise FramingError("not a JSON object")
-    try:
-        canonical = canonical_json(value)
     except NotCanonicalValue as exc:
         raise FramingError(f"not a record: {exc}") from exc
     except UnicodeEncodeError as exc:
         raise FramingError("holds a lone surrogate escape, which UTF-8 cannot store") from exc
     except (ValueError, RecursionError) as exc:
+        # Python's own limits, met reading or re-spelling the line: integers over 4300 digits,
+        # nesting deeper than the stack (which of the two meets it first depends on the Python)
         raise FramingError(_TOO_BIG) from exc
+    if canonical is None:
+        raise FramingError("not a JSON object")
     if canonical != raw:
         raise FramingError("not in canonical form (sorted keys, no spaces, UTF-8)")
     return value
