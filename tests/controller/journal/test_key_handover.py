@@ -4,11 +4,14 @@ fails with a finding that says so, and witnesses and rollback detection work acr
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from controller.cli import main
 from controller.journal import (
@@ -413,3 +416,26 @@ def test_a_hand_over_reason_of_1_or_of_2000_characters_is_recorded_whole(tmp_pat
     assert (short.data["reason"], long.data["reason"]) == ("r", "r" * 2000)
     report = _verify(directory, load_witness(str(witness)))
     assert report.verdict == "PASS", [f.message for f in report.findings]
+
+
+def test_a_hand_over_is_signed_over_the_documented_bytes_with_the_reason_as_its_utf8_sha256(
+    tmp_path: Path,
+) -> None:
+    """An auditor checking by hand (docs/journal.md §4) rebuilds the signed bytes from the record
+    alone, the reason, whatever characters it holds, entering as the SHA-256 of its UTF-8: the old
+    key's signature must verify over exactly those bytes, and over no others."""
+    reason = "clé volée — lost with the laptop"
+    clock = ManualClock()
+    with JournalWriter.open(tmp_path / "j", signer=OLD, clock=clock) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        writer.close_session("completed", "done", OPERATOR)
+        data = KeyHandover.model_validate(writer.rotate_key(NEW, reason, OPERATOR).data)
+    documented = (
+        f"penctl-journal key-handover v1\nseq {data.covers_seq}\nhash {data.covers_hash}\n"
+        f"old {data.old_public_key}\nnew {data.new_public_key}\n"
+        f"reason {hashlib.sha256(reason.encode('utf-8')).hexdigest()}\n"
+    ).encode("ascii")
+    old_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(OLD.public_key_hex))
+    old_key.verify(bytes.fromhex(data.signature), documented)  # raises if not these bytes
+    with pytest.raises(InvalidSignature):
+        old_key.verify(bytes.fromhex(data.signature), documented.replace(b"seq ", b"seq 1"))
