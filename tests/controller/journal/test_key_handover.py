@@ -336,6 +336,24 @@ def test_penctl_journal_rotate_key_hands_over_and_audit_trust_follows_it(
     capsys.readouterr()
 
 
+def test_penctl_journal_rotate_key_takes_each_key_as_its_pem_file_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--old-key and --new-key name a key directory or the private key file itself (its --help
+    and docs/journal.md §4): an existing new key given as its file is used, not replaced."""
+    directory, old_keys, new_keys = tmp_path / "j", tmp_path / "old-keys", tmp_path / "new-keys"
+    clock = ManualClock()
+    with JournalWriter.open(directory, key_dir=old_keys, clock=clock) as writer:
+        write_treatment(writer, clock)
+    old, new = (CheckpointSigner.load_or_create(keys) for keys in (old_keys, new_keys))
+    argv = ["journal", "rotate-key", "--journal", str(directory)]
+    argv += ["--old-key", str(old_keys / KEY_FILE), "--new-key", str(new_keys / KEY_FILE)]
+    assert main([*argv, "--reason", REASON, "--operator", OPERATOR]) == 0
+    assert f"from key {old.key_id} to key {new.key_id}" in capsys.readouterr().out
+    assert CheckpointSigner.load_or_create(new_keys).key_id == new.key_id
+    assert _verify(directory, key=old.public_key_hex).key_ids == [old.key_id, new.key_id]
+
+
 def test_penctl_journal_rotate_key_with_a_wrong_old_key_changes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -351,7 +369,8 @@ def test_penctl_journal_rotate_key_with_a_wrong_old_key_changes_nothing(
     err = capsys.readouterr().err
     assert "is signed with key" in err and "Traceback" not in err
     assert main([*argv[:5], str(tmp_path / "missing.pem"), *argv[6:]]) == 1
-    assert "cannot read the journal signing key" in capsys.readouterr().err
+    missing = f"cannot read the journal signing key {tmp_path / 'missing.pem'}: No such file"
+    assert missing in capsys.readouterr().err  # the file given, not a key inside it
     assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
     assert not (tmp_path / "new").exists()  # no new key made for a hand-over that failed
     assert main([*argv[:3], str(tmp_path / "nowhere"), *argv[4:]]) == 1
