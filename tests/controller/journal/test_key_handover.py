@@ -4,11 +4,14 @@ fails with a finding that says so, and witnesses and rollback detection work acr
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from controller.cli import main
 from controller.journal import (
@@ -333,6 +336,24 @@ def test_penctl_journal_rotate_key_hands_over_and_audit_trust_follows_it(
     capsys.readouterr()
 
 
+def test_penctl_journal_rotate_key_takes_each_key_as_its_pem_file_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--old-key and --new-key name a key directory or the private key file itself (its --help
+    and docs/journal.md §4): an existing new key given as its file is used, not replaced."""
+    directory, old_keys, new_keys = tmp_path / "j", tmp_path / "old-keys", tmp_path / "new-keys"
+    clock = ManualClock()
+    with JournalWriter.open(directory, key_dir=old_keys, clock=clock) as writer:
+        write_treatment(writer, clock)
+    old, new = (CheckpointSigner.load_or_create(keys) for keys in (old_keys, new_keys))
+    argv = ["journal", "rotate-key", "--journal", str(directory)]
+    argv += ["--old-key", str(old_keys / KEY_FILE), "--new-key", str(new_keys / KEY_FILE)]
+    assert main([*argv, "--reason", REASON, "--operator", OPERATOR]) == 0
+    assert f"from key {old.key_id} to key {new.key_id}" in capsys.readouterr().out
+    assert CheckpointSigner.load_or_create(new_keys).key_id == new.key_id
+    assert _verify(directory, key=old.public_key_hex).key_ids == [old.key_id, new.key_id]
+
+
 def test_penctl_journal_rotate_key_with_a_wrong_old_key_changes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -348,7 +369,8 @@ def test_penctl_journal_rotate_key_with_a_wrong_old_key_changes_nothing(
     err = capsys.readouterr().err
     assert "is signed with key" in err and "Traceback" not in err
     assert main([*argv[:5], str(tmp_path / "missing.pem"), *argv[6:]]) == 1
-    assert "cannot read the journal signing key" in capsys.readouterr().err
+    missing = f"cannot read the journal signing key {tmp_path / 'missing.pem'}: No such file"
+    assert missing in capsys.readouterr().err  # the file given, not a key inside it
     assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
     assert not (tmp_path / "new").exists()  # no new key made for a hand-over that failed
     assert main([*argv[:3], str(tmp_path / "nowhere"), *argv[4:]]) == 1
@@ -413,3 +435,26 @@ def test_a_hand_over_reason_of_1_or_of_2000_characters_is_recorded_whole(tmp_pat
     assert (short.data["reason"], long.data["reason"]) == ("r", "r" * 2000)
     report = _verify(directory, load_witness(str(witness)))
     assert report.verdict == "PASS", [f.message for f in report.findings]
+
+
+def test_a_hand_over_is_signed_over_the_documented_bytes_with_the_reason_as_its_utf8_sha256(
+    tmp_path: Path,
+) -> None:
+    """An auditor checking by hand (docs/journal.md §4) rebuilds the signed bytes from the record
+    alone, the reason, whatever characters it holds, entering as the SHA-256 of its UTF-8: the old
+    key's signature must verify over exactly those bytes, and over no others."""
+    reason = "clé volée — lost with the laptop"
+    clock = ManualClock()
+    with JournalWriter.open(tmp_path / "j", signer=OLD, clock=clock) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        writer.close_session("completed", "done", OPERATOR)
+        data = KeyHandover.model_validate(writer.rotate_key(NEW, reason, OPERATOR).data)
+    documented = (
+        f"penctl-journal key-handover v1\nseq {data.covers_seq}\nhash {data.covers_hash}\n"
+        f"old {data.old_public_key}\nnew {data.new_public_key}\n"
+        f"reason {hashlib.sha256(reason.encode('utf-8')).hexdigest()}\n"
+    ).encode("ascii")
+    old_key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(OLD.public_key_hex))
+    old_key.verify(bytes.fromhex(data.signature), documented)  # raises if not these bytes
+    with pytest.raises(InvalidSignature):
+        old_key.verify(bytes.fromhex(data.signature), documented.replace(b"seq ", b"seq 1"))

@@ -99,3 +99,22 @@ def test_a_record_of_one_session_in_another_sessions_file_is_a_fail(
     [finding] = report.dimensions["sequence"].findings
     assert "moved between files" in finding.message
     assert finding.file == S2
+
+
+def test_a_head_json_with_a_forged_signature_is_a_fail_naming_the_key_it_was_checked_with(
+    compact: dict[str, bytes],
+) -> None:
+    """head.json says how far the journal reached; a signature that does not verify must be a
+    FAIL that names the key the head claims, so the auditor knows which key to check it with."""
+    head = json.loads(compact[HEAD])
+    head["signature"] = ("0" if head["signature"][0] != "0" else "1") + head["signature"][1:]
+    report = _verify({**compact, HEAD: canonical_json(head) + b"\n"})
+    assert report.dimensions["chain"].status == "pass"
+    assert report.verdict == "FAIL"
+    assert [(f.file, f.message) for f in report.dimensions["checkpoints"].findings] == [
+        (
+            "head.json",
+            "head.json is not signed by the journal's key: its Ed25519 signature does not verify "
+            f"with key {fixed_signer().key_id}",
+        )
+    ]
