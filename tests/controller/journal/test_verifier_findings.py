@@ -21,6 +21,7 @@ from controller.journal.audit import (
     verify_path,
 )
 from controller.journal.audit.anchors import WitnessHead
+from controller.journal.format import record_hash
 from tests.controller.journal.helpers import (
     OPERATOR,
     START_WALL_NS,
@@ -114,6 +115,8 @@ def test_a_session_cut_before_its_close_with_a_later_session_is_a_fail_naming_it
         ),
     ]
     assert report.sessions[0].terminated is False
+    # each session's first record was checked for its link, whether it holds or not; and head.json
+    assert report.dimensions["links"].checked == 3
 
 
 def test_an_emptied_session_file_before_a_later_session_is_a_fail_with_no_record_to_name(
@@ -637,3 +640,199 @@ def test_verified_at_is_utc_whatever_the_machines_time_zone(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_record_deleted_right_after_an_unreadable_line_is_still_named_missing(
+    compact: dict[str, bytes],
+) -> None:
+    """The unreadable line stands for record 3, so record 4 is due after it: record 5 there is a
+    gap, the only sign of the deletion (the link past an unreadable line cannot be checked)."""
+    lines = compact[S1].splitlines(keepends=True)
+    lines[2] = b"{not json\n"
+    del lines[3]
+    report = _verify({**compact, S1: b"".join(lines)}, witnesses=[_witness(compact)])
+    assert _found(report, "framing", "sequence", "chain") == [
+        (
+            "framing",
+            "fail",
+            S1,
+            3,
+            len(b"".join(lines[:2])),
+            "unreadable line: not JSON (Expecting property name enclosed in double quotes at "
+            "column 2)",
+        ),
+        (
+            "sequence",
+            "fail",
+            S1,
+            4,
+            len(b"".join(lines[:3])),
+            "sequence gap: found 5 where 4 was due; record 4 is missing",
+        ),
+    ]
+
+
+def test_a_record_whose_seq_is_not_a_number_fails_schema_and_sequence_and_the_count_goes_on(
+    compact: dict[str, bytes],
+) -> None:
+    """S9: record 5's `seq` made a string (and its hash made to match) is named as record 5 in
+    both dimensions, not a crash; record 6 is due after it, so deleting record 6 is a gap."""
+    records = _records(compact[S1])
+    records[4]["seq"] = "5"
+    records[4]["hash"] = record_hash(records[4])
+    changed = _encode(records[:5] + records[6:])
+    report = _verify({**compact, S1: changed}, witnesses=[_witness(compact)])
+    at_5, at_7 = len(_encode(records[:4])), len(_encode(records[:5]))
+    assert report.verdict == "FAIL"
+    assert _found(report, "schema", "sequence", "chain") == [
+        ("schema", "fail", S1, 5, at_5, "schema: seq: Input should be a valid integer"),
+        ("sequence", "fail", S1, 5, at_5, "no usable sequence number"),
+        (
+            "sequence",
+            "fail",
+            S1,
+            6,
+            at_7,
+            "sequence gap: found 7 where 6 was due; record 6 is missing",
+        ),
+        (
+            "chain",
+            "fail",
+            S1,
+            6,
+            at_7,
+            "does not link to the record before it (prev differs): a record was inserted, "
+            "deleted or reordered here",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("seq", ["11", True, None])
+def test_a_lone_session_files_first_record_without_a_usable_seq_is_named_by_offset_alone(
+    journal: Path, seq: object
+) -> None:
+    """S9: with no file before it, nothing says which number was due, so the findings name
+    the byte offset and no record; the records after it are read and counted."""
+    records = _records((journal / S2).read_bytes())
+    records[0]["seq"] = seq
+    (journal / S2).write_bytes(_encode(records))
+    report = verify_path(journal / S2, pinned_public_key=GENUINE_KEY, now=NOW)
+    assert report.verdict == "FAIL"
+    assert _found(report) == [
+        ("schema", "fail", S2, None, 0, "schema: seq: Input should be a valid integer"),
+        ("sequence", "fail", S2, None, 0, "no usable sequence number"),
+        (
+            "chain",
+            "fail",
+            S2,
+            None,
+            0,
+            "content does not match its hash: the record was changed after it was written",
+        ),
+        (
+            "schema",
+            "fail",
+            S2,
+            12,
+            len(_encode(records[:1])),
+            "session starts with SESSION_CLOSE, not SESSION_OPEN",
+        ),
+    ]
+    assert (report.sessions[0].records, report.sessions[0].first_seq) == (2, 12)
+
+
+def test_a_changed_first_record_of_a_lone_session_file_is_named_by_its_own_number(
+    journal: Path,
+) -> None:
+    path = journal / S2
+    path.write_bytes(path.read_bytes().replace(b'"P-0043"', b'"P-0099"', 1))
+    report = verify_path(path, pinned_public_key=GENUINE_KEY, now=NOW)
+    assert report.verdict == "FAIL"
+    assert _found(report, "chain") == [
+        (
+            "chain",
+            "fail",
+            S2,
+            11,
+            0,
+            "content does not match its hash: the record was changed after it was written",
+        )
+    ]
+
+
+def test_a_lone_session_file_reports_the_session_its_records_name(journal: Path) -> None:
+    """A copy named after another number still reports the session its records say."""
+    renamed = journal / "session-000007.jsonl"
+    renamed.write_bytes((journal / S2).read_bytes())
+    report = verify_path(renamed, pinned_public_key=GENUINE_KEY, now=NOW)
+    assert [(s.number, s.file, s.records) for s in report.sessions] == [
+        (2, "session-000007.jsonl", 3)
+    ]
+
+
+def test_a_lone_session_file_holding_only_its_open_is_incomplete(journal: Path) -> None:
+    """A session file as penctl leaves it when stopped right after opening the session."""
+    first = (journal / S2).read_bytes().splitlines(keepends=True)[0]
+    (journal / S2).write_bytes(first)
+    report = verify_path(journal / S2, pinned_public_key=GENUINE_KEY, now=NOW)
+    assert report.verdict == "INCOMPLETE"
+    assert [(s.number, s.records, s.first_seq, s.last_seq) for s in report.sessions] == [
+        (2, 1, 11, 11)
+    ]
+    assert _found(report) == [
+        (
+            "termination",
+            "incomplete",
+            S2,
+            12,
+            len(first),
+            "session 2 is not closed (no SESSION_CLOSE and checkpoint at its end): it is still "
+            "running, or penctl stopped during it and has not started since",
+        ),
+    ]
+
+
+def test_a_kept_aside_file_given_to_the_core_under_any_name_is_listed_as_unnoted(
+    compact: dict[str, bytes],
+) -> None:
+    """verify_journal takes file names to bytes; a kept-aside name that names no session file
+    belongs to no open session, so it is a warning."""
+    report = verify_journal(
+        {S1: compact[S1], S2: compact[S2]},
+        head=compact[HEAD],
+        kept_aside={"notes.txt": b"x"},
+        kind="directory",
+        path="journal",
+        now=NOW,
+        pinned_public_key=GENUINE_KEY,
+        witnesses=[_witness(compact)],
+    )
+    assert report.verdict == "PASS"
+    assert _found(report) == [
+        (
+            "termination",
+            "warning",
+            "notes.txt",
+            None,
+            None,
+            "kept-aside file notes.txt is not noted by any RECOVERY record",
+        )
+    ]
+
+
+def test_a_record_whose_hash_is_not_text_is_named_once_and_the_next_link_is_not_judged(
+    compact: dict[str, bytes],
+) -> None:
+    """Record 4's `hash` made a number: a schema and a chain failure there. Nothing says what
+    record 5 should link to, so record 5 is not blamed for it."""
+    records = _records(compact[S1])
+    records[3]["hash"] = 4
+    report = _verify({**compact, S1: _encode(records)}, witnesses=[_witness(compact)])
+    at_4 = len(_encode(records[:3]))
+    assert [f[:5] for f in _found(report, "schema", "chain")] == [
+        ("schema", "fail", S1, 4, at_4),
+        ("chain", "fail", S1, 4, at_4),
+    ]
+    assert _found(report, "chain")[0][5] == (
+        "content does not match its hash: the record was changed after it was written"
+    )

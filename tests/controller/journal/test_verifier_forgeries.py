@@ -97,5 +97,10 @@ def test_a_record_of_one_session_in_another_sessions_file_is_a_fail(
     assert report.dimensions["checkpoints"].status == "pass"
     assert report.verdict == "FAIL"
     [finding] = report.dimensions["sequence"].findings
-    assert "moved between files" in finding.message
-    assert finding.file == S2
+    assert (finding.severity, finding.file, finding.seq, finding.offset, finding.message) == (
+        "fail",
+        S2,
+        12,
+        len(compact[S2].splitlines(keepends=True)[0]),
+        "record says session 1 but sits in the file of session 2 (moved between files?)",
+    )
