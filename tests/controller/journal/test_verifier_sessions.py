@@ -6,18 +6,30 @@ offset and words."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from controller.journal.audit import VerificationReport
-from controller.journal.format import GENESIS_HASH, HeadCheckpoint, parse_head, record_hash
+from controller.journal import JournalWriter
+from controller.journal.audit import VerificationReport, verify_journal, verify_path
+from controller.journal.format import GENESIS_HASH, Head, HeadCheckpoint, parse_head, record_hash
+from controller.journal.records import Checkpoint
 from controller.journal.signing import CheckpointSigner
-from tests.controller.journal.helpers import fixed_signer
+from tests.controller.journal.helpers import (
+    OPERATOR,
+    START_WALL_NS,
+    ManualClock,
+    anchored,
+    fixed_signer,
+    session_open,
+)
 from tests.controller.journal.test_verifier import (
     HEAD,
+    NOW,
     S1,
     S2,
     _encode,
     _records,
+    _resign_all,
     _verify,
     _witness,
     compact,
@@ -166,8 +178,15 @@ def test_checkpoints_and_a_recovery_after_the_close_are_allowed(
     recovery = _recovery(records[9])
     files = _genuine([*records, recovery, records[9]], _records(compact[S2]))
     report = _anchored(files)
-    assert [(f.dimension, f.severity, f.seq) for f in report.findings] == [
-        ("termination", "incomplete", 11)
+    assert _found(report) == [
+        (
+            "termination",
+            "incomplete",
+            S1,
+            11,
+            len(compact[S1]),
+            "session 1 was recovered after penctl stopped during it",
+        )
     ]
     assert report.sessions[0].recovered is True
 
@@ -289,3 +308,244 @@ def test_a_head_json_signed_by_neither_key_of_a_handed_over_journal_names_both(
         f"head.json is not signed by the journal's key: it is signed by key {other.key_id}, "
         f"the checkpoints by {GENUINE.key_id}, {fixed_signer(8).key_id}",
     )
+
+
+def test_pinning_only_the_key_handed_over_to_fails_what_the_old_key_signed(
+    compact: dict[str, bytes],
+) -> None:
+    """Trust runs forward from the pinned key, never back: the closing checkpoint and the
+    hand-over, both signed by the old key, are each a `key` fail naming the old key."""
+    files = _handed_over(compact)
+    new = fixed_signer(8)
+    report = _verify(files, pinned=new.public_key_hex, witnesses=[_witness(files)])
+    assert report.verdict == "FAIL"
+    words = (
+        f"signed by key {GENUINE.key_id}, not by the pinned key {new.key_id} nor a key it "
+        "handed over to: the journal was re-signed, or its key changed without a hand-over"
+    )
+    assert _found(report) == [
+        ("key", "fail", S1, 10, _offset(files, S1, 9), words),
+        ("key", "fail", S1, 11, _offset(files, S1, 10), words),
+    ]
+    assert report.pinned_key_id == new.key_id
+
+
+def test_a_checkpoint_right_after_the_sessions_first_record_verifies(
+    compact: dict[str, bytes],
+) -> None:
+    """A policy may sign after any record, the first included."""
+    records = _records(compact[S1])
+    early = {**records[9], "mono_ns": records[0]["mono_ns"], "utc": records[0]["utc"]}
+    files = _genuine([records[0], early, *records[1:]], _records(compact[S2]))
+    report = _anchored(files)
+    assert (report.verdict, _found(report)) == ("PASS", [])
+    assert report.dimensions["checkpoints"].checked == 5
+
+
+class _Impostor:
+    """Signs with another key, and writes the genuine key's id beside each signature."""
+
+    key_id = GENUINE.key_id
+
+    def __init__(self) -> None:
+        self._other = fixed_signer(99)
+
+    def sign(self, covers_seq: int, covers_hash: str) -> Checkpoint:
+        signed = self._other.sign(covers_seq, covers_hash)
+        return signed.model_copy(update={"key_id": self.key_id})
+
+    def sign_head(self, last_session: int, checkpoint: HeadCheckpoint | None) -> Head:
+        return self._other.sign_head(last_session, checkpoint)
+
+
+def test_a_journal_signed_by_another_key_under_the_pinned_keys_id_says_so(
+    compact: dict[str, bytes],
+) -> None:
+    """A 64-bit key_id can be copied; the whole public key is what is compared."""
+    forged = _resign_all(compact, _Impostor())  # type: ignore[arg-type]
+    report = _verify(forged, witnesses=[_witness(compact)])
+    assert report.verdict == "FAIL"
+    words = (
+        f"signed by key {GENUINE.key_id}, not by the pinned key {GENUINE.key_id} (the same "
+        "key_id, but a different public key) nor a key it handed over to: the journal was "
+        "re-signed, or its key changed without a hand-over"
+    )
+    assert _found(report, "key")[:2] == [
+        ("key", "fail", S1, 10, _offset(forged, S1, 9), words),
+        ("key", "fail", S2, 13, _offset(forged, S2, 2), words),
+    ]
+
+
+def test_a_journal_signed_by_none_of_several_trusted_keys_names_them_all(
+    compact: dict[str, bytes],
+) -> None:
+    trusted = [fixed_signer(8), fixed_signer(9)]
+    report = verify_journal(
+        {S1: compact[S1], S2: compact[S2]},
+        head=compact[HEAD],
+        kept_aside={},
+        kind="directory",
+        path="journal",
+        now=NOW,
+        trusted_keys=[signer.public_key_hex for signer in trusted],
+        witnesses=[_witness(compact)],
+    )
+    assert report.verdict == "FAIL"
+    names = ", ".join(sorted(signer.key_id for signer in trusted))
+    words = (
+        f"signed by key {GENUINE.key_id}, not by the pinned key {names} nor a key it handed "
+        "over to: the journal was re-signed, or its key changed without a hand-over"
+    )
+    assert _found(report, "key")[:2] == [
+        ("key", "fail", S1, 10, _offset(compact, S1, 9), words),
+        ("key", "fail", S2, 13, _offset(compact, S2, 2), words),
+    ]
+    assert report.pinned_key_id is None
+
+
+# -- the end of a session: closed, cut, torn or recovered -----------------------------------------
+
+NOT_CLOSED = (
+    "is not closed (no SESSION_CLOSE and checkpoint at its end): it is still running, or penctl "
+    "stopped during it and has not started since"
+)
+
+
+def test_the_newest_session_cut_just_before_the_checkpoint_head_json_vouches_for_is_a_fail(
+    compact: dict[str, bytes],
+) -> None:
+    """S7: head.json vouches for record 13, the closing checkpoint; a file ending at record 12
+    had its tail cut, however much it looks like a session still running."""
+    cut = _encode(_records(compact[S2])[:2])
+    report = _verify({**compact, S2: cut}, witnesses=[_witness(compact)])
+    assert report.verdict == "FAIL"
+    assert _found(report, "termination") == [
+        (
+            "termination",
+            "fail",
+            S2,
+            13,
+            len(cut),
+            "session 2 ends at record 12 without a closing checkpoint, but head.json vouches for "
+            "record 13: its tail was cut",
+        )
+    ]
+
+
+def test_a_torn_tail_in_an_earlier_session_is_corruption_because_a_later_session_exists(
+    compact: dict[str, bytes],
+) -> None:
+    """head.json one checkpoint behind (it names record 10) vouches for nothing after session 1,
+    but session 2 exists, so session 1's unfinished record was never a crash's."""
+    first = _records(compact[S1])
+    behind = HeadCheckpoint(session=1, seq=10, hash=first[9]["hash"], key_id=GENUINE.key_id)
+    files = {
+        **compact,
+        S1: compact[S1] + b'{"seq":11',
+        HEAD: GENUINE.sign_head(2, behind).to_bytes(),
+    }
+    report = _verify(files)
+    assert report.verdict == "FAIL"
+    assert _found(report, "framing") == [
+        (
+            "framing",
+            "fail",
+            S1,
+            11,
+            len(compact[S1]),
+            "9 bytes at the end are not a complete record, and a later session exists: "
+            "corruption, not a crash",
+        )
+    ]
+    assert [s.torn_bytes for s in report.sessions] == [9, 0]
+
+
+def test_an_open_session_ending_in_a_checkpoint_is_still_not_closed(
+    compact: dict[str, bytes],
+) -> None:
+    """A policy signs during a session too; only SESSION_CLOSE and a checkpoint after it end
+    one."""
+    second = _records(compact[S2])
+    files = _genuine(_records(compact[S1]), [second[0], second[2]])
+    report = _anchored(files)
+    assert report.verdict == "INCOMPLETE"
+    assert [(s.terminated, s.outcome) for s in report.sessions] == [
+        (True, "completed"),
+        (False, None),
+    ]
+    assert _found(report) == [
+        ("termination", "incomplete", S2, 13, len(files[S2]), f"session 2 {NOT_CLOSED}")
+    ]
+
+
+def test_an_empty_first_session_file_before_any_checkpoint_is_a_session_being_opened(
+    tmp_path: Path,
+) -> None:
+    """penctl stopped right after creating session 1's file: head.json vouches for no record
+    yet, so nothing was cut."""
+    journal = tmp_path / "j"
+    with JournalWriter.open(journal, signer=GENUINE, clock=ManualClock()):
+        pass
+    (journal / S1).write_bytes(b"")
+    report = verify_path(journal, pinned_public_key=GENUINE.public_key_hex, now=NOW)
+    assert report.verdict == "INCOMPLETE"
+    assert _found(report, "termination") == [
+        ("termination", "incomplete", S1, 1, 0, f"session 1 {NOT_CLOSED}")
+    ]
+
+
+def test_a_session_penctl_stopped_while_opening_starts_with_its_recovery(
+    compact: dict[str, bytes], tmp_path: Path
+) -> None:
+    """Its file was created but SESSION_OPEN never written; the next start writes RECOVERY
+    first, then closes the session as faulted. No schema finding: only the recovery's mark."""
+    journal = tmp_path / "j"
+    journal.mkdir()
+    for name, data in compact.items():
+        (journal / name).write_bytes(data)
+    s3 = "session-000003.jsonl"
+    (journal / s3).write_bytes(b"")
+    later = ManualClock(wall=START_WALL_NS + 86_400 * 10**9)
+    with JournalWriter.open(journal, signer=GENUINE, clock=later) as writer:
+        assert writer.recovery is not None
+    report = anchored(journal, now=NOW)
+    assert report.verdict == "INCOMPLETE"
+    assert _found(report) == [
+        (
+            "termination",
+            "incomplete",
+            s3,
+            14,
+            0,
+            "session 3 was recovered after penctl stopped during it",
+        )
+    ]
+    assert (report.sessions[2].recovered, report.sessions[2].outcome) == (True, "faulted")
+
+
+def test_a_recovered_session_file_verified_alone_does_not_look_for_its_kept_aside_file(
+    tmp_path: Path,
+) -> None:
+    """Only the directory holds kept-aside files: alone, the recovery is the session's mark and
+    the file it noted is not called missing."""
+    journal, clock = tmp_path / "j", ManualClock()
+    with JournalWriter.open(journal, signer=GENUINE, clock=clock) as writer:
+        writer.open_session(session_open(), OPERATOR)
+    (journal / S1).write_bytes((journal / S1).read_bytes() + b'{"actor":"op:alice","da')
+    with JournalWriter.open(journal, signer=GENUINE, clock=clock) as writer:
+        assert writer.recovery is not None
+        (kept,) = writer.recovery.kept_aside
+    (journal / kept.file).unlink()
+    report = verify_path(journal / S1, pinned_public_key=GENUINE.public_key_hex, now=NOW)
+    assert report.verdict == "INCOMPLETE"
+    assert _found(report, "termination") == [
+        (
+            "termination",
+            "incomplete",
+            S1,
+            2,
+            kept.offset,
+            "session 1 was recovered after penctl stopped during it; 23 bytes of an unfinished "
+            "record were kept aside",
+        )
+    ]
