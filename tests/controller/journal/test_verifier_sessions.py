@@ -120,12 +120,35 @@ def test_a_second_session_open_inside_a_session_is_a_schema_fail_naming_it(
     compact: dict[str, bytes],
 ) -> None:
     records = _records(compact[S1])
-    again = {**records[0], "mono_ns": records[1]["mono_ns"], "utc": records[1]["utc"]}
-    files = _genuine([*records[:2], again, *records[2:]], _records(compact[S2]))
+    files = _genuine([records[0], records[0], *records[1:]], _records(compact[S2]))
     report = _anchored(files)
     assert (report.verdict, report.exit_code) == ("FAIL", 1)
     assert _found(report) == [
-        ("schema", "fail", S1, 3, _offset(files, S1, 2), "a second SESSION_OPEN inside one session")
+        ("schema", "fail", S1, 2, _offset(files, S1, 1), "a second SESSION_OPEN inside one session")
+    ]
+
+
+def test_a_key_hand_over_inside_an_open_session_is_a_schema_fail(
+    compact: dict[str, bytes],
+) -> None:
+    """A key is handed over only between sessions (docs/journal.md §4), even by the key in
+    force."""
+    second = _records(compact[S2])
+    files = _genuine(
+        _records(compact[S1]), [second[0], _handover(second[0], fixed_signer(8)), *second[1:]]
+    )
+    report = _anchored(files)
+    assert report.verdict == "FAIL"
+    assert _found(report) == [
+        (
+            "schema",
+            "fail",
+            S2,
+            12,
+            _offset(files, S2, 1),
+            "a key hand-over inside an open session: a key is handed over only after a "
+            "session's close",
+        )
     ]
 
 
