@@ -836,3 +836,29 @@ def test_a_record_whose_hash_is_not_text_is_named_once_and_the_next_link_is_not_
     assert _found(report, "chain")[0][5] == (
         "content does not match its hash: the record was changed after it was written"
     )
+
+
+def test_an_unreadable_first_line_of_a_lone_session_file_is_named_by_offset_and_reading_goes_on(
+    journal: Path,
+) -> None:
+    """S9: nothing before it says which record was due, so the finding names byte 0 and no
+    record; the records after it are read, and the session is seen not to start with its
+    SESSION_OPEN."""
+    lines = (journal / S2).read_bytes().splitlines(keepends=True)
+    lines[0] = b"{not json\n"
+    (journal / S2).write_bytes(b"".join(lines))
+    report = verify_path(journal / S2, pinned_public_key=GENUINE_KEY, now=NOW)
+    assert report.verdict == "FAIL"
+    assert _found(report) == [
+        (
+            "framing",
+            "fail",
+            S2,
+            None,
+            0,
+            "unreadable line: not JSON (Expecting property name enclosed in double quotes at "
+            "column 2)",
+        ),
+        ("schema", "fail", S2, 12, 10, "session starts with SESSION_CLOSE, not SESSION_OPEN"),
+    ]
+    assert [(s.records, s.first_seq, s.last_seq) for s in report.sessions] == [(2, 12, 13)]

@@ -45,8 +45,9 @@ SIGNERS = {signer.public_key_hex: signer for signer in (GENUINE, fixed_signer(8)
 def _genuine(*sessions: list[dict[str, Any]]) -> dict[str, bytes]:
     """The sessions' records as the key's holder would write them: numbered from 1 across the
     files, chained from genesis, each CHECKPOINT and KEY_HANDOVER signed anew over the record
-    before it (a hand-over by the key in force, to the key its data names), and head.json
-    naming the last checkpoint."""
+    before it (a hand-over by the key in force, to the key its data names; a checkpoint by the
+    key in force, or by the key its data names as `by`), and head.json naming the last
+    checkpoint, signed by the key in force."""
     files: dict[str, bytes] = {}
     prev, seq, signer = GENESIS_HASH, 1, GENUINE
     last: dict[str, Any] | None = None
@@ -58,7 +59,8 @@ def _genuine(*sessions: list[dict[str, Any]]) -> dict[str, bytes]:
             if record["type"] in ("CHECKPOINT", "KEY_HANDOVER"):
                 assert before is not None
             if record["type"] == "CHECKPOINT":
-                record["data"] = signer.sign(before["seq"], before["hash"]).model_dump()
+                by = SIGNERS.get(record["data"].get("by", ""), signer)
+                record["data"] = by.sign(before["seq"], before["hash"]).model_dump()
             elif record["type"] == "KEY_HANDOVER":
                 new = record["data"]["new_public_key"]
                 reason = record["data"]["reason"]
@@ -570,5 +572,49 @@ def test_a_recovered_session_file_verified_alone_does_not_look_for_its_kept_asid
             kept.offset,
             "session 1 was recovered after penctl stopped during it; 23 bytes of an unfinished "
             "record were kept aside",
+        )
+    ]
+
+
+def test_a_checkpoint_by_another_key_without_a_hand_over_is_a_fail_naming_both_keys(
+    compact: dict[str, bytes],
+) -> None:
+    second = _records(compact[S2])
+    other = fixed_signer(8)
+    closing = {**second[2], "data": {"by": other.public_key_hex}}
+    files = _genuine(_records(compact[S1]), [*second[:2], closing])
+    report = _anchored(files)
+    assert report.verdict == "FAIL"
+    assert [f for f in _found(report, "checkpoints") if f[2] == S2] == [
+        (
+            "checkpoints",
+            "fail",
+            S2,
+            13,
+            _offset(files, S2, 2),
+            f"checkpoint signed by key {other.key_id}, but the key in force is {GENUINE.key_id}: "
+            "a journal's key changes only with a KEY_HANDOVER record signed by the key in force",
+        )
+    ]
+
+
+def test_a_closing_checkpoint_moved_to_the_start_of_its_session_covers_nothing_before_it(
+    compact: dict[str, bytes],
+) -> None:
+    """The first record of a session file has no record before it in that file to cover, even
+    when the record it names sits later in the same file."""
+    second = _records(compact[S2])
+    files = {**compact, S2: _encode([second[2], second[0], second[1]])}
+    report = _verify(files, witnesses=[_witness(compact)])
+    assert report.verdict == "FAIL"
+    assert _found(report, "checkpoints") == [
+        (
+            "checkpoints",
+            "fail",
+            S2,
+            13,
+            0,
+            "checkpoint covers record 12, which is not the record right before it (replayed or "
+            "moved signature)",
         )
     ]
