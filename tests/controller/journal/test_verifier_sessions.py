@@ -618,3 +618,23 @@ def test_a_closing_checkpoint_moved_to_the_start_of_its_session_covers_nothing_b
             "moved signature)",
         )
     ]
+
+
+def test_session_files_given_without_their_directory_never_call_an_unclosed_session_cut(
+    compact: dict[str, bytes],
+) -> None:
+    """Without head.json and the directory nothing says whether a session's end was cut or
+    is a crash's, even with a later session beside it: INCOMPLETE, never a cut tail."""
+    cut = _encode(_records(compact[S1])[:8])
+    report = verify_journal(
+        {S1: cut, S2: compact[S2]},
+        head=None,
+        kept_aside={},
+        kind="file",
+        path="journal",
+        now=NOW,
+        pinned_public_key=GENUINE.public_key_hex,
+    )
+    assert _found(report, "termination") == [
+        ("termination", "incomplete", S1, 9, len(cut), f"session 1 {NOT_CLOSED}")
+    ]
