@@ -7,7 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from tests.controller.journal.helpers import (
     session_open,
     write_compact_journal,
 )
+from tests.controller.journal.test_anchors import _recovered
 from tests.controller.journal.test_verifier import (
     GENUINE_KEY,
     HEAD,
@@ -862,3 +863,40 @@ def test_an_unreadable_first_line_of_a_lone_session_file_is_named_by_offset_and_
         ("schema", "fail", S2, 12, 10, "session starts with SESSION_CLOSE, not SESSION_OPEN"),
     ]
     assert [(s.records, s.first_seq, s.last_seq) for s in report.sessions] == [(2, 12, 13)]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "words"),
+    [
+        (Path.unlink, "noted here is missing: the evidence of a torn write was deleted"),
+        (
+            lambda kept: kept.write_bytes(kept.read_bytes().replace(b"da", b"DA")),
+            "does not match its size and SHA-256 noted here: it was changed",
+        ),
+        (
+            lambda kept: kept.write_bytes(kept.read_bytes() + b"\n"),
+            "does not match its size and SHA-256 noted here: it was changed",
+        ),
+    ],
+    ids=["deleted", "same size changed", "grown"],
+)
+def test_a_kept_aside_file_deleted_or_changed_is_a_fail_at_the_recovery_that_noted_it(
+    tmp_path: Path, tamper: Callable[[Path], object], words: str
+) -> None:
+    """S7: the torn write's evidence, listed with its size and SHA-256 by the RECOVERY record,
+    must stay as it was; the finding names that record and the file."""
+    journal, kept = _recovered(tmp_path)
+    tamper(kept)
+    report = verify_path(journal, now=NOW)
+    assert report.verdict == "FAIL"
+    recovery = report.dimensions["termination"].findings[0]
+    assert _found(report, "termination")[1:] == [
+        (
+            "termination",
+            "fail",
+            S1,
+            2,
+            recovery.offset,
+            f"kept-aside file {kept.name} {words}",
+        )
+    ]
