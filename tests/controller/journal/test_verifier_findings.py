@@ -900,3 +900,42 @@ def test_a_kept_aside_file_deleted_or_changed_is_a_fail_at_the_recovery_that_not
             f"kept-aside file {kept.name} {words}",
         )
     ]
+
+
+def test_in_a_directory_a_session_file_counts_only_under_its_own_name(
+    compact: dict[str, bytes],
+) -> None:
+    """Given to the core under another name, session 1's file does not stand for session 1:
+    session 1 is named missing, and its records are named as sitting in another file."""
+    report = verify_journal(
+        {"received.jsonl": compact[S1], S2: compact[S2]},
+        head=compact[HEAD],
+        kept_aside={},
+        kind="directory",
+        path="journal",
+        now=NOW,
+        pinned_public_key=GENUINE_KEY,
+        witnesses=[_witness(compact)],
+    )
+    assert report.verdict == "FAIL"
+    assert [(s.number, s.file) for s in report.sessions] == [(0, "received.jsonl"), (2, S2)]
+    assert _found(report, "links") == [
+        (
+            "links",
+            "fail",
+            S1,
+            11,
+            None,
+            f"session file {S1} is missing (deleted?): session 1 is gone and session 2 does not "
+            "follow session 0",
+        )
+    ]
+    moved = _found(report, "sequence")
+    assert len(moved) == 10 and moved[0] == (
+        "sequence",
+        "fail",
+        "received.jsonl",
+        1,
+        0,
+        "record says session 1 but sits in the file of session 0 (moved between files?)",
+    )
