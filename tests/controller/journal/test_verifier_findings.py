@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 
@@ -57,6 +58,28 @@ def _found(report: VerificationReport, *dimensions: str) -> list[Found]:
         for f in report.findings
         if not dimensions or f.dimension in dimensions
     ]
+
+
+def _core(
+    sessions: dict[str, bytes],
+    *,
+    head: bytes | None,
+    kept_aside: dict[str, bytes] | None = None,
+    kind: Literal["directory", "file"] = "directory",
+    witnesses: Sequence[WitnessHead] = (),
+    **keys: Any,
+) -> VerificationReport:
+    """Verified by the I/O-free core, given the files' names and bytes directly."""
+    return verify_journal(
+        sessions,
+        head=head,
+        kept_aside=kept_aside or {},
+        kind=kind,
+        path="journal",
+        now=NOW,
+        witnesses=witnesses,
+        **keys,
+    )
 
 
 def _with_not_regular(
@@ -798,13 +821,10 @@ def test_a_kept_aside_file_given_to_the_core_under_any_name_is_listed_as_unnoted
 ) -> None:
     """verify_journal takes file names to bytes; a kept-aside name that names no session file
     belongs to no open session, so it is a warning."""
-    report = verify_journal(
+    report = _core(
         {S1: compact[S1], S2: compact[S2]},
         head=compact[HEAD],
         kept_aside={"notes.txt": b"x"},
-        kind="directory",
-        path="journal",
-        now=NOW,
         pinned_public_key=GENUINE_KEY,
         witnesses=[_witness(compact)],
     )
@@ -907,13 +927,9 @@ def test_in_a_directory_a_session_file_counts_only_under_its_own_name(
 ) -> None:
     """Given to the core under another name, session 1's file does not stand for session 1:
     session 1 is named missing, and its records are named as sitting in another file."""
-    report = verify_journal(
+    report = _core(
         {"received.jsonl": compact[S1], S2: compact[S2]},
         head=compact[HEAD],
-        kept_aside={},
-        kind="directory",
-        path="journal",
-        now=NOW,
         pinned_public_key=GENUINE_KEY,
         witnesses=[_witness(compact)],
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.journal import JournalWriter
-from controller.journal.audit import VerificationReport, verify_journal, verify_path
+from controller.journal.audit import VerificationReport, verify_path
 from controller.journal.format import GENESIS_HASH, Head, HeadCheckpoint, parse_head, record_hash
 from controller.journal.records import Checkpoint
 from controller.journal.signing import CheckpointSigner
@@ -34,7 +34,7 @@ from tests.controller.journal.test_verifier import (
     _witness,
     compact,
 )
-from tests.controller.journal.test_verifier_findings import _found
+from tests.controller.journal.test_verifier_findings import _core, _found
 
 __all__ = ["compact"]  # the module-scoped journal fixture, shared with test_verifier
 
@@ -405,13 +405,9 @@ def test_a_journal_signed_by_none_of_several_trusted_keys_names_them_all(
     compact: dict[str, bytes],
 ) -> None:
     trusted = [fixed_signer(8), fixed_signer(9)]
-    report = verify_journal(
+    report = _core(
         {S1: compact[S1], S2: compact[S2]},
         head=compact[HEAD],
-        kept_aside={},
-        kind="directory",
-        path="journal",
-        now=NOW,
         trusted_keys=[signer.public_key_hex for signer in trusted],
         witnesses=[_witness(compact)],
     )
@@ -629,14 +625,8 @@ def test_session_files_given_without_their_directory_never_call_an_unclosed_sess
     """Without head.json and the directory nothing says whether a session's end was cut or
     is a crash's, even with a later session beside it: INCOMPLETE, never a cut tail."""
     cut = _encode(_records(compact[S1])[:8])
-    report = verify_journal(
-        {S1: cut, S2: compact[S2]},
-        head=None,
-        kept_aside={},
-        kind="file",
-        path="journal",
-        now=NOW,
-        pinned_public_key=GENUINE.public_key_hex,
+    report = _core(
+        {S1: cut, S2: compact[S2]}, head=None, kind="file", pinned_public_key=GENUINE.public_key_hex
     )
     assert _found(report, "termination") == [
         ("termination", "incomplete", S1, 9, len(cut), f"session 1 {NOT_CLOSED}")
