@@ -470,36 +470,7 @@ class _Verifier:
         files = self._ordered_files()
         if self.kind == "directory":
             self._read_head()
-        expected_seq: int | None = 1 if self.kind == "directory" else None
-        prev_hash: str | None = GENESIS_HASH if self.kind == "directory" else None
-        previous_number: int | None = None
-        for index, (number, name) in enumerate(files):
-            if self.kind == "directory" and previous_number is not None:
-                for missing in range(previous_number + 1, number):
-                    self.add(
-                        "links",
-                        "fail",
-                        f"session file {session_file_name(missing)} is missing (deleted?): "
-                        f"session {missing} is gone and session {number} does not follow "
-                        f"session {previous_number}",
-                        file=session_file_name(missing),
-                        seq=expected_seq,
-                        order=(missing, -1),
-                    )
-            elif self.kind == "directory" and number != 1:
-                for missing in range(1, number):
-                    self.add(
-                        "links",
-                        "fail",
-                        f"session file {session_file_name(missing)} is missing (deleted?)",
-                        file=session_file_name(missing),
-                        seq=None,
-                        order=(missing, -1),
-                    )
-                expected_seq, prev_hash = None, None
-            previous_number = number
-            last = index == len(files) - 1
-            expected_seq, prev_hash = self._session(number, name, last, expected_seq, prev_hash)
+        self._sessions(files)
         if self.kind == "directory":
             self._head(files)
             self._kept_aside_files(files)
@@ -508,15 +479,58 @@ class _Verifier:
         if self.kind == "directory":
             self._witness(files)
         else:
-            self.dims[
-                "witness"
-            ].skipped = (
-                "a single session file was given; verify the journal directory against a witness"
+            self._skip_directory_checks()
+        return self._report()
+
+    def _sessions(self, files: list[tuple[int, str]]) -> None:
+        """The session files in order, each record due to follow the last of the file before;
+        in a directory, a session file missing before one is a `links` failure."""
+        expected_seq: int | None = 1 if self.kind == "directory" else None
+        prev_hash: str | None = GENESIS_HASH if self.kind == "directory" else None
+        previous_number: int | None = None
+        for index, (number, name) in enumerate(files):
+            if self.kind == "directory" and previous_number is not None:
+                self._missing_between(previous_number, number, expected_seq)
+            elif self.kind == "directory" and number != 1:
+                self._missing_first(number)
+                expected_seq, prev_hash = None, None
+            previous_number = number
+            last = index == len(files) - 1
+            expected_seq, prev_hash = self._session(number, name, last, expected_seq, prev_hash)
+
+    def _missing_between(self, previous: int, number: int, expected_seq: int | None) -> None:
+        """Session files missing between two present ones; the next record due names them."""
+        for missing in range(previous + 1, number):
+            self.add(
+                "links",
+                "fail",
+                f"session file {session_file_name(missing)} is missing (deleted?): "
+                f"session {missing} is gone and session {number} does not follow "
+                f"session {previous}",
+                file=session_file_name(missing),
+                seq=expected_seq,
+                order=(missing, -1),
             )
-            self.dims["links"].skipped = (
-                "a single session file was given; verify the journal directory to check how "
-                "sessions link and that none is missing"
+
+    def _missing_first(self, number: int) -> None:
+        """Session files missing before the first present one: no record is due at a known
+        number after them."""
+        for missing in range(1, number):
+            self.add(
+                "links",
+                "fail",
+                f"session file {session_file_name(missing)} is missing (deleted?)",
+                file=session_file_name(missing),
+                order=(missing, -1),
             )
+
+    def _skip_directory_checks(self) -> None:
+        """One session file says nothing of the sessions around it or of the witness."""
+        single = "a single session file was given; verify the journal directory"
+        self.dims["witness"].skipped = f"{single} against a witness"
+        self.dims["links"].skipped = f"{single} to check how sessions link and that none is missing"
+
+    def _report(self) -> VerificationReport:
         return VerificationReport(
             path=self.path,
             kind=self.kind,

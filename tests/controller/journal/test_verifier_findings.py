@@ -7,9 +7,10 @@ from __future__ import annotations
 import errno
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 
@@ -21,6 +22,7 @@ from controller.journal.audit import (
     verify_path,
 )
 from controller.journal.audit.anchors import WitnessHead
+from controller.journal.format import record_hash
 from tests.controller.journal.helpers import (
     OPERATOR,
     START_WALL_NS,
@@ -30,6 +32,7 @@ from tests.controller.journal.helpers import (
     session_open,
     write_compact_journal,
 )
+from tests.controller.journal.test_anchors import _recovered
 from tests.controller.journal.test_verifier import (
     GENUINE_KEY,
     HEAD,
@@ -55,6 +58,28 @@ def _found(report: VerificationReport, *dimensions: str) -> list[Found]:
         for f in report.findings
         if not dimensions or f.dimension in dimensions
     ]
+
+
+def _core(
+    sessions: dict[str, bytes],
+    *,
+    head: bytes | None,
+    kept_aside: dict[str, bytes] | None = None,
+    kind: Literal["directory", "file"] = "directory",
+    witnesses: Sequence[WitnessHead] = (),
+    **keys: Any,
+) -> VerificationReport:
+    """Verified by the I/O-free core, given the files' names and bytes directly."""
+    return verify_journal(
+        sessions,
+        head=head,
+        kept_aside=kept_aside or {},
+        kind=kind,
+        path="journal",
+        now=NOW,
+        witnesses=witnesses,
+        **keys,
+    )
 
 
 def _with_not_regular(
@@ -114,6 +139,8 @@ def test_a_session_cut_before_its_close_with_a_later_session_is_a_fail_naming_it
         ),
     ]
     assert report.sessions[0].terminated is False
+    # each session's first record was checked for its link, whether it holds or not; and head.json
+    assert report.dimensions["links"].checked == 3
 
 
 def test_an_emptied_session_file_before_a_later_session_is_a_fail_with_no_record_to_name(
@@ -637,3 +664,294 @@ def test_verified_at_is_utc_whatever_the_machines_time_zone(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_record_deleted_right_after_an_unreadable_line_is_still_named_missing(
+    compact: dict[str, bytes],
+) -> None:
+    """The unreadable line stands for record 3, so record 4 is due after it: record 5 there is a
+    gap, the only sign of the deletion (the link past an unreadable line cannot be checked)."""
+    lines = compact[S1].splitlines(keepends=True)
+    lines[2] = b"{not json\n"
+    del lines[3]
+    report = _verify({**compact, S1: b"".join(lines)}, witnesses=[_witness(compact)])
+    assert _found(report, "framing", "sequence", "chain") == [
+        (
+            "framing",
+            "fail",
+            S1,
+            3,
+            len(b"".join(lines[:2])),
+            "unreadable line: not JSON (Expecting property name enclosed in double quotes at "
+            "column 2)",
+        ),
+        (
+            "sequence",
+            "fail",
+            S1,
+            4,
+            len(b"".join(lines[:3])),
+            "sequence gap: found 5 where 4 was due; record 4 is missing",
+        ),
+    ]
+
+
+def test_a_record_whose_seq_is_not_a_number_fails_schema_and_sequence_and_the_count_goes_on(
+    compact: dict[str, bytes],
+) -> None:
+    """S9: record 5's `seq` made a string (and its hash made to match) is named as record 5 in
+    both dimensions, not a crash; record 6 is due after it, so deleting record 6 is a gap."""
+    records = _records(compact[S1])
+    records[4]["seq"] = "5"
+    records[4]["hash"] = record_hash(records[4])
+    changed = _encode(records[:5] + records[6:])
+    report = _verify({**compact, S1: changed}, witnesses=[_witness(compact)])
+    at_5, at_7 = len(_encode(records[:4])), len(_encode(records[:5]))
+    assert report.verdict == "FAIL"
+    assert _found(report, "schema", "sequence", "chain") == [
+        ("schema", "fail", S1, 5, at_5, "schema: seq: Input should be a valid integer"),
+        ("sequence", "fail", S1, 5, at_5, "no usable sequence number"),
+        (
+            "sequence",
+            "fail",
+            S1,
+            6,
+            at_7,
+            "sequence gap: found 7 where 6 was due; record 6 is missing",
+        ),
+        (
+            "chain",
+            "fail",
+            S1,
+            6,
+            at_7,
+            "does not link to the record before it (prev differs): a record was inserted, "
+            "deleted or reordered here",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("seq", ["11", True, None])
+def test_a_lone_session_files_first_record_without_a_usable_seq_is_named_by_offset_alone(
+    journal: Path, seq: object
+) -> None:
+    """S9: with no file before it, nothing says which number was due, so the findings name
+    the byte offset and no record; the records after it are read and counted."""
+    records = _records((journal / S2).read_bytes())
+    records[0]["seq"] = seq
+    (journal / S2).write_bytes(_encode(records))
+    report = verify_path(journal / S2, pinned_public_key=GENUINE_KEY, now=NOW)
+    assert report.verdict == "FAIL"
+    assert _found(report) == [
+        ("schema", "fail", S2, None, 0, "schema: seq: Input should be a valid integer"),
+        ("sequence", "fail", S2, None, 0, "no usable sequence number"),
+        (
+            "chain",
+            "fail",
+            S2,
+            None,
+            0,
+            "content does not match its hash: the record was changed after it was written",
+        ),
+        (
+            "schema",
+            "fail",
+            S2,
+            12,
+            len(_encode(records[:1])),
+            "session starts with SESSION_CLOSE, not SESSION_OPEN",
+        ),
+    ]
+    assert (report.sessions[0].records, report.sessions[0].first_seq) == (2, 12)
+
+
+def test_a_changed_first_record_of_a_lone_session_file_is_named_by_its_own_number(
+    journal: Path,
+) -> None:
+    path = journal / S2
+    path.write_bytes(path.read_bytes().replace(b'"P-0043"', b'"P-0099"', 1))
+    report = verify_path(path, pinned_public_key=GENUINE_KEY, now=NOW)
+    assert report.verdict == "FAIL"
+    assert _found(report, "chain") == [
+        (
+            "chain",
+            "fail",
+            S2,
+            11,
+            0,
+            "content does not match its hash: the record was changed after it was written",
+        )
+    ]
+
+
+def test_a_lone_session_file_reports_the_session_its_records_name(journal: Path) -> None:
+    """A copy named after another number still reports the session its records say."""
+    renamed = journal / "session-000007.jsonl"
+    renamed.write_bytes((journal / S2).read_bytes())
+    report = verify_path(renamed, pinned_public_key=GENUINE_KEY, now=NOW)
+    assert [(s.number, s.file, s.records) for s in report.sessions] == [
+        (2, "session-000007.jsonl", 3)
+    ]
+
+
+def test_a_lone_session_file_holding_only_its_open_is_incomplete(journal: Path) -> None:
+    """A session file as penctl leaves it when stopped right after opening the session."""
+    first = (journal / S2).read_bytes().splitlines(keepends=True)[0]
+    (journal / S2).write_bytes(first)
+    report = verify_path(journal / S2, pinned_public_key=GENUINE_KEY, now=NOW)
+    assert report.verdict == "INCOMPLETE"
+    assert [(s.number, s.records, s.first_seq, s.last_seq) for s in report.sessions] == [
+        (2, 1, 11, 11)
+    ]
+    assert _found(report) == [
+        (
+            "termination",
+            "incomplete",
+            S2,
+            12,
+            len(first),
+            "session 2 is not closed (no SESSION_CLOSE and checkpoint at its end): it is still "
+            "running, or penctl stopped during it and has not started since",
+        ),
+    ]
+
+
+def test_a_kept_aside_file_given_to_the_core_under_any_name_is_listed_as_unnoted(
+    compact: dict[str, bytes],
+) -> None:
+    """verify_journal takes file names to bytes; a kept-aside name that names no session file
+    belongs to no open session, so it is a warning."""
+    report = _core(
+        {S1: compact[S1], S2: compact[S2]},
+        head=compact[HEAD],
+        kept_aside={"notes.txt": b"x"},
+        pinned_public_key=GENUINE_KEY,
+        witnesses=[_witness(compact)],
+    )
+    assert report.verdict == "PASS"
+    assert _found(report) == [
+        (
+            "termination",
+            "warning",
+            "notes.txt",
+            None,
+            None,
+            "kept-aside file notes.txt is not noted by any RECOVERY record",
+        )
+    ]
+
+
+def test_a_record_whose_hash_is_not_text_is_named_once_and_the_next_link_is_not_judged(
+    compact: dict[str, bytes],
+) -> None:
+    """Record 4's `hash` made a number: a schema and a chain failure there. Nothing says what
+    record 5 should link to, so record 5 is not blamed for it."""
+    records = _records(compact[S1])
+    records[3]["hash"] = 4
+    report = _verify({**compact, S1: _encode(records)}, witnesses=[_witness(compact)])
+    at_4 = len(_encode(records[:3]))
+    assert [f[:5] for f in _found(report, "schema", "chain")] == [
+        ("schema", "fail", S1, 4, at_4),
+        ("chain", "fail", S1, 4, at_4),
+    ]
+    assert _found(report, "chain")[0][5] == (
+        "content does not match its hash: the record was changed after it was written"
+    )
+
+
+def test_an_unreadable_first_line_of_a_lone_session_file_is_named_by_offset_and_reading_goes_on(
+    journal: Path,
+) -> None:
+    """S9: nothing before it says which record was due, so the finding names byte 0 and no
+    record; the records after it are read, and the session is seen not to start with its
+    SESSION_OPEN."""
+    lines = (journal / S2).read_bytes().splitlines(keepends=True)
+    lines[0] = b"{not json\n"
+    (journal / S2).write_bytes(b"".join(lines))
+    report = verify_path(journal / S2, pinned_public_key=GENUINE_KEY, now=NOW)
+    assert report.verdict == "FAIL"
+    assert _found(report) == [
+        (
+            "framing",
+            "fail",
+            S2,
+            None,
+            0,
+            "unreadable line: not JSON (Expecting property name enclosed in double quotes at "
+            "column 2)",
+        ),
+        ("schema", "fail", S2, 12, 10, "session starts with SESSION_CLOSE, not SESSION_OPEN"),
+    ]
+    assert [(s.records, s.first_seq, s.last_seq) for s in report.sessions] == [(2, 12, 13)]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "words"),
+    [
+        (Path.unlink, "noted here is missing: the evidence of a torn write was deleted"),
+        (
+            lambda kept: kept.write_bytes(kept.read_bytes().replace(b"da", b"DA")),
+            "does not match its size and SHA-256 noted here: it was changed",
+        ),
+        (
+            lambda kept: kept.write_bytes(kept.read_bytes() + b"\n"),
+            "does not match its size and SHA-256 noted here: it was changed",
+        ),
+    ],
+    ids=["deleted", "same size changed", "grown"],
+)
+def test_a_kept_aside_file_deleted_or_changed_is_a_fail_at_the_recovery_that_noted_it(
+    tmp_path: Path, tamper: Callable[[Path], object], words: str
+) -> None:
+    """S7: the torn write's evidence, listed with its size and SHA-256 by the RECOVERY record,
+    must stay as it was; the finding names that record and the file."""
+    journal, kept = _recovered(tmp_path)
+    tamper(kept)
+    report = verify_path(journal, now=NOW)
+    assert report.verdict == "FAIL"
+    recovery = report.dimensions["termination"].findings[0]
+    assert _found(report, "termination")[1:] == [
+        (
+            "termination",
+            "fail",
+            S1,
+            2,
+            recovery.offset,
+            f"kept-aside file {kept.name} {words}",
+        )
+    ]
+
+
+def test_in_a_directory_a_session_file_counts_only_under_its_own_name(
+    compact: dict[str, bytes],
+) -> None:
+    """Given to the core under another name, session 1's file does not stand for session 1:
+    session 1 is named missing, and its records are named as sitting in another file."""
+    report = _core(
+        {"received.jsonl": compact[S1], S2: compact[S2]},
+        head=compact[HEAD],
+        pinned_public_key=GENUINE_KEY,
+        witnesses=[_witness(compact)],
+    )
+    assert report.verdict == "FAIL"
+    assert [(s.number, s.file) for s in report.sessions] == [(0, "received.jsonl"), (2, S2)]
+    assert _found(report, "links") == [
+        (
+            "links",
+            "fail",
+            S1,
+            11,
+            None,
+            f"session file {S1} is missing (deleted?): session 1 is gone and session 2 does not "
+            "follow session 0",
+        )
+    ]
+    moved = _found(report, "sequence")
+    assert len(moved) == 10 and moved[0] == (
+        "sequence",
+        "fail",
+        "received.jsonl",
+        1,
+        0,
+        "record says session 1 but sits in the file of session 0 (moved between files?)",
+    )

@@ -46,11 +46,19 @@ def test_a_forged_checkpoint_signature_with_an_intact_chain_is_a_fail(
     assert report.dimensions["chain"].status == "pass"
     assert report.verdict == "FAIL"
     forged = [
-        f
+        (f.severity, f.file, f.seq, f.offset, f.message)
         for f in report.dimensions["checkpoints"].findings
-        if "the Ed25519 signature does not verify" in f.message
+        if f.file == S2
     ]
-    assert [(f.file, f.seq) for f in forged] == [(S2, _records(compact[S2])[-1]["seq"])]
+    assert forged == [
+        (
+            "fail",
+            S2,
+            _records(compact[S2])[-1]["seq"],
+            len(b"".join(compact[S2].splitlines(keepends=True)[:2])),
+            f"the Ed25519 signature does not verify with key {fixed_signer().key_id}",
+        )
+    ]
 
 
 def test_a_checkpoint_whose_key_id_is_not_its_public_keys_is_a_fail(
@@ -97,8 +105,13 @@ def test_a_record_of_one_session_in_another_sessions_file_is_a_fail(
     assert report.dimensions["checkpoints"].status == "pass"
     assert report.verdict == "FAIL"
     [finding] = report.dimensions["sequence"].findings
-    assert "moved between files" in finding.message
-    assert finding.file == S2
+    assert (finding.severity, finding.file, finding.seq, finding.offset, finding.message) == (
+        "fail",
+        S2,
+        12,
+        len(compact[S2].splitlines(keepends=True)[0]),
+        "record says session 1 but sits in the file of session 2 (moved between files?)",
+    )
 
 
 def test_a_head_json_with_a_forged_signature_is_a_fail_naming_the_key_it_was_checked_with(
