@@ -514,10 +514,17 @@ class Firmware:
         return skip if self._quiet_for(skip) else 0
 
     def _quiet_signature(self) -> tuple[Any, ...]:
-        """Everything but time that a steady stretch's verdict depends on."""
+        """Everything but time that a steady stretch's verdict depends on, including the windows
+        counting towards a fault: a condition that ended between two ticks (a drift's end, say)
+        can bring the model back to a state found quiet before, and its window must still be
+        closed by a tick before ticks are skipped."""
         m = self.model
         return (
             self._state,
+            self._over_current_since,
+            self._stall_since,
+            self._disagree_since,
+            self._settle_since,
             m.motor_on,
             m.speed_target_sps,
             m.speed_sps,

@@ -91,6 +91,18 @@ class SimulatedPen:
         self._want_command_events()
         self._port: PenPort | None = None
         self.plugged = True
+        self._lay_wires()
+        self._occurrences: Counter[str] = Counter()
+        self._pending_events: list[SimEvent] = []
+        self._fresh_serials = 1
+        self._closed = False
+        with self.lock:
+            self._schedule_timed_faults()
+            self._reschedule()
+
+    def _lay_wires(self) -> None:
+        """The link's two directions, each with its own faults, and the wake-up timer (none yet)."""
+        clock = self.clock
         self._to_host = WirePipe(
             Direction.TO_HOST, clock, self._deliver_to_host, self._emit_wire, self._cut_link
         )
@@ -99,16 +111,14 @@ class SimulatedPen:
         )
         self._timer: TimerHandle | None = None
         self._timer_due: int | None = None
-        self._occurrences: Counter[str] = Counter()
-        self._pending_events: list[SimEvent] = []
-        self._fresh_serials = 1
-        self._closed = False
-        with self.lock:
-            for fault in scenario.faults:
-                if fault.trigger.at_ms is not None:
-                    when = self.started_ns + fault.trigger.at_ms * NS_PER_MS
-                    clock.call_at(when, self._fire_later(fault))
-            self._reschedule()
+
+    def _schedule_timed_faults(self) -> None:
+        """The scenario's faults with an `at_ms`, on the clock from power-on; the others fire on
+        events (`_publish`)."""
+        for fault in self.scenario.faults:
+            if fault.trigger.at_ms is not None:
+                when = self.started_ns + fault.trigger.at_ms * NS_PER_MS
+                self.clock.call_at(when, self._fire_later(fault))
 
     # ---- wiring --------------------------------------------------------------------------------
 

@@ -351,10 +351,14 @@ def test_brownout_threshold_is_exclusive_a_cell_at_exactly_the_minimum_keeps_run
 
 
 def test_a_pen_browning_out_while_booting_stays_in_boot_until_the_cell_recovers() -> None:
+    """Held in reset: it never finishes booting (no BOOT, no `boot`) while the cell is down,
+    and boots a full `boot_ms` after it recovers."""
     b = make_bench()
     b.pen.act(lambda now: b.fw.set_internal_resistance(40_000, now))
-    b.advance_ms(1000)
-    assert b.fw.state is PenState.BOOTING
+    for _ in range(50):
+        b.advance_ms(b.pen.config.tick_ms)
+        assert b.fw.state is PenState.BOOTING
+    assert not b.named("boot") and EventCode.BOOT not in b.host.events()
     b.pen.act(lambda now: b.fw.set_internal_resistance(150, now))
     recovered_ns = b.clock.monotonic_ns()
     b.advance_ms(b.pen.config.boot_ms - 40)
@@ -508,6 +512,16 @@ def test_each_host_frame_is_recorded_with_its_type_seq_and_result() -> None:
         {"type": "LEASE", "seq": lease, "result": "duplicate"},
     ]
     assert b.fw.stats["rx_frames"] == before + 3 and b.fw.stats["rx_duplicates"] == 1
+
+
+def test_the_pens_stats_count_every_duplicate_answered_from_memory() -> None:
+    """`stats` counts the frames received and, of those, each one answered from memory."""
+    b = make_bench().identified()
+    before = b.fw.stats["rx_frames"]
+    lease = b.host.send(Lease(300))
+    for _ in range(3):
+        b.host.send(Lease(300), seq=lease)
+    assert b.fw.stats["rx_frames"] == before + 4 and b.fw.stats["rx_duplicates"] == 3
 
 
 def test_a_pen_type_frame_at_the_pen_is_recorded_as_dropped_by_name() -> None:
