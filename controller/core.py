@@ -330,6 +330,8 @@ class Controller:
 
     def raise_alarm(self, alarm_id: str, values: dict[str, Any], *, journal: bool = True) -> None:
         """Show an alarm; a needle-stopping one stops the needle first (S7), then journals.
+        STOPPING means a stop is already on its way (the link repeats it until the pen answers):
+        a second one would only journal a second NEEDLE_STOP under the wrong reason.
 
         It is on show before the stop is journaled: a journal failing on that record raises
         JOURNAL_FAULT beside it, never in its place (S6: the console says what happened)."""
@@ -347,7 +349,7 @@ class Controller:
         )
         if not shown:
             self.alarms.append(alarm)
-        if spec.stops_needle and self.device_state in (Device.RUNNING, Device.STOPPING):
+        if spec.stops_needle and self.device_state is Device.RUNNING:
             self.stop_needle(StopReason.HOST_FAULT, f"alarm {alarm_id}")
         if journal and not shown:
             self.journal_alarm(alarm)
