@@ -401,6 +401,13 @@ class _Walk:
     types: list[tuple[str, int, int]] = field(default_factory=list)  # (type, seq, offset)
 
 
+def _here(walk: _Walk, index: int) -> dict[str, Any]:
+    """Where the `index`th readable record of the walk is: named by the number due at its
+    position, as every dimension names it (§7)."""
+    _, seq, offset = walk.types[index]
+    return {"file": walk.name, "seq": seq, "offset": offset, "order": (walk.number, offset)}
+
+
 def _sequence_break(found: int, due: int) -> str:
     if found > due:
         gap = (
@@ -626,10 +633,10 @@ class _Verifier:
             verdict.first_seq, verdict.last_seq = good[0][0].seq, good[-1][0].seq
             if self.kind == "file":
                 verdict.number = good[0][0].session
-        self._structure(number, name, walk.types, verdict)
-        self._checkpoints(name, number, good)
+        self._structure(walk)
+        self._checkpoints(walk)
         next_seq = good[-1][0].seq + 1 if good else expected_seq
-        self._termination(number, name, last, split, good, verdict, next_seq)
+        self._termination(walk, last, split, verdict, next_seq)
         return walk.expected_seq, walk.prev_hash
 
     def _line(self, walk: _Walk, position: int, line: Line) -> None:
@@ -788,13 +795,11 @@ class _Verifier:
             )
         walk.last_mono_ns, walk.last_utc = record.mono_ns, record.utc
 
-    def _structure(
-        self, number: int, name: str, types: list[tuple[str, int, int]], verdict: SessionVerdict
-    ) -> None:
+    def _structure(self, walk: _Walk) -> None:
         """§11.10(f): the order of steps a session may take."""
         closed_at: int | None = None
-        for index, (kind, seq, offset) in enumerate(types):
-            here = {"file": name, "seq": seq, "offset": offset, "order": (number, offset)}
+        for index, (kind, seq, _) in enumerate(walk.types):
+            here = _here(walk, index)
             if index == 0 and kind not in ("SESSION_OPEN", "RECOVERY"):
                 self.add("schema", "fail", f"session starts with {kind}, not SESSION_OPEN", **here)
             elif index > 0 and kind == "SESSION_OPEN":
@@ -819,13 +824,16 @@ class _Verifier:
                     self.add("schema", "fail", "the session is closed twice", **here)
                 closed_at = seq
 
-    def _checkpoints(self, name: str, number: int, good: list[tuple[Record, int]]) -> None:
+    def _checkpoints(self, walk: _Walk) -> None:
+        """Each signed record, named by the number due at its position (`walk.types`), as the
+        other dimensions name it."""
         result = self.dims["checkpoints"]
-        for index, (record, offset) in enumerate(good):
+        good = walk.good
+        for index, (record, _) in enumerate(good):
             if record.type not in SIGNED:
                 continue
             result.checked += 1
-            here = {"file": name, "seq": record.seq, "offset": offset, "order": (number, offset)}
+            here = _here(walk, index)
             before = good[index - 1][0] if index > 0 else None
             problem = self.chain.follow(record, before)
             if problem is not None:
@@ -878,18 +886,18 @@ class _Verifier:
 
     def _termination(
         self,
-        number: int,
-        name: str,
+        walk: _Walk,
         last: bool,
         split: SplitFile,
-        good: list[tuple[Record, int]],
         verdict: SessionVerdict,
         next_seq: int | None,
     ) -> None:
         """Unterminated sessions and torn tails are a crash's marks: allowed only at the end of
-        the newest session, beyond the last checkpoint head.json vouches for."""
+        the newest session, beyond the last checkpoint head.json vouches for. The words name the
+        session of the verdict: for a lone file, the one its records name (§7)."""
         self.dims["termination"].checked += 1
-        records = [r for r, _ in good]
+        number, name = walk.number, walk.name
+        records = [r for r, _ in walk.good]
         close = next((r for r in records if r.type == "SESSION_CLOSE"), None)
         verdict.outcome = close.data.get("outcome") if close is not None else None
         verdict.terminated = (
@@ -904,9 +912,9 @@ class _Verifier:
         if split.torn_offset is not None:
             verdict.torn_bytes = split.size - split.torn_offset
             self._torn_tail(number, name, split, next_seq, pending=crash_end, why=why)
-        self._recoveries(number, name, good, verdict)
+        self._recoveries(walk, verdict)
         if not verdict.terminated:
-            self._unclosed(number, name, split, records, next_seq, pending=pending, why=why)
+            self._unclosed(walk, verdict.number, split, next_seq, pending=pending, why=why)
 
     def _torn_tail(
         self,
@@ -944,10 +952,9 @@ class _Verifier:
 
     def _unclosed(
         self,
-        number: int,
-        name: str,
+        walk: _Walk,
+        session: int,
         split: SplitFile,
-        records: list[Record],
         next_seq: int | None,
         *,
         pending: bool,
@@ -955,13 +962,14 @@ class _Verifier:
     ) -> None:
         """No closing checkpoint: a session still running or crashed, if still `pending`, else a
         cut tail (`why`)."""
+        number, name = walk.number, walk.name
         end = split.good_end()
-        last_seq = records[-1].seq if records else "-"
+        last_seq = walk.good[-1][0].seq if walk.good else "-"
         if pending:
             self.add(
                 "termination",
                 "incomplete",
-                f"session {number} is not closed (no SESSION_CLOSE and checkpoint at its end): "
+                f"session {session} is not closed (no SESSION_CLOSE and checkpoint at its end): "
                 "it is still running, or penctl stopped during it and has not started since",
                 file=name,
                 seq=next_seq,
@@ -972,7 +980,7 @@ class _Verifier:
             self.add(
                 "termination",
                 "fail",
-                f"session {number} ends at record {last_seq} without a closing checkpoint, "
+                f"session {session} ends at record {last_seq} without a closing checkpoint, "
                 f"but {why}: its tail was cut",
                 file=name,
                 seq=next_seq,
@@ -980,20 +988,20 @@ class _Verifier:
                 order=(number, end),
             )
 
-    def _recoveries(
-        self, number: int, name: str, good: list[tuple[Record, int]], verdict: SessionVerdict
-    ) -> None:
-        for record, offset in good:
+    def _recoveries(self, walk: _Walk, verdict: SessionVerdict) -> None:
+        """Each RECOVERY, named as `_checkpoints` names a signed record; its kept-aside files
+        against their notes, in a directory."""
+        for index, (record, _) in enumerate(walk.good):
             if record.type != "RECOVERY":
                 continue
             verdict.recovered = True
-            here = {"file": name, "seq": record.seq, "offset": offset, "order": (number, offset)}
+            here = _here(walk, index)
             torn_bytes = sum(item["bytes"] for item in record.data["kept_aside"])
             kept = f"; {torn_bytes} bytes of an unfinished record were kept aside"
             self.add(
                 "termination",
                 "incomplete",
-                f"session {number} was recovered after penctl stopped during it"
+                f"session {verdict.number} was recovered after penctl stopped during it"
                 + (kept if torn_bytes else ""),
                 **here,
             )

@@ -598,24 +598,109 @@ def test_a_closing_checkpoint_moved_to_the_start_of_its_session_covers_nothing_b
     compact: dict[str, bytes],
 ) -> None:
     """The first record of a session file has no record before it in that file to cover, even
-    when the record it names sits later in the same file."""
+    when the record it names sits later in the same file. Every finding about the moved record
+    names it 11, the number due at its place, not the 13 it carries (docs/journal.md §7)."""
     second = _records(compact[S2])
     files = {**compact, S2: _encode([second[2], second[0], second[1]])}
     report = _verify(files, witnesses=[_witness(compact)])
     assert report.verdict == "FAIL"
-    # (the record is named by the offset: the number due there is 11, the one it carries 13)
-    assert [
-        (dim, severity, file, at, words)
-        for dim, severity, file, _, at, words in _found(report, "checkpoints")
-    ] == [
+    assert [f for f in _found(report) if (f[2], f[4]) == (S2, 0)] == [
+        ("schema", "fail", S2, 11, 0, "session starts with CHECKPOINT, not SESSION_OPEN"),
+        (
+            "sequence",
+            "fail",
+            S2,
+            11,
+            0,
+            "sequence gap: found 13 where 11 was due; records 11–12 are missing",
+        ),
+        (
+            "links",
+            "fail",
+            S2,
+            11,
+            0,
+            "first record of session 2 does not link to the last record of the session before: "
+            "a session was deleted, or records before it were cut or changed",
+        ),
         (
             "checkpoints",
             "fail",
             S2,
+            11,
             0,
             "checkpoint covers record 12, which is not the record right before it (replayed or "
             "moved signature)",
-        )
+        ),
+    ]
+
+
+def _recovered_second(compact: dict[str, bytes]) -> dict[str, bytes]:
+    """Session 2 as penctl leaves it after a restart, not yet closed: its SESSION_OPEN (record
+    11), then the RECOVERY (record 12)."""
+    second = _records(compact[S2])
+    return _genuine(_records(compact[S1]), [second[0], _recovery(second[0])])
+
+
+def test_a_renumbered_recovery_is_named_by_the_number_due_in_every_finding(
+    compact: dict[str, bytes],
+) -> None:
+    """A RECOVERY whose `seq` was changed (its hash made anew) is record 12 both where the
+    sequence breaks and where the recovery is reported; the count goes on from the 40 it
+    carries (docs/journal.md §7)."""
+    built = _recovered_second(compact)
+    opening, recovery = _records(built[S2])
+    renumbered = {**recovery, "seq": 40}
+    renumbered["hash"] = record_hash(renumbered)
+    files = {**built, S2: _encode([opening, renumbered])}
+    report = _anchored(files)
+    assert report.verdict == "FAIL"
+    at = _offset(files, S2, 1)
+    assert _found(report) == [
+        (
+            "sequence",
+            "fail",
+            S2,
+            12,
+            at,
+            "sequence gap: found 40 where 12 was due; records 12–39 are missing",
+        ),
+        (
+            "termination",
+            "incomplete",
+            S2,
+            12,
+            at,
+            "session 2 was recovered after penctl stopped during it",
+        ),
+        ("termination", "incomplete", S2, 41, len(files[S2]), f"session 2 {NOT_CLOSED}"),
+    ]
+
+
+def test_a_lone_file_saved_under_another_number_names_its_records_session_in_every_finding(
+    compact: dict[str, bytes],
+) -> None:
+    """Session 2's records in session-000007.jsonl: the verdict, the recovery and the unclosed
+    end all say session 2, the session the records name (docs/journal.md §7)."""
+    built = _recovered_second(compact)
+    copy = "session-000007.jsonl"
+    report = _core(
+        {copy: built[S2]}, head=None, kind="file", pinned_public_key=GENUINE.public_key_hex
+    )
+    assert report.verdict == "INCOMPLETE"
+    assert [(s.number, s.file, s.recovered, s.terminated) for s in report.sessions] == [
+        (2, copy, True, False)
+    ]
+    assert _found(report) == [
+        (
+            "termination",
+            "incomplete",
+            copy,
+            12,
+            _offset(built, S2, 1),
+            "session 2 was recovered after penctl stopped during it",
+        ),
+        ("termination", "incomplete", copy, 13, len(built[S2]), f"session 2 {NOT_CLOSED}"),
     ]
 
 
