@@ -151,3 +151,23 @@ def test_s2_a_short_cartridge_caps_the_area_s_depth_at_its_needle_length(world: 
     assert limits is not None
     assert (limits.depth_max.value, limits.depth_max.layer.value) == (1000, "cartridge")
     assert limits.depth_max.sentence == "1.0 mm is this cartridge's maximum (its needle length)"
+
+
+# An area's limits need the pen's own (IDENTIFY) and the session's profile. The workflow ensures
+# both before treatment; these put the controller in each state directly, so the refusal holds if
+# the workflow in front of it ever changes (as test_permissions.py's "guards behind the workflow").
+
+
+@pytest.mark.parametrize("missing", ["pen", "profile"])
+def test_s2_no_area_is_selected_without_the_pen_s_limits_or_the_profile(
+    world: World, missing: str
+) -> None:
+    world.to_armed()
+    if missing == "pen":
+        world.ctl.facts.identify = None
+    else:
+        world.ctl.progress.profile = None
+    world.submit(act.SelectArea(area="cheek_right"))
+    [refused] = world.records("ACTION_REFUSED")
+    assert refused["data"]["reason"] == "the pen is not identified"
+    assert world.ctl.progress.area == "cheek_left"
