@@ -204,3 +204,16 @@ def test_s6_a_host_fault_acknowledged_keeps_the_operators_note_in_the_journal(
     assert ("DEPTH_DEVIATION", "depth checked on the test pad") in acks
     assert "DEPTH_DEVIATION" not in world.alarm_ids()
     assert world.device is Device.IDLE
+
+
+def test_s6_an_estop_pressed_with_no_pen_stays_latched_until_a_pen_can_confirm_it(
+    world: World,
+) -> None:
+    """Acknowledged with no pen, the e-stop goes back to connecting; acknowledged again there,
+    nothing says its cause is gone, so its alarm stays."""
+    world.submit(act.EStop(), after_ms=100)
+    assert world.device is Device.ESTOP
+    world.submit(act.Acknowledge(note="seen"))
+    assert world.device is Device.DISCONNECTED
+    world.submit(act.Acknowledge(note="seen again"))
+    assert "ESTOP_ENGAGED" in world.alarm_ids()
