@@ -12,6 +12,7 @@ import pytest
 
 from controller import actions as act
 from controller.machines import Device
+from simulator.config import PenConfig
 from tests.controller.world import World
 
 SOFT_REASON = "scar work on the cheek, agreed with the patient"
@@ -217,3 +218,40 @@ def test_s6_an_estop_pressed_with_no_pen_stays_latched_until_a_pen_can_confirm_i
     assert world.device is Device.DISCONNECTED
     world.submit(act.Acknowledge(note="seen again"))
     assert "ESTOP_ENGAGED" in world.alarm_ids()
+
+
+def test_s6_an_echo_mismatch_the_pen_has_no_fault_for_clears_on_acknowledgement() -> None:
+    """S3's latch is the controller's own: the pen has nothing to clear, so the acknowledgement
+    itself clears it and the note is journaled with it."""
+    world = World.build(config=PenConfig(defects=frozenset({"echo-other-set"})))
+    try:
+        world.connect()
+        world.intake()
+        world.prepare()
+        world.submit(act.SelectArea(area="cheek_left"))
+        world.submit(act.Arm(), after_ms=200)
+        assert world.device is Device.FAULT
+        assert "ECHO_MISMATCH" in world.alarm_ids()
+        world.submit(act.Acknowledge(note="pen swapped for the spare"), after_ms=100)
+        acks = [(r["data"]["subject"], r["data"]["note"]) for r in world.records("OPERATOR_ACK")]
+        assert ("ECHO_MISMATCH", "pen swapped for the spare") in acks
+        assert world.alarm_ids() == []
+        assert world.device is Device.IDLE
+    finally:
+        world.close()
+
+
+def test_s6_a_rebooted_pens_latch_acknowledged_once_it_is_back_keeps_the_note(
+    world: World,
+) -> None:
+    world.to_armed()
+    world.pen.reboot()
+    world.advance_ms(2000)
+    world.submit(act.Connect(), after_ms=500)
+    assert world.device is Device.IDLE
+    latched = world.alarm_ids()
+    assert "LINK_LOST" in latched
+    world.submit(act.Acknowledge(note="battery reseated"), after_ms=100)
+    acks = [(r["data"]["subject"], r["data"]["note"]) for r in world.records("OPERATOR_ACK")]
+    assert ("LINK_LOST", "battery reseated") in acks
+    assert world.alarm_ids() == []
