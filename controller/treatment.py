@@ -14,7 +14,7 @@ from controller import actions as act
 from controller.journal.records import NeedleStart, NeedleStop, ParamsRequested
 from controller.machines import Device
 from controller.progress import ParamSet
-from firmware_bridge.clock import NS_PER_MS, NS_PER_S
+from firmware_bridge.clock import NS_PER_S
 from firmware_bridge.protocol import ClearFault, FaultCode, Start, StopReason
 from profiles import DeviceLimits, EffectiveLimits, check_request
 
@@ -216,7 +216,7 @@ def on_tick(ctl: Controller) -> None:
         limit = f"{current.max_time_ns // (60 * NS_PER_S)} min of needling time"
         ctl.stop_needle(StopReason.TIME_LIMIT, f"the area's {limit} reached")
         ctl.fire("device", "stop")
-        ctl.raise_alarm("AREA_TIME_LIMIT", {"area": current.area, "limit": limit}, journal=True)
+        ctl.raise_alarm("AREA_TIME_LIMIT", {"area": current.area, "limit": limit})
     elif not current.warned and used_ns >= NEAR_FRACTION * current.max_time_ns:
         current.warned = True
         left_s = (current.max_time_ns - used_ns) // NS_PER_S
@@ -224,10 +224,3 @@ def on_tick(ctl: Controller) -> None:
             "AREA_TIME_NEAR",
             {"area": current.area, "remaining": f"{left_s // 60} min {left_s % 60} s"},
         )
-
-
-def time_left_ms(ctl: Controller) -> int | None:
-    current = ctl.progress.current
-    if current is None:
-        return None
-    return max(0, (current.max_time_ns - current.time_now_ns(ctl.now_ns())) // NS_PER_MS)

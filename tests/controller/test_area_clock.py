@@ -129,6 +129,15 @@ def test_a_warning_comes_once_at_four_fifths_of_the_area_s_time(world: World) ->
     assert [a["data"]["alarm_id"] for a in world.records("ALARM")] == ["AREA_TIME_NEAR"]
 
 
+def test_an_acknowledged_warning_is_not_given_again_for_the_same_area(world: World) -> None:
+    current = on_the_scalp(world)
+    used_so_far(world, current, SCALP_NS * 4 // 5)
+    world.submit(act.Acknowledge())
+    assert world.alarm_ids() == []
+    used_so_far(world, current, SCALP_NS * 4 // 5 + 10 * NS_PER_S)
+    assert world.alarm_ids() == [] and len(world.records("ALARM")) == 1
+
+
 def test_the_warning_comes_at_exactly_four_fifths(world: World) -> None:
     current = on_the_scalp(world)
     used_so_far(world, current, SCALP_NS * 4 // 5)
@@ -171,3 +180,16 @@ def test_s2_no_area_is_selected_without_the_pen_s_limits_or_the_profile(
     [refused] = world.records("ACTION_REFUSED")
     assert refused["data"]["reason"] == "the pen is not identified"
     assert world.ctl.progress.area == "cheek_left"
+
+
+def test_s2_without_a_cartridge_report_an_area_s_limits_leave_the_cartridge_out(
+    world: World,
+) -> None:
+    """The cartridge's layer needs its report; without one the other layers still bound the
+    area (the checklist refuses START without a cartridge: S1)."""
+    world.to_armed()
+    world.ctl.facts.cartridge = None
+    world.submit(act.SelectArea(area="cheek_right"))
+    limits = world.ctl.limits
+    assert world.ctl.progress.area == "cheek_right" and limits is not None
+    assert "cartridge" not in [layer.value for layer in limits.layers]
