@@ -158,6 +158,7 @@ def _pen_state(ctl: Controller, pen: PenState, fault: FaultCode, motor: MotorSta
     if pen is PenState.ESTOPPED and device is not Device.ESTOP and ctl.can("device", "estop"):
         ctl.raise_alarm("ESTOP_ENGAGED", {"by": "from the pen"})
         ctl.progress.end_pass(ctl, ctl.now_ns())
+        ctl.progress.confirmed = None  # the pen discards its set on an e-stop (S3; protocol.md §7)
         ctl.fire("device", "estop")
     elif pen is PenState.FAULTED and fault is not FaultCode.NONE:
         _pen_fault(ctl, fault)
@@ -248,11 +249,9 @@ def _start_not_confirmed(outcome: Refused | Failed | EchoMismatch) -> str:
 
 
 def _arm_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMismatch) -> None:
-    requested = ctl.progress.requested
     area = ctl.progress.area or "unknown"
-    if isinstance(outcome, Confirmed) and requested is not None:
+    if isinstance(outcome, Confirmed):
         ack = outcome.ack
-        ctl.progress.confirmed = ParamSet(ack.depth_um, ack.speed_sps, ack.param_version)
         ctl.record(
             ParamsApplied(
                 param_version=ack.param_version,
@@ -263,8 +262,12 @@ def _arm_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMi
             ),
             "pen",
         )
-        if ctl.device_state is Device.ARMING:
-            ctl.fire("device", "armed")
+        # A set no longer asked for (the area completed while the answer was on its way) is
+        # journaled, as the pen applied it, but confirms nothing: the next arm asks again.
+        if ctl.progress.requested is not None:
+            ctl.progress.confirmed = ParamSet(ack.depth_um, ack.speed_sps, ack.param_version)
+            if ctl.device_state is Device.ARMING:
+                ctl.fire("device", "armed")
         return
     if isinstance(outcome, EchoMismatch):
         ack = outcome.ack

@@ -398,12 +398,6 @@ def test_s3_a_late_echo_of_another_set_is_journaled_for_no_area_and_alarmed() ->
         world.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: _arm_outcome reads `outcome.why` of a Confirmed when progress.requested is "
-    "None (the area was completed while the SET_PARAMS answer was on its way): AttributeError, "
-    "shown as HOST_INTERNAL (reported in /work/notes/pe-a.md; the lead fixes pen_events.py)",
-)
 def test_s3_s6_a_late_confirmation_of_a_set_no_longer_asked_for_is_no_internal_error(
     world: World,
 ) -> None:

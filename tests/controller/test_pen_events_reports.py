@@ -323,12 +323,6 @@ def test_s1_stopping_ends_on_the_motors_stop_not_on_another_event_while_the_need
     assert world.device is Device.PAUSED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: _pen_state's e-stop branch keeps progress.confirmed (only the host's own "
-    "ESTOP and _latch clear it), so after the pen reports itself e-stopped the console still "
-    "shows a set the pen has discarded (simulator.md: an e-stop discards the applied set)",
-)
 def test_s3_s4_after_the_pen_reports_itself_estopped_no_settings_are_shown_as_confirmed(
     world: World,
 ) -> None:
