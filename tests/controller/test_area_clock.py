@@ -10,8 +10,6 @@ there).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from controller import actions as act
@@ -22,15 +20,6 @@ from tests.controller.test_controller_core import sent_to_pen
 from tests.controller.world import World
 
 SCALP_NS = 20 * 60 * NS_PER_S  # hair-growth on the scalp: 20 min of needling
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    built = World.build()
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 def on_the_scalp(world: World) -> AreaProgress:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +27,6 @@ from simulator.config import PenConfig
 from tests.controller.world import World
 
 DEV_FULL = Path("/dev/full")
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    built = World.build()
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 def running(world: World) -> World:

@@ -7,7 +7,6 @@ by itself), the link's report is handed to the controller as the link would hand
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,27 +22,8 @@ from firmware_bridge.link import (
 )
 from firmware_bridge.protocol import EventCode, FaultCode, MotorState, PenState
 from firmware_bridge.protocol.messages import Event
+from tests.controller.test_controller_core import running, sent_to_pen
 from tests.controller.world import World
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    built = World.build()
-    try:
-        yield built
-    finally:
-        built.close()
-
-
-def running(world: World) -> World:
-    world.to_armed()
-    world.start()
-    return world
-
-
-def sent_to_pen(world: World) -> list[tuple[str, dict[str, Any]]]:
-    assert world.ctl.pen is not None
-    return [(f["type"], f["fields"]) for f in world.ctl.pen.dump_frames() if f["dir"] == "to_pen"]
 
 
 def shown(world: World, alarm_id: str) -> str:

@@ -5,7 +5,6 @@ records, what an acknowledgement clears and the notes it keeps.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,15 +15,6 @@ from simulator.config import PenConfig
 from tests.controller.world import World
 
 SOFT_REASON = "scar work on the cheek, agreed with the patient"
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    built = World.build()
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 def params_sent(world: World) -> list[dict[str, Any]]:
