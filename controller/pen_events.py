@@ -160,8 +160,8 @@ def _pen_state(ctl: Controller, pen: PenState, fault: FaultCode, motor: MotorSta
         ctl.progress.end_pass(ctl, ctl.now_ns())
         ctl.progress.confirmed = None  # the pen discards its set on an e-stop (S3; protocol.md §7)
         ctl.fire("device", "estop")
-    elif pen is PenState.FAULTED and fault is not FaultCode.NONE:
-        _pen_fault(ctl, fault)
+    elif pen is PenState.FAULTED:
+        _pen_fault(ctl, fault)  # one that names no fault is PEN_INTERNAL (FAULT_ALARMS)
     elif device is Device.STOPPING and motor is MotorState.STOPPED and _stops_answered(ctl):
         ctl.fire("device", "stopped")
 
@@ -262,12 +262,12 @@ def _arm_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMi
             ),
             "pen",
         )
-        # A set no longer asked for (the area completed while the answer was on its way) is
-        # journaled, as the pen applied it, but confirms nothing: the next arm asks again.
-        if ctl.progress.requested is not None:
+        # Only an answer while ARMING confirms. One that comes later (an e-stop, a latch or the
+        # area's completion came between) is journaled, as the pen applied it, but confirms
+        # nothing: the pen has discarded it since, or the area no longer asks for it (S3).
+        if ctl.device_state is Device.ARMING:
             ctl.progress.confirmed = ParamSet(ack.depth_um, ack.speed_sps, ack.param_version)
-            if ctl.device_state is Device.ARMING:
-                ctl.fire("device", "armed")
+            ctl.fire("device", "armed")
         return
     if isinstance(outcome, EchoMismatch):
         ack = outcome.ack

@@ -58,7 +58,6 @@ class SessionProgress:
     area: str | None = None
     areas: dict[str, AreaProgress] = field(default_factory=dict)
     proposed: ParamSet | None = None
-    requested: ParamSet | None = None
     confirmed: ParamSet | None = None
     follow_up: str | None = None
 

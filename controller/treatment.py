@@ -65,7 +65,6 @@ def select_area(ctl: Controller, action: act.Action) -> None:
     ctl.limits = limits
     ctl.progress.area = name
     ctl.progress.proposed = ParamSet(limits.start_depth_um, limits.start_speed_sps)
-    ctl.progress.requested = None
     ctl.progress.confirmed = None
 
 
@@ -94,9 +93,6 @@ def arm(ctl: Controller, action: act.Action) -> None:
     pen = ctl.pen
     assert proposed is not None and pen is not None and ctl.progress.area is not None
     message = pen.params_message(depth_um=proposed.depth_um, speed_sps=proposed.speed_sps)
-    ctl.progress.requested = ParamSet(
-        proposed.depth_um, proposed.speed_sps, message.param_version, proposed.confirm_reason
-    )
     ctl.progress.confirmed = None
     ctl.supervisor.reset_run()
     ctl.record(
@@ -202,7 +198,7 @@ def complete_area(ctl: Controller, action: act.Action) -> None:
     if ctl.can("device", "disarm"):
         ctl.fire("device", "disarm")
     ctl.progress.area = None
-    ctl.progress.proposed = ctl.progress.requested = ctl.progress.confirmed = None
+    ctl.progress.proposed = ctl.progress.confirmed = None
     ctl.limits = None
 
 

@@ -370,9 +370,9 @@ def test_s4_an_estop_pressed_before_any_pen_was_open_is_delivered_once_and_holds
 # ---- an arm answered after its area was completed under an e-stop --------------------------------
 
 
-def arm_answered_after_the_area_was_completed(world: World) -> None:
-    """The pen applied the set and answered; its answer is late on the wire (60 ms), and in the
-    meantime the operator pressed the e-stop and completed the area."""
+def arm_answer_late_after_an_estop(world: World) -> None:
+    """The pen applied the set, then the e-stop, which discards it (protocol.md §7); its answer
+    to the set is late on the wire (60 ms) and reaches the host after the host sent the e-stop."""
     world.connect()
     world.intake()
     world.prepare()
@@ -380,6 +380,11 @@ def arm_answered_after_the_area_was_completed(world: World) -> None:
     world.pen.inject("delay", direction="to_host", delay_ms=60, frames=1)
     world.submit(act.Arm())
     world.submit(act.EStop())
+
+
+def arm_answered_after_the_area_was_completed(world: World) -> None:
+    """As above, and the operator completed the area before the answer came."""
+    arm_answer_late_after_an_estop(world)
     world.submit(act.CompleteArea())
     assert world.device is Device.ESTOP and world.ctl.snapshot().area is None
     world.advance_ms(200)
@@ -404,4 +409,19 @@ def test_s3_s6_a_late_confirmation_of_a_set_no_longer_asked_for_is_no_internal_e
     arm_answered_after_the_area_was_completed(world)
     assert world.alarm_ids() == ["ESTOP_ENGAGED"]
     assert world.device is Device.ESTOP
+    assert world.ctl.snapshot().confirmed is None
+
+
+def test_s3_an_arming_answer_that_comes_after_an_estop_confirms_nothing(world: World) -> None:
+    """The answer to the set is journaled as applied, but no set is shown as confirmed while
+    e-stopped, nor once the e-stop is cleared: the pen discarded it."""
+    arm_answer_late_after_an_estop(world)
+    world.advance_ms(200)
+    [applied] = world.records("PARAMS_APPLIED")
+    assert applied["data"]["area"] == "cheek_left" and applied["data"]["matches_request"]
+    assert world.device is Device.ESTOP
+    assert world.ctl.snapshot().confirmed is None
+    world.submit(act.Acknowledge(note="e-stop tested"))
+    world.advance_ms(300)
+    assert world.device is Device.IDLE
     assert world.ctl.snapshot().confirmed is None

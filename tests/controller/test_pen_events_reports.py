@@ -169,6 +169,26 @@ def test_s6_a_fault_report_naming_no_fault_we_know_is_an_internal_pen_fault(
     assert stop["reason"] == "fault"
 
 
+def test_s6_a_pen_shown_faulted_in_its_telemetry_naming_no_fault_is_an_internal_pen_fault(
+    world: World,
+) -> None:
+    """FAULTED with `active_fault` NONE breaks protocol.md (FAULTED is a latched fault): the pen
+    has stopped and refuses to run, so the controller follows it into the latch, as it does for
+    a FAULT_RAISED naming no fault, rather than show the needle running (S6)."""
+    running(world)
+    frame = world.ctl.facts.telemetry
+    assert frame is not None
+    faulted = frame.replace(
+        pen_state=PenState.FAULTED, motor_state=MotorState.STOPPED, active_fault=FaultCode.NONE
+    )
+    report(world, TelemetryReceived(faulted, 0, world.now))
+    assert world.device is Device.FAULT
+    assert world.alarm_ids() == ["PEN_INTERNAL"]
+    [stop] = stops_by(world, "pen")
+    assert stop["reason"] == "fault"
+    assert world.ctl.snapshot().confirmed is None
+
+
 # ---- the pen's own e-stop, seen in its telemetry (S4) -------------------------------------------
 
 
