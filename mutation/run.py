@@ -11,7 +11,10 @@ mutant with file and line. Results go to bench/results/mutation.json.
     python -m mutation.run --module codec --again  only the last full run's survivors, again
     python -m mutation.run --sample 2 --seed 16    2 mutants per sampled module (`make test`)
 
-Exit status 1 when a non-equivalent mutant survived, 2 when the tool itself failed.
+Exit status 1 when a non-equivalent mutant survived or an entry of equivalents.toml no longer
+holds (its mutant now makes another change than the one reviewed, renumbered by a change to its
+function; or was killed; or, after a full run, is no mutant of the module), 2 when the tool
+itself failed.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mutation.locate import locate
-from mutation.verdicts import ModuleResult, Reviewed, summarize
+from mutation.verdicts import ModuleResult, Reviewed, stale_equivalents, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "build" / "mutation"
@@ -77,9 +80,11 @@ def load_modules(selector: str | None) -> list[Module]:
 def load_equivalents() -> Reviewed:
     """The reviewed mutants: equivalent ones by name, unreachable ones by their function."""
     table = tomllib.loads((ROOT / "mutation" / "equivalents.toml").read_text())
+    equivalent = table.get("equivalent", [])
     return Reviewed(
-        {entry["mutant"]: entry["reason"] for entry in table.get("equivalent", [])},
+        {entry["mutant"]: entry["reason"] for entry in equivalent},
         {entry["function"]: entry["reason"] for entry in table.get("import_time", [])},
+        {entry["mutant"]: entry["change"] for entry in equivalent if "change" in entry},
     )
 
 
@@ -215,7 +220,7 @@ def _results(
     return results
 
 
-def _print(result: ModuleResult, equivalents: Reviewed) -> None:
+def _print(result: ModuleResult, equivalents: Reviewed, full: bool) -> None:
     summary = summarize(result, equivalents)
     print(
         f"{result.path:<44} {summary['killed']:>4}/{summary['counted']:<4} killed "
@@ -225,6 +230,8 @@ def _print(result: ModuleResult, equivalents: Reviewed) -> None:
     for mutant in result.mutants:
         if mutant.alive and not equivalents.excuses(mutant.name):
             print(f"    SURVIVED {mutant.where}  {mutant.change}  [{mutant.status}] {mutant.name}")
+    for line in stale_equivalents(result, equivalents, full=full):
+        print(f"    STALE EQUIVALENT {line}: check its entry in mutation/equivalents.toml")
     sys.stdout.flush()
 
 
@@ -244,7 +251,10 @@ def _write(
         "survivors_rerun": again,
     }
     for result in results:
-        survivors = {"survivors": _survivors(result, equivalents)}
+        survivors = {
+            "survivors": _survivors(result, equivalents),
+            "stale_equivalents": stale_equivalents(result, equivalents, full=not (sample or again)),
+        }
         kept[result.path] = summarize(result, equivalents) | stamp | survivors
     report = {
         "tool": "mutmut " + _tool_version(),
@@ -297,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         groups = [(m.path.replace("/", "__").removesuffix(".py"), [m]) for m in modules]
     results: list[ModuleResult] = []
+    full = not (args.sample or args.again)
     for name, group in groups:
         try:
             if args.again:
@@ -307,11 +318,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
         for result in done:
-            _print(result, equivalents)
+            _print(result, equivalents, full)
         _write(done, equivalents, args.sample, args.again)
         results += done
     alive = sum(len(_survivors(result, equivalents)) for result in results)
-    return 1 if alive else 0
+    stale = sum(len(stale_equivalents(r, equivalents, full=full)) for r in results)
+    return 1 if alive or stale else 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mutation.locate import Mutant
 
@@ -22,12 +22,40 @@ class Reviewed:
 
     equivalent: dict[str, str]
     import_time: dict[str, str]
+    changes: dict[str, str] = field(default_factory=dict)  # mutant name: its change, as reviewed
 
     def is_import_time(self, name: str) -> bool:
         return name.rsplit("__mutmut_", 1)[0] in self.import_time
 
     def excuses(self, name: str) -> bool:
         return name in self.equivalent or self.is_import_time(name)
+
+
+def stale_equivalents(result: ModuleResult, reviewed: Reviewed, *, full: bool) -> list[str]:
+    """Entries of equivalents.toml for this module that no longer hold, each as a line to show.
+
+    An entry names a mutant by mutmut's number within its function, so a change to the function
+    renumbers its mutants and the entry may then name another one, which it would hide. So an
+    entry holds the change it reviewed, and one whose mutant now makes another change no longer
+    holds; nor does one whose mutant the tests killed (its reason was wrong), nor, after a full
+    run, one naming no mutant of the module at all."""
+    found = {m.name: m for m in result.mutants}
+    prefix = result.path.removesuffix(".py").replace("/", ".") + "."
+    lines = []
+    for name in sorted(reviewed.equivalent):
+        mutant = found.get(name)
+        if mutant is None:
+            if full and name.startswith(prefix):
+                lines.append(f"{result.path}  no such mutant in this run  {name}")
+            continue
+        reviewed_change = reviewed.changes.get(name)
+        if reviewed_change is not None and reviewed_change != mutant.change:
+            lines.append(
+                f"{mutant.where}  now {mutant.change!r}, reviewed {reviewed_change!r}  {name}"
+            )
+        elif not mutant.alive:
+            lines.append(f"{mutant.where}  {mutant.change}  [{mutant.status}] {name}")
+    return lines
 
 
 def summarize(result: ModuleResult, reviewed: Reviewed) -> dict[str, object]:
