@@ -21,13 +21,20 @@ NS_PER_S = 1_000_000_000
 @dataclass(frozen=True)
 class CheckpointPolicy:
     """A session is signed every `records` records or `seconds` seconds, whichever comes first
-    (checked as each record is appended), as well as when it closes."""
+    (checked as each record is appended), as well as when it closes. While it runs, head.json
+    (and the witness's copy) follows those checkpoints at most once every `head_ms`: records
+    arriving fast would otherwise rewrite it, two fsyncs each, many times a second beside the
+    appends' own fsyncs, vouching for nothing the session file's signed checkpoints do not."""
 
     records: int = 64
     seconds: int = 60
+    head_ms: int = 1000
 
     def due(self, unsigned_records: int, unsigned_ns: int) -> bool:
         return unsigned_records >= self.records or unsigned_ns >= self.seconds * NS_PER_S
+
+    def head_due(self, since_head_ns: int) -> bool:
+        return since_head_ns >= self.head_ms * 1_000_000
 
 
 class Witness:

@@ -12,9 +12,10 @@ Damage anywhere else is corruption: reported, never cut.
 
 The writer is not thread-safe; the controller's one owner thread calls it (ARCHITECTURE §2). It
 runs one chore of its own on a second thread: the head.json rewrite after a periodic checkpoint
-(background.py), so an append waits for its own fsync and nothing more. That rewrite is waited
-for before head.json is written again and on close; its failure latches the writer at the next
-call, or at `poll()`, which the controller's tick calls (docs/journal.md §5).
+(background.py), at most once every `CheckpointPolicy.head_ms`, so an append waits for its own
+fsync and nothing more. That rewrite is waited for before head.json is written again and on
+close; its failure latches the writer at the next call, or at `poll()`, which the controller's
+tick calls (docs/journal.md §5).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from controller.journal.format import (
     SchemaError,
     build_record,
     head_checkpoint,
+    head_fingerprint,
     session_file_name,
 )
 from controller.journal.paths import resolve_key_dir
@@ -102,6 +104,8 @@ class JournalWriter(Recovering):
         self._hash = GENESIS_HASH
         self._head: Head | None = None
         self._pending_head: _PendingHead | None = None
+        self._head_owed: Record | None = None  # a periodic checkpoint head.json does not name yet
+        self._head_at_ns = 0  # the monotonic clock's reading at the last head.json rewrite
         self._fault: JournalFault | None = None
         self.recovery: RecoveryReport | None = None
 
@@ -205,7 +209,10 @@ class JournalWriter(Recovering):
     def head_fingerprint(self) -> str:
         """The latest signed head's short fingerprint (`SEQ:HASH16`), for a summary or a report
         that goes out on paper or by e-mail and so witnesses the journal too. A head still being
-        written in the background counts: the checkpoint it names is already durable."""
+        written in the background, or not yet begun (`CheckpointPolicy.head_ms`), counts: the
+        checkpoint it names is already durable."""
+        if self._head_owed is not None:
+            return head_fingerprint(self._head_owed.seq, self._head_owed.hash)
         head = self._pending_head.head if self._pending_head is not None else self._head
         return head.fingerprint if head is not None else "none"
 
@@ -278,8 +285,8 @@ class JournalWriter(Recovering):
 
     def _seal(self, built: list[tuple[Record, bytes]]) -> None:
         """Makes records built together durable with one write and one fsync. A periodic
-        checkpoint that falls due rides in the same write (it is signed before it is written),
-        so only head.json's rewrite follows the fsync."""
+        checkpoint that falls due rides in the same write (it is signed before it is written);
+        head.json follows it on a thread, now or once `head_ms` has passed (`_pay_head`)."""
         last = built[-1][0]
         if not self._policy.due(
             last.seq - self._signed_seq, last.mono_ns + self._origin_ns - self._signed_at_ns
@@ -290,7 +297,9 @@ class JournalWriter(Recovering):
             self._signer.sign(last.seq, last.hash), "system", last.session, last
         )
         self._commit_group([*built, checkpoint])
-        self._write_head(checkpoint[0], background=True)
+        self._signed()
+        self._head_owed = checkpoint[0]
+        self._pay_head()
 
     def checkpoint(self, actor: str = "controller") -> Record:
         """Signs the hash of the last record and records the signature; head.json follows it."""
@@ -357,17 +366,23 @@ class JournalWriter(Recovering):
         return handover
 
     def poll(self) -> None:
-        """Raises JournalFault if the background head.json rewrite failed (latching the writer);
-        never waits. The controller's tick calls it, so a failure that no append follows still
-        stops the needle within a tick (S7)."""
+        """Raises JournalFault if the background head.json rewrite failed (latching the writer),
+        and starts one owed once its time has come; never waits. The controller's tick calls it,
+        so a failure that no append follows still stops the needle within a tick (S7), and
+        head.json follows the last checkpoint of a burst of records within a tick of `head_ms`."""
         self._settle_head(wait=False)
+        if self._fault is None:
+            self._pay_head()
 
     def close(self) -> None:
         """Releases the files and the lock; an open session stays open (recovered on next open).
-        A head.json rewrite in flight is waited for first; its failure is raised after the
-        release, so a head that never reached the disk is not passed over in silence."""
+        A head.json rewrite in flight is waited for first, and one owed is made; a failure is
+        raised after the release, so a head that never reached the disk is not passed over in
+        silence."""
         try:
             self._settle_head()
+            if self._head_owed is not None and self._fault is None:
+                self._write_head(self._head_owed)
         finally:
             self._end_session()
             if self._lock_fd is not None:
@@ -463,22 +478,32 @@ class JournalWriter(Recovering):
                 os.close(self._fd)
         self._fd, self._path, self._session, self._closing = None, None, None, False
 
+    def _pay_head(self) -> None:
+        """Starts the owed head.json rewrite on its thread once `head_ms` has passed since the
+        last rewrite began and none is in flight; never waits."""
+        owed = self._head_owed
+        if owed is None or self._pending_head is not None:
+            return
+        if self._policy.head_due(self._clock.monotonic_ns() - self._head_at_ns):
+            self._write_head(owed, background=True)
+
     def _write_head(self, checkpoint: Record | None = None, *, background: bool = False) -> None:
-        """head.json, signed, then a copy to the witness; a checkpoint restarts the count of
-        records and time until the next one is due. In the background (a periodic checkpoint,
+        """head.json, signed, then a copy to the witness; a checkpoint given restarts the count
+        of records and time until the next one is due. Without one, head.json names the newest
+        checkpoint it owes, else the one it named. In the background (a periodic checkpoint,
         already durable in the session file) the files are written by a Chore, and the head
         becomes the writer's own once that is settled."""
         self._settle_head()
+        newest = checkpoint or self._head_owed
         previous = self._head.checkpoint if self._head is not None else None
         head = self._signer.sign_head(
-            self._last_session,
-            head_checkpoint(checkpoint) if checkpoint is not None else previous,
+            self._last_session, head_checkpoint(newest) if newest is not None else previous
         )
         data = head.to_bytes()
+        self._head_owed, self._head_at_ns = None, self._clock.monotonic_ns()
         if background:
             chore = Chore(lambda: self._store_head(data), "journal-head")
-            self._pending_head = _PendingHead(chore, head, self._seq)
-            self._signed()
+            self._pending_head = _PendingHead(chore, head, newest.seq if newest else self._seq)
             return
         try:
             self._store_head(data)

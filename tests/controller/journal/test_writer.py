@@ -718,8 +718,7 @@ def test_s7_the_periodic_head_json_rewrite_does_not_hold_up_appends(
     """An append waits for its own write and fsync only: the head.json rewrite after a periodic
     checkpoint runs beside the appends that follow (journal.md §5), and close waits for it."""
     directory = tmp_path / "j"
-    writer = _open(directory)
-    writer.open_session(session_open(), OPERATOR)
+    writer, _ = _session_a_second_old(directory)
     started, release = _head_writes_held(monkeypatch)
     _to_the_first_checkpoint(writer)  # the 63rd makes the checkpoint due
     assert started.wait(timeout=10)
@@ -749,6 +748,16 @@ def _to_the_first_checkpoint(writer: JournalWriter) -> None:
         writer.append(APPLIED, "pen")
 
 
+def _session_a_second_old(directory: Path) -> tuple[JournalWriter, ManualClock]:
+    """A session opened a second ago: head.json (rewritten at the opening) may follow the next
+    periodic checkpoint at once (`CheckpointPolicy.head_ms`)."""
+    clock = ManualClock()
+    writer = _open(directory, clock)
+    writer.open_session(session_open(), OPERATOR)
+    clock.advance(1.0)
+    return writer, clock
+
+
 def _head_chores_done() -> None:
     for thread in threading.enumerate():
         if thread.name == "journal-head":
@@ -762,8 +771,7 @@ def test_s7_a_periodic_head_json_rewrite_that_fails_latches_the_writer_at_its_ne
     are durable); the next call raises the fault, naming head.json, the checkpoint it was to
     vouch for and the kernel's error, and nothing more is written."""
     directory = tmp_path / "j"
-    writer = _open(directory)
-    writer.open_session(session_open(), OPERATOR)
+    writer, _ = _session_a_second_old(directory)
     _head_writes_fail(monkeypatch)
     _to_the_first_checkpoint(writer)
     _head_chores_done()
@@ -786,8 +794,7 @@ def test_s7_poll_raises_a_failed_head_json_rewrite_and_never_waits_for_one(
     """The controller's tick calls poll(): a rewrite still running is no fault and is not
     waited for; one that failed latches the writer there, with no record needed after it."""
     directory = tmp_path / "j"
-    writer = _open(directory)
-    writer.open_session(session_open(), OPERATOR)
+    writer, clock = _session_a_second_old(directory)
     started, release = _head_writes_held(monkeypatch)
     _to_the_first_checkpoint(writer)
     assert started.wait(timeout=10)
@@ -796,6 +803,7 @@ def test_s7_poll_raises_a_failed_head_json_rewrite_and_never_waits_for_one(
     _head_writes_fail(monkeypatch)
     release.set()
     writer.poll()
+    clock.advance(1.0)
     for _ in range(64):  # the next checkpoint's rewrite fails
         writer.append(APPLIED, "pen")
     _head_chores_done()
@@ -1008,8 +1016,7 @@ def test_the_head_json_chore_is_a_named_thread_and_its_head_stays_the_writers_af
     """`journal-head` is what a thread dump (py-spy, a debugger) shows while head.json is being
     rewritten; once done, the head it wrote is the one the writer names and builds on."""
     directory = tmp_path / "j"
-    writer = _open(directory)
-    writer.open_session(session_open(), OPERATOR)
+    writer, _ = _session_a_second_old(directory)
     started, release = _head_writes_held(monkeypatch)
     _to_the_first_checkpoint(writer)
     assert started.wait(timeout=10)
@@ -1020,3 +1027,60 @@ def test_the_head_json_chore_is_a_named_thread_and_its_head_stays_the_writers_af
     checkpoint = _lines(directory / "session-000001.jsonl")[64]
     assert writer.head_fingerprint == f"65:{checkpoint['hash'][:16]}"
     writer.close()
+
+
+def _head(directory: Path) -> tuple[int, str]:
+    checkpoint = json.loads((directory / "head.json").read_bytes())["checkpoint"]
+    return checkpoint["seq"], checkpoint["hash"]
+
+
+def _checkpoints(directory: Path) -> dict[int, str]:
+    return {
+        r["seq"]: r["hash"]
+        for r in _lines(directory / "session-000001.jsonl")
+        if r["type"] == "CHECKPOINT"
+    }
+
+
+def test_s7_head_json_follows_a_burst_of_checkpoints_at_most_once_a_second_and_catches_up(
+    tmp_path: Path,
+) -> None:
+    """Records arriving fast are signed every 64 all the same; head.json and the witness's copy
+    follow at most once a second (`head_ms`), so their fsyncs do not crowd the appends'. The
+    newest checkpoint's rewrite is owed, not lost: the first append or tick (poll) a second
+    after the last rewrite makes it, and the fingerprint a summary prints names it meanwhile."""
+    directory = tmp_path / "j"
+    witness = tmp_path / "witness"
+    clock = ManualClock()
+    writer = JournalWriter.open(directory, signer=fixed_signer(), clock=clock, witness=witness)
+    writer.open_session(session_open(), OPERATOR)
+    clock.advance(1.0)
+    for _ in range(63 + 64 + 64):
+        writer.append(APPLIED, "pen")
+    _head_chores_done()
+    signed = _checkpoints(directory)
+    assert sorted(signed) == [65, 130, 195]
+    assert _head(directory) == (65, signed[65])
+    assert writer.head_fingerprint == f"195:{signed[195][:16]}"
+    clock.advance(0.999)
+    writer.poll()
+    _head_chores_done()
+    assert _head(directory) == (65, signed[65])
+    clock.advance(0.001)
+    writer.poll()
+    _head_chores_done()
+    assert _head(directory) == (195, signed[195])
+    assert (witness / "head.json").read_bytes() == (directory / "head.json").read_bytes()
+    writer.close()
+
+
+def test_s7_closing_the_writer_writes_the_head_json_it_owes(tmp_path: Path) -> None:
+    """A checkpoint head.json had yet to follow (less than a second after the last rewrite) is
+    named in head.json once the writer is closed, the session left open as after a crash."""
+    directory = tmp_path / "j"
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    _to_the_first_checkpoint(writer)
+    assert json.loads((directory / "head.json").read_bytes())["checkpoint"] is None
+    writer.close()
+    assert _head(directory) == (65, _checkpoints(directory)[65])
