@@ -10,6 +10,7 @@ mutant with file and line. Results go to bench/results/mutation.json.
     python -m mutation.run --module framing     the modules whose path contains "framing"
     python -m mutation.run --module codec --again  only the last full run's survivors, again
     python -m mutation.run --sample 2 --seed 16    2 mutants per sampled module (`make test`)
+    python -m mutation.run --equivalents        only the reviewed equivalents, made afresh
 
 Exit status 1 when a non-equivalent mutant survived or an entry of equivalents.toml no longer
 holds (its mutant now makes another change than the one reviewed, renumbered by a change to its
@@ -202,6 +203,20 @@ def rerun_survivors(module: Module, name: str, jobs: int, reviewed: Reviewed) ->
     return _results([module], scratch, None, time.monotonic() - started)[0]
 
 
+def check_equivalents(modules: list[Module], jobs: int, reviewed: Reviewed) -> list[str]:
+    """The reviewed equivalents of `modules`, made afresh from today's code and run against
+    today's tests (minutes, not the hours of every mutant): the entries that no longer hold."""
+    scratch = SCRATCH / "equivalents"
+    log = scratch.parent / "equivalents.log"
+    _prepare(modules, scratch)
+    log.write_text("")
+    _generate(scratch, log)
+    names = [n for m in modules for n in _verdicts(scratch, m) if n in reviewed.equivalent]
+    _run_named(scratch, log, jobs, names)
+    results = _results(modules, scratch, None, 0.0)
+    return [line for r in results for line in stale_equivalents(r, reviewed, full=True)]
+
+
 def _run_named(scratch: Path, log: Path, jobs: int, names: list[str]) -> None:
     if names and _mutmut(scratch, ["run", "--max-children", str(jobs), *names], log) != 0:
         raise RuntimeError(f"mutmut failed; see {log}")
@@ -283,6 +298,22 @@ def _tool_version() -> str:
     return version("mutmut")
 
 
+def _check_equivalents(modules: list[Module], jobs: int) -> int:
+    reviewed = load_equivalents()
+    try:
+        stale = check_equivalents(modules, jobs, reviewed)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for line in stale:
+        print(f"STALE EQUIVALENT {line}")
+    print(
+        f"{len(reviewed.equivalent)} reviewed equivalents, {len(modules)} modules: "
+        f"{len(stale)} no longer hold"
+    )
+    return 1 if stale else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", help="only the modules whose path contains this")
@@ -292,8 +323,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--again", action="store_true", help="rerun only the survivors of the last full run"
     )
+    parser.add_argument(
+        "--equivalents", action="store_true", help="check only the reviewed equivalents"
+    )
     args = parser.parse_args(argv)
     modules = load_modules(args.module)
+    if args.equivalents and modules:
+        return _check_equivalents(modules, args.jobs)
     if args.sample:
         modules = [
             Module(m.path, m.sample_tests, m.sample_tests) for m in modules if m.sample_tests

@@ -37,6 +37,10 @@ class CheckpointPolicy:
         return since_head_ns >= self.head_ms * 1_000_000
 
 
+class WitnessUnreadable(Exception):
+    """The witness holds a copy of head.json that cannot be read as a head."""
+
+
 class Witness:
     """Receives `head.json` after each rewrite. A failed copy never stops the journal (the
     journal is intact; the witness is a second line): it is kept in `error` for the operator."""
@@ -46,13 +50,16 @@ class Witness:
         self.error: str | None = None
 
     def last_seen(self) -> Head | None:
-        """The head the witness holds, if it can be read (a missing medium is not an error)."""
+        """The head the witness holds; None when it holds none (no medium, no directory, no
+        copy: the witness may be unplugged). A copy that is there but cannot be read as a head
+        raises WitnessUnreadable: damaged or replaced, it must not let a rolled-back journal
+        pass, and the next head would overwrite it."""
         try:
             return parse_head(read_regular(self.directory / HEAD_FILE))
-        except (OSError, NotRegularFile, FramingError, SchemaError) as exc:
-            if not isinstance(exc, FileNotFoundError):
-                self.error = f"the witness copy {self.directory / HEAD_FILE} is unreadable: {exc}"
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except (OSError, NotRegularFile, FramingError, SchemaError) as exc:
+            raise WitnessUnreadable(str(exc)) from exc
 
     def hand_over(self, head: bytes) -> None:
         try:

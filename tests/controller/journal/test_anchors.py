@@ -216,6 +216,26 @@ def test_a_session_is_signed_every_n_records_and_every_m_seconds(tmp_path: Path)
     assert all(r["actor"] == "system" for r in records if r["type"] == "CHECKPOINT")
 
 
+def test_s7_a_session_is_signed_once_60_s_have_passed_since_the_last_checkpoint(
+    tmp_path: Path,
+) -> None:
+    """The 60 s bound is inclusive: an append at exactly 60 s on the monotonic clock after the
+    session's opening is followed by a checkpoint, one a millisecond sooner is not."""
+    directory, clock = tmp_path / "j", ManualClock()
+    with JournalWriter.open(directory, signer=fixed_signer(), clock=clock) as writer:
+        writer.open_session(session_open(), OPERATOR)
+        clock.advance(59.999)
+        writer.append(ChecklistAnswer(item_id="a", question="ok?", answer="yes"), "x")
+        clock.advance(0.001)
+        writer.append(ChecklistAnswer(item_id="b", question="ok?", answer="yes"), "x")
+    lines = (directory / "session-000001.jsonl").read_bytes().splitlines()
+    assert [json.loads(line)["type"] for line in lines[1:]] == [
+        "CHECKLIST",
+        "CHECKLIST",
+        "CHECKPOINT",
+    ]
+
+
 def test_a_witness_that_cannot_be_written_never_stops_the_journal(tmp_path: Path) -> None:
     blocked = tmp_path / "not-a-directory"
     blocked.write_text("a file where the witness directory should be")
@@ -223,9 +243,52 @@ def test_a_witness_that_cannot_be_written_never_stops_the_journal(tmp_path: Path
     with _writer(tmp_path / "j", blocked, clock) as writer:
         writer.open_session(session_open(), OPERATOR)
         assert writer.witness_error is not None and "reconnect" in writer.witness_error
+        blocked.unlink()  # the medium is back: the next head reaches it, and the warning goes
         writer.close_session("completed", "done", OPERATOR)
-        assert writer.fault is None
+        assert writer.fault is None and writer.witness_error is None
+    assert (blocked / "head.json").read_bytes() == (tmp_path / "j" / "head.json").read_bytes()
     assert _verify(tmp_path / "j").first_failure is None
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "a directory"])
+def test_s7_a_witness_copy_that_cannot_be_read_refuses_the_journal_and_is_kept(
+    two_sessions, tmp_path: Path, damage: str
+) -> None:
+    """A damaged or replaced witness copy (a symbolic link is followed, as everywhere in the
+    journal) cannot show that the journal was not rolled back; were
+    it passed over, the next head would overwrite it and the evidence with it. So the journal is
+    refused, naming the copy, and neither it nor the journal is touched."""
+    directory, witness, _ = two_sessions
+    copy = witness / "head.json"
+    genuine = copy.read_bytes()
+    if damage == "garbage":
+        copy.write_bytes(b"\x00\xff not a head\n")
+    elif damage == "truncated":
+        copy.write_bytes(genuine[: len(genuine) // 2])
+    elif damage == "empty":
+        copy.write_bytes(b"")
+    else:
+        copy.unlink()
+        copy.mkdir()
+    before = copy.read_bytes() if copy.is_file() else None
+    journal = {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()}
+    with pytest.raises(JournalCorrupt, match="that cannot be read") as refused:
+        _writer(directory, witness, ManualClock())
+    assert str(copy) in str(refused.value) and "check the witness medium" in str(refused.value)
+    assert (copy.read_bytes() if copy.is_file() else None) == before
+    assert {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()} == journal
+
+
+def test_a_witness_medium_not_plugged_in_is_no_error_and_receives_the_next_head(
+    two_sessions, tmp_path: Path
+) -> None:
+    directory, _, _ = two_sessions
+    absent = tmp_path / "unplugged"
+    clock = ManualClock()
+    with _writer(directory, absent, clock) as writer:
+        assert writer.witness_error is None
+        write_treatment(writer, clock, patient="P-0044")
+    assert (absent / "head.json").read_bytes() == (directory / "head.json").read_bytes()
 
 
 def test_bad_witness_input_is_a_usage_error(two_sessions, capsys) -> None:
