@@ -249,7 +249,12 @@ def _start_not_confirmed(outcome: Refused | Failed | EchoMismatch) -> str:
 
 
 def _arm_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMismatch) -> None:
+    """S3: every answer is journaled as it came; only the answer to the latest arm's set, while
+    ARMING, confirms it or ends the arming. An answer to an earlier set (retransmitted and late)
+    or one that comes after an e-stop, a latch or the area's completion decides nothing: the pen
+    has discarded that set since, or another is on its way."""
     area = ctl.progress.area or "unknown"
+    latest = outcome.command_id == ctl.progress.arm_command and ctl.device_state is Device.ARMING
     if isinstance(outcome, Confirmed):
         ack = outcome.ack
         ctl.record(
@@ -262,10 +267,7 @@ def _arm_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMi
             ),
             "pen",
         )
-        # Only an answer while ARMING confirms. One that comes later (an e-stop, a latch or the
-        # area's completion came between) is journaled, as the pen applied it, but confirms
-        # nothing: the pen has discarded it since, or the area no longer asks for it (S3).
-        if ctl.device_state is Device.ARMING:
+        if latest:
             ctl.progress.confirmed = ParamSet(ack.depth_um, ack.speed_sps, ack.param_version)
             ctl.fire("device", "armed")
         return
@@ -285,9 +287,9 @@ def _arm_outcome(ctl: Controller, outcome: Confirmed | Refused | Failed | EchoMi
         _latch(ctl)
         return
     why = nak_words(outcome.nak) if isinstance(outcome, Refused) else outcome.why
-    ctl.last_refusal = f"arm: the pen refused the settings: {why}"
     ctl.record(ActionRefused(action="arm", reason=f"the pen refused the settings: {why}"))
-    if ctl.device_state is Device.ARMING:
+    if latest:
+        ctl.last_refusal = f"arm: the pen refused the settings: {why}"
         ctl.fire("device", "arm_refused")
 
 

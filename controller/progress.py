@@ -58,6 +58,7 @@ class SessionProgress:
     area: str | None = None
     areas: dict[str, AreaProgress] = field(default_factory=dict)
     proposed: ParamSet | None = None
+    arm_command: int | None = None  # the link's id for the SET_PARAMS the latest arm sent
     confirmed: ParamSet | None = None
     follow_up: str | None = None
 

@@ -15,7 +15,7 @@ from controller.journal.records import NeedleStart, NeedleStop, ParamsRequested
 from controller.machines import Device
 from controller.progress import ParamSet
 from firmware_bridge.clock import NS_PER_S
-from firmware_bridge.protocol import ClearFault, FaultCode, Start, StopReason
+from firmware_bridge.protocol import ClearFault, FaultCode, PenState, Start, StopReason
 from profiles import DeviceLimits, EffectiveLimits, check_request
 
 if TYPE_CHECKING:
@@ -105,7 +105,9 @@ def arm(ctl: Controller, action: act.Action) -> None:
         )
     )
     ctl.fire("device", "arm")
-    ctl.pending[pen.send(message)] = "arm"
+    command = pen.send(message)
+    ctl.pending[command] = "arm"
+    ctl.progress.arm_command = command
 
 
 def start(ctl: Controller, action: act.Action) -> None:
@@ -152,6 +154,12 @@ def stop_sent(ctl: Controller, sent: StopSent) -> None:
         ctl.fire("device", "stop")
 
 
+_UNNAMED_FAULT = (
+    "the pen reports itself faulted without naming the fault, so penctl cannot clear it; "
+    "take the pen out of service and call service (PEN_INTERNAL)"
+)
+
+
 def acknowledge(ctl: Controller, action: act.Action) -> None:
     """S6: clear what is latched once the cause is gone; the set must be confirmed again."""
     assert isinstance(action, act.Acknowledge)
@@ -181,6 +189,11 @@ def acknowledge(ctl: Controller, action: act.Action) -> None:
         # The host sent the e-stop: the pen's latch is released by CLEAR_FAULT(ESTOP) whatever
         # its last telemetry said (it may predate the e-stop); a pen without it says WRONG_FAULT.
         pen_fault = FaultCode.ESTOP
+    faulted = telemetry is not None and telemetry.pen_state is PenState.FAULTED
+    if pen_fault is FaultCode.NONE and faulted:
+        # No fault to name in CLEAR_FAULT, and clearing here would be undone by the next frame.
+        ctl.refuse(action, _UNNAMED_FAULT)
+        return
     ctl.progress.confirmed = None
     if pen_fault is FaultCode.NONE:
         ctl.clear_alarms(latched=True, note=action.note)

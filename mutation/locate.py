@@ -41,6 +41,7 @@ class Mutant:
     path: str
     line: int
     change: str
+    offset: int = 0  # lines after its function's def: stable while the lines above it are
 
     @property
     def alive(self) -> bool:
@@ -76,7 +77,7 @@ def locate(root: Path, scratch: Path, path: str, name: str, code: int | None) ->
     offset, before, after = _first_difference(original, changed)
     line = _def_line(root / path, function) + offset
     change = f"{before.strip()}  ->  {after.strip()}" if before or after else "?"
-    return Mutant(name, status_of(code), path, line, change)
+    return Mutant(name, status_of(code), path, line, change, offset)
 
 
 @cache

@@ -23,6 +23,7 @@ class Reviewed:
     equivalent: dict[str, str]
     import_time: dict[str, str]
     changes: dict[str, str] = field(default_factory=dict)  # mutant name: its change, as reviewed
+    offsets: dict[str, int] = field(default_factory=dict)  # and its line after the def
 
     def is_import_time(self, name: str) -> bool:
         return name.rsplit("__mutmut_", 1)[0] in self.import_time
@@ -36,9 +37,11 @@ def stale_equivalents(result: ModuleResult, reviewed: Reviewed, *, full: bool) -
 
     An entry names a mutant by mutmut's number within its function, so a change to the function
     renumbers its mutants and the entry may then name another one, which it would hide. So an
-    entry holds the change it reviewed, and one whose mutant now makes another change no longer
-    holds; nor does one whose mutant the tests killed (its reason was wrong), nor, after a full
-    run, one naming no mutant of the module at all."""
+    entry holds the change it reviewed and its line after the function's def (two mutants of a
+    function can make the same change on different lines), and one whose mutant now makes
+    another change, or makes it on another line of the function, no longer holds; nor does one
+    whose mutant the tests killed (its reason was wrong), nor, after a full run, one naming no
+    mutant of the module at all."""
     found = {m.name: m for m in result.mutants}
     prefix = result.path.removesuffix(".py").replace("/", ".") + "."
     lines = []
@@ -48,10 +51,14 @@ def stale_equivalents(result: ModuleResult, reviewed: Reviewed, *, full: bool) -
             if full and name.startswith(prefix):
                 lines.append(f"{result.path}  no such mutant in this run  {name}")
             continue
-        reviewed_change = reviewed.changes.get(name)
-        if reviewed_change is not None and reviewed_change != mutant.change:
+        was = reviewed.changes.get(name)
+        at = reviewed.offsets.get(name)
+        if was is not None and was != mutant.change:
+            lines.append(f"{mutant.where}  now {mutant.change!r}, reviewed {was!r}  {name}")
+        elif at is not None and at != mutant.offset:
             lines.append(
-                f"{mutant.where}  now {mutant.change!r}, reviewed {reviewed_change!r}  {name}"
+                f"{mutant.where}  now on line {mutant.offset} after the def, reviewed on line "
+                f"{at}  {name}"
             )
         elif not mutant.alive:
             lines.append(f"{mutant.where}  {mutant.change}  [{mutant.status}] {name}")

@@ -15,6 +15,7 @@ from controller.journal.errors import (
     JournalStateError,
     JournalUnreadable,
     SigningKeyError,
+    WitnessUnreadable,
 )
 from controller.journal.format import Record
 from controller.journal.paths import resolve_journal_dir, resolve_key_dir
@@ -83,6 +84,7 @@ __all__ = [
     "SessionOpen",
     "SigningKeyError",
     "StateChange",
+    "WitnessUnreadable",
     "resolve_journal_dir",
     "resolve_key_dir",
 ]

@@ -88,6 +88,21 @@ class JournalUnreadable(JournalError):
         )
 
 
+class WitnessUnreadable(JournalError):
+    """The witness holds a copy of head.json that cannot be read as a head: the journal cannot
+    be shown not to have been rolled back, so it is not opened (docs/journal.md §4)."""
+
+    def __init__(self, copy: Path, journal: Path, why: str):
+        self.copy = copy
+        self.why = why
+        super().__init__(
+            f"the witness copy {copy} cannot be read ({why}); nothing was written and no session "
+            f"can start, as without it penctl cannot show that the journal {journal} was not "
+            "rolled back. Reconnect or check the witness medium and start again; if the copy is "
+            "damaged, keep it for investigation and give another witness directory (--witness)"
+        )
+
+
 class JournalStateError(JournalError):
     """The caller asked for something the journal's state does not allow (a programming error)."""
 

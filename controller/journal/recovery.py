@@ -42,7 +42,7 @@ from controller.journal.readback import (
 from controller.journal.records import KeptAside, RecordData, Recovery, SessionClose
 from controller.journal.scan import SplitFile, split_file
 from controller.journal.signing import CheckpointSigner, verify_head
-from controller.journal.witness import Witness, WitnessUnreadable
+from controller.journal.witness import Witness
 from firmware_bridge.clock import TimeSource
 
 
@@ -282,19 +282,10 @@ class Recovering:
         an older copy: writing on would bury the loss, so it is corruption (docs/journal.md §4)."""
         if self._witness is None:
             return
-        head, copy = self._dir / HEAD_FILE, self._witness.directory / HEAD_FILE
-        try:
-            seen = self._witness.last_seen()
-        except WitnessUnreadable as exc:
-            raise JournalCorrupt(
-                head,
-                None,
-                None,
-                f"has a witness copy ({copy}) that cannot be read ({exc}): damaged or replaced, it "
-                "cannot show that the journal was not rolled back; check the witness medium",
-            ) from exc
+        seen = self._witness.last_seen(self._dir)
         if seen is None or seen.checkpoint is None:
             return
+        head, copy = self._dir / HEAD_FILE, self._witness.directory / HEAD_FILE
         foreign = JournalCorrupt(
             head, None, None, f"has a witness copy ({copy}) not signed by this journal's key"
         )

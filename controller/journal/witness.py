@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.journal.durable import make_dirs, write_file_atomic
+from controller.journal.errors import WitnessUnreadable
 from controller.journal.format import HEAD_FILE, FramingError, Head, SchemaError, parse_head
 from controller.journal.regular import NotRegularFile, read_regular
 
@@ -37,10 +38,6 @@ class CheckpointPolicy:
         return since_head_ns >= self.head_ms * 1_000_000
 
 
-class WitnessUnreadable(Exception):
-    """The witness holds a copy of head.json that cannot be read as a head."""
-
-
 class Witness:
     """Receives `head.json` after each rewrite. A failed copy never stops the journal (the
     journal is intact; the witness is a second line): it is kept in `error` for the operator."""
@@ -49,17 +46,20 @@ class Witness:
         self.directory = directory
         self.error: str | None = None
 
-    def last_seen(self) -> Head | None:
+    def last_seen(self, journal: Path) -> Head | None:
         """The head the witness holds; None when it holds none (no medium, no directory, no
         copy: the witness may be unplugged). A copy that is there but cannot be read as a head
-        raises WitnessUnreadable: damaged or replaced, it must not let a rolled-back journal
-        pass, and the next head would overwrite it."""
+        (damaged, replaced, or the medium failing) raises WitnessUnreadable: it must not let a
+        rolled-back journal pass, and the next head would overwrite it."""
+        copy = self.directory / HEAD_FILE
         try:
-            return parse_head(read_regular(self.directory / HEAD_FILE))
+            return parse_head(read_regular(copy))
         except (FileNotFoundError, NotADirectoryError):
             return None
-        except (OSError, NotRegularFile, FramingError, SchemaError) as exc:
-            raise WitnessUnreadable(str(exc)) from exc
+        except OSError as exc:
+            raise WitnessUnreadable(copy, journal, exc.strerror or str(exc)) from exc
+        except (NotRegularFile, FramingError, SchemaError) as exc:
+            raise WitnessUnreadable(copy, journal, f"not a penctl head: {exc}") from exc
 
     def hand_over(self, head: bytes) -> None:
         try:

@@ -288,17 +288,17 @@ class JournalWriter(Recovering):
         checkpoint that falls due rides in the same write (it is signed before it is written);
         head.json follows it on a thread, now or once `head_ms` has passed (`_pay_head`)."""
         last = built[-1][0]
-        if not self._policy.due(
+        if self._policy.due(
             last.seq - self._signed_seq, last.mono_ns + self._origin_ns - self._signed_at_ns
         ):
+            checkpoint = self._build(
+                self._signer.sign(last.seq, last.hash), "system", last.session, last
+            )
+            self._commit_group([*built, checkpoint])
+            self._signed()
+            self._head_owed = checkpoint[0]
+        else:
             self._commit_group(built)
-            return
-        checkpoint = self._build(
-            self._signer.sign(last.seq, last.hash), "system", last.session, last
-        )
-        self._commit_group([*built, checkpoint])
-        self._signed()
-        self._head_owed = checkpoint[0]
         self._pay_head()
 
     def checkpoint(self, actor: str = "controller") -> Record:
@@ -308,6 +308,7 @@ class JournalWriter(Recovering):
             raise JournalStateError("no session is open; checkpoints are written inside sessions")
         record = self._write(self._signer.sign(self._seq, self._hash), actor)
         self._write_head(record)
+        self._signed()
         return record
 
     def _signed(self) -> None:
@@ -479,39 +480,43 @@ class JournalWriter(Recovering):
         self._fd, self._path, self._session, self._closing = None, None, None, False
 
     def _pay_head(self) -> None:
-        """Starts the owed head.json rewrite on its thread once `head_ms` has passed since the
-        last rewrite began and none is in flight; never waits."""
+        """Starts the owed head.json rewrite on a thread of its own (a Chore) once `head_ms` has
+        passed since the last rewrite began and none is in flight; never waits. The checkpoint
+        it names is already durable in the session file; the head becomes the writer's own once
+        the chore is settled."""
         owed = self._head_owed
         if owed is None or self._pending_head is not None:
             return
-        if self._policy.head_due(self._clock.monotonic_ns() - self._head_at_ns):
-            self._write_head(owed, background=True)
-
-    def _write_head(self, checkpoint: Record | None = None, *, background: bool = False) -> None:
-        """head.json, signed, then a copy to the witness; a checkpoint given restarts the count
-        of records and time until the next one is due. Without one, head.json names the newest
-        checkpoint it owes, else the one it named. In the background (a periodic checkpoint,
-        already durable in the session file) the files are written by a Chore, and the head
-        becomes the writer's own once that is settled."""
-        self._settle_head()
-        newest = checkpoint or self._head_owed
-        previous = self._head.checkpoint if self._head is not None else None
-        head = self._signer.sign_head(
-            self._last_session, head_checkpoint(newest) if newest is not None else previous
-        )
-        data = head.to_bytes()
-        self._head_owed, self._head_at_ns = None, self._clock.monotonic_ns()
-        if background:
-            chore = Chore(lambda: self._store_head(data), "journal-head")
-            self._pending_head = _PendingHead(chore, head, newest.seq if newest else self._seq)
+        if not self._policy.head_due(self._clock.monotonic_ns() - self._head_at_ns):
             return
+        head = self._signed_head(owed)
+        data = head.to_bytes()
         try:
-            self._store_head(data)
+            chore = Chore(lambda: self._store_head(data), "journal-head")
+        except RuntimeError:  # no thread to be had (the process at its limit): write it here
+            self._write_head(owed)
+            return
+        self._pending_head = _PendingHead(chore, head, owed.seq)
+        self._head_owed, self._head_at_ns = None, self._clock.monotonic_ns()
+
+    def _write_head(self, checkpoint: Record | None = None) -> None:
+        """head.json, signed, then a copy to the witness, in the caller's path. A checkpoint given
+        is the newest (none is owed after it); without one, head.json names the checkpoint it
+        named. A failure names the checkpoint the head was to vouch for."""
+        self._settle_head()
+        head = self._signed_head(checkpoint)
+        self._head_owed, self._head_at_ns = None, self._clock.monotonic_ns()
+        try:
+            self._store_head(head.to_bytes())
         except OSError as exc:
-            raise self._latch(self._dir / HEAD_FILE, self._seq, exc) from exc
+            seq = self._seq if checkpoint is None else checkpoint.seq
+            raise self._latch(self._dir / HEAD_FILE, seq, exc) from exc
         self._head = head
-        if checkpoint is not None:
-            self._signed()
+
+    def _signed_head(self, checkpoint: Record | None) -> Head:
+        previous = self._head.checkpoint if self._head is not None else None
+        vouched = head_checkpoint(checkpoint) if checkpoint is not None else previous
+        return self._signer.sign_head(self._last_session, vouched)
 
     def _store_head(self, data: bytes) -> None:
         write_file_atomic(self._dir / HEAD_FILE, data)

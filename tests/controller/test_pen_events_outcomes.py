@@ -425,3 +425,26 @@ def test_s3_an_arming_answer_that_comes_after_an_estop_confirms_nothing(world: W
     world.advance_ms(300)
     assert world.device is Device.IDLE
     assert world.ctl.snapshot().confirmed is None
+
+
+def test_s3_only_the_answer_to_the_latest_arm_confirms_a_set(world: World) -> None:
+    """The first arm's SET_PARAMS is lost and retransmitted; meanwhile an internal error is
+    latched and acknowledged, the depth changed and armed again. The pen answers both sets in
+    turn: each is journaled as applied, but only the answer to the latest arm's set confirms
+    it, and it is the one shown as confirmed once ARMED."""
+    to_arming(world)
+    depth_1 = as_requested(world)["depth_um"]
+    world.ctl.internal_fault(RuntimeError("a test's internal error"))
+    world.submit(act.Acknowledge(note="seen"))
+    assert world.device is Device.IDLE
+    world.submit(act.Adjust(depth_um=depth_1 - 100))
+    world.submit(act.Arm())
+    world.advance_ms(600)
+    applied = [
+        (r["data"]["param_version"], r["data"]["depth_um"]) for r in world.records("PARAMS_APPLIED")
+    ]
+    assert applied == [(1, depth_1), (2, depth_1 - 100)]
+    assert world.device is Device.ARMED
+    confirmed = world.ctl.snapshot().confirmed
+    assert confirmed is not None
+    assert (confirmed.depth_um, confirmed.param_version) == (depth_1 - 100, 2)

@@ -174,7 +174,9 @@ def test_s6_a_pen_shown_faulted_in_its_telemetry_naming_no_fault_is_an_internal_
 ) -> None:
     """FAULTED with `active_fault` NONE breaks protocol.md (FAULTED is a latched fault): the pen
     has stopped and refuses to run, so the controller follows it into the latch, as it does for
-    a FAULT_RAISED naming no fault, rather than show the needle running (S6)."""
+    a FAULT_RAISED naming no fault, rather than show the needle running (S6). The operator's
+    acknowledgement is refused: there is no fault to name in CLEAR_FAULT, and a clear on the
+    host alone would be undone by the next frame."""
     running(world)
     frame = world.ctl.facts.telemetry
     assert frame is not None
@@ -187,6 +189,14 @@ def test_s6_a_pen_shown_faulted_in_its_telemetry_naming_no_fault_is_an_internal_
     [stop] = stops_by(world, "pen")
     assert stop["reason"] == "fault"
     assert world.ctl.snapshot().confirmed is None
+    world.submit(act.Acknowledge(note="seen"))
+    assert world.device is Device.FAULT and world.alarm_ids() == ["PEN_INTERNAL"]
+    assert world.ctl.last_refusal == (
+        "acknowledge: the pen reports itself faulted without naming the fault, so penctl cannot "
+        "clear it; take the pen out of service and call service (PEN_INTERNAL)"
+    )
+    assert "CLEAR_FAULT" not in [kind for kind, _ in sent_to_pen(world)]
+    assert [r["data"]["subject"] for r in world.records("OPERATOR_ACK")] == []
 
 
 # ---- the pen's own e-stop, seen in its telemetry (S4) -------------------------------------------

@@ -16,12 +16,15 @@ def _result(*mutants: Mutant) -> ModuleResult:
     return ModuleResult(PATH, list(mutants), 1.0)
 
 
-def _mutant(name: str = NAME, status: str = "survived", change: str = CHANGE) -> Mutant:
-    return Mutant(name, status, PATH, 97, change)
+def _mutant(
+    name: str = NAME, status: str = "survived", change: str = CHANGE, offset: int = 7
+) -> Mutant:
+    return Mutant(name, status, PATH, 97, change, offset)
 
 
-def _reviewed(name: str = NAME, change: str | None = CHANGE) -> Reviewed:
-    return Reviewed({name: "cannot change behaviour"}, {}, {} if change is None else {name: change})
+def _reviewed(name: str = NAME, change: str | None = CHANGE, offset: int = 7) -> Reviewed:
+    changes = {} if change is None else {name: change}
+    return Reviewed({name: "cannot change behaviour"}, {}, changes, {name: offset})
 
 
 def test_an_entry_that_holds_is_subtracted_from_the_ratio_and_not_stale() -> None:
@@ -41,6 +44,13 @@ def test_an_entry_whose_mutant_now_makes_another_change_is_stale_naming_both_cha
     assert line.endswith(NAME)
 
 
+def test_an_entry_whose_mutant_makes_the_same_change_on_another_line_is_stale() -> None:
+    """Two mutants of one function can make the same change (`continue -> break` in two loops):
+    a renumbering that swaps them is caught by the line after the def."""
+    [line] = stale_equivalents(_result(_mutant(offset=12)), _reviewed(), full=False)
+    assert line == f"{PATH}:97  now on line 12 after the def, reviewed on line 7  {NAME}"
+
+
 def test_a_reviewed_mutant_that_the_tests_killed_is_stale() -> None:
     for reviewed in (_reviewed(), _reviewed(change=None)):
         [line] = stale_equivalents(_result(_mutant(status="killed")), reviewed, full=False)
@@ -58,5 +68,6 @@ def test_after_a_full_run_an_entry_naming_no_mutant_of_the_module_is_stale() -> 
 def test_every_reviewed_equivalent_says_its_change_and_why() -> None:
     reviewed = load_equivalents()
     assert reviewed.equivalent and set(reviewed.changes) == set(reviewed.equivalent)
+    assert set(reviewed.offsets) == set(reviewed.equivalent)
     assert all("  ->  " in change for change in reviewed.changes.values())
     assert all(reason.strip() for reason in reviewed.equivalent.values())

@@ -3,6 +3,7 @@ and never a PASS without them (docs/journal.md §4, §7)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from controller.cli import main
-from controller.journal import ChecklistAnswer, JournalCorrupt, JournalWriter
+from controller.journal import ChecklistAnswer, JournalCorrupt, JournalWriter, WitnessUnreadable
 from controller.journal.audit.anchors import WitnessHead, load_witness
 from controller.journal.audit.verifier import VerificationReport, verify_path
 from controller.journal.witness import CheckpointPolicy
@@ -250,14 +251,23 @@ def test_a_witness_that_cannot_be_written_never_stops_the_journal(tmp_path: Path
     assert _verify(tmp_path / "j").first_failure is None
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "a directory"])
+_SAYS = {
+    "garbage": "not a penctl head",
+    "truncated": "not a penctl head",
+    "empty": "not a penctl head",
+    "a directory": "is a directory, not a regular file",
+    "an I/O error": "(Input/output error)",
+}
+
+
+@pytest.mark.parametrize("damage", list(_SAYS))
 def test_s7_a_witness_copy_that_cannot_be_read_refuses_the_journal_and_is_kept(
-    two_sessions, tmp_path: Path, damage: str
+    two_sessions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
     """A damaged or replaced witness copy (a symbolic link is followed, as everywhere in the
-    journal) cannot show that the journal was not rolled back; were
-    it passed over, the next head would overwrite it and the evidence with it. So the journal is
-    refused, naming the copy, and neither it nor the journal is touched."""
+    journal) cannot show that the journal was not rolled back; were it passed over, the next
+    head would overwrite it and the evidence with it. So the journal is not opened: the error
+    names the copy and what to do, and neither it nor the journal is touched."""
     directory, witness, _ = two_sessions
     copy = witness / "head.json"
     genuine = copy.read_bytes()
@@ -267,14 +277,25 @@ def test_s7_a_witness_copy_that_cannot_be_read_refuses_the_journal_and_is_kept(
         copy.write_bytes(genuine[: len(genuine) // 2])
     elif damage == "empty":
         copy.write_bytes(b"")
-    else:
+    elif damage == "a directory":
         copy.unlink()
         copy.mkdir()
+    else:  # a USB stick pulled while mounted, a share gone
+        from controller.journal import witness as witness_module
+
+        def failing(path: Path) -> bytes:
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+
+        monkeypatch.setattr(witness_module, "read_regular", failing)
     before = copy.read_bytes() if copy.is_file() else None
     journal = {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()}
-    with pytest.raises(JournalCorrupt, match="that cannot be read") as refused:
+    with pytest.raises(WitnessUnreadable) as refused:
         _writer(directory, witness, ManualClock())
-    assert str(copy) in str(refused.value) and "check the witness medium" in str(refused.value)
+    words = str(refused.value)
+    assert words.startswith(f"the witness copy {copy} cannot be read (")
+    assert "nothing was written and no session can start" in words
+    assert "Reconnect or check the witness medium" in words
+    assert _SAYS[damage] in words
     assert (copy.read_bytes() if copy.is_file() else None) == before
     assert {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()} == journal
 

@@ -1084,3 +1084,99 @@ def test_s7_closing_the_writer_writes_the_head_json_it_owes(tmp_path: Path) -> N
     assert json.loads((directory / "head.json").read_bytes())["checkpoint"] is None
     writer.close()
     assert _head(directory) == (65, _checkpoints(directory)[65])
+
+
+def test_s7_while_a_head_json_rewrite_is_held_the_appends_owing_the_next_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most one rewrite is in flight, and nothing waits for it: a checkpoint that falls due
+    a second later, while the first rewrite is still held, is owed, and its rewrite follows at
+    the first tick (poll) once the first is done."""
+    directory = tmp_path / "j"
+    writer, clock = _session_a_second_old(directory)
+    started, release = _head_writes_held(monkeypatch)
+    _to_the_first_checkpoint(writer)
+    assert started.wait(timeout=10)
+    started.clear()
+    clock.advance(1.0)
+    for _ in range(64):
+        writer.append(APPLIED, "pen")  # checkpoint 130 falls due: owed, not waited for
+    writer.poll()
+    assert not started.is_set()
+    release.set()
+    _head_chores_done()
+    writer.poll()
+    _head_chores_done()
+    assert _head(directory) == (130, _checkpoints(directory)[130])
+    writer.close()
+
+
+def test_s7_a_late_head_json_rewrite_that_fails_names_the_checkpoint_it_was_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owed rewrite of checkpoint 130 begins a second later, after more records; its
+    failure names record 130, the checkpoint head.json was to vouch for, not the last record."""
+    directory = tmp_path / "j"
+    writer, clock = _session_a_second_old(directory)
+    _to_the_first_checkpoint(writer)
+    _head_chores_done()
+    for _ in range(64 + 5):
+        writer.append(APPLIED, "pen")
+    assert writer.last_seq == 135
+    _head_writes_fail(monkeypatch)
+    clock.advance(1.0)
+    writer.poll()
+    _head_chores_done()
+    with pytest.raises(JournalFault) as caught:
+        writer.poll()
+    assert (caught.value.path, caught.value.seq) == (directory / "head.json", 130)
+    writer.close()
+
+
+def test_s7_any_append_a_second_on_starts_the_owed_head_json_rewrite(tmp_path: Path) -> None:
+    """Not only a tick (poll) or an append that makes a checkpoint: any append once a second
+    has passed since the last rewrite began, so a writer that is never polled still follows."""
+    directory = tmp_path / "j"
+    writer, clock = _session_a_second_old(directory)
+    for _ in range(63 + 64):
+        writer.append(APPLIED, "pen")
+    _head_chores_done()
+    assert _head(directory)[0] == 65  # 130 owed
+    clock.advance(1.0)
+    writer.append(APPLIED, "pen")  # no checkpoint due with this one
+    _head_chores_done()
+    assert _head(directory) == (130, _checkpoints(directory)[130])
+    writer.close()
+
+
+def test_s7_a_failed_head_json_at_close_names_the_checkpoint_it_owed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "j"
+    writer = _open(directory)
+    writer.open_session(session_open(), OPERATOR)
+    for _ in range(63 + 3):
+        writer.append(APPLIED, "pen")
+    _head_writes_fail(monkeypatch)
+    with pytest.raises(JournalFault) as caught:
+        writer.close()
+    assert (caught.value.path, caught.value.seq) == (directory / "head.json", 65)
+
+
+def test_s7_with_no_thread_to_be_had_the_owed_head_json_is_written_in_the_appends_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process at its thread limit: the rewrite is not lost, nor is the append failed after
+    its records were durable; head.json is written before the append returns."""
+    from controller.journal import writer as writer_module
+
+    def no_thread(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("can't start new thread")
+
+    directory = tmp_path / "j"
+    writer, _ = _session_a_second_old(directory)
+    monkeypatch.setattr(writer_module, "Chore", no_thread)
+    _to_the_first_checkpoint(writer)
+    assert _head(directory) == (65, _checkpoints(directory)[65])
+    assert writer.fault is None
+    writer.close()
