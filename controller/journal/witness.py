@@ -57,7 +57,7 @@ class Witness:
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
-            raise WitnessUnreadable(copy, journal, exc.strerror or str(exc)) from exc
+            raise WitnessUnreadable(copy, journal, str(exc)) from exc
         except (NotRegularFile, FramingError, SchemaError) as exc:
             raise WitnessUnreadable(copy, journal, f"not a penctl head: {exc}") from exc
 

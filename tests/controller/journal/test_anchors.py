@@ -256,7 +256,7 @@ _SAYS = {
     "truncated": "not a penctl head",
     "empty": "not a penctl head",
     "a directory": "is a directory, not a regular file",
-    "an I/O error": "(Input/output error)",
+    "an I/O error": "Input/output error",
 }
 
 
@@ -294,6 +294,7 @@ def test_s7_a_witness_copy_that_cannot_be_read_refuses_the_journal_and_is_kept(
     words = str(refused.value)
     assert words.startswith(f"the witness copy {copy} cannot be read (")
     assert "nothing was written and no session can start" in words
+    assert f"cannot show that the journal {directory} was not rolled back" in words
     assert "Reconnect or check the witness medium" in words
     assert _SAYS[damage] in words
     assert (copy.read_bytes() if copy.is_file() else None) == before
