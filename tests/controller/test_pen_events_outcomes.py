@@ -448,3 +448,25 @@ def test_s3_only_the_answer_to_the_latest_arm_confirms_a_set(world: World) -> No
     confirmed = world.ctl.snapshot().confirmed
     assert confirmed is not None
     assert (confirmed.depth_um, confirmed.param_version) == (depth_1 - 100, 2)
+
+
+def test_s3_a_refusal_of_an_earlier_arms_set_is_journaled_and_ends_no_later_arming(
+    world: World,
+) -> None:
+    """The link gives up on the first arm's set while a second arm's waits: the refusal is
+    journaled, but it neither ends the second arming nor shows as the operator's last refusal."""
+    first = to_arming(world)
+    world.ctl.internal_fault(RuntimeError("a test's internal error"))
+    world.submit(act.Acknowledge(note="seen"))
+    world.pen.inject("drop", direction="to_pen", frames=1)
+    world.submit(act.Arm())
+    assert world.device is Device.ARMING
+    last_refusal = world.ctl.last_refusal
+    asked = world.ctl.pen.params_message(depth_um=1000, speed_sps=90)  # type: ignore[union-attr]
+    refusal = nak(MessageType.SET_PARAMS, NakReason.BAD_STATE, PenState.FAULTED)
+    answer(world, Refused(first, asked, refusal, world.now))
+    assert refusals(world, "arm") == [
+        "the pen refused the settings: the pen cannot do that in its current state (FAULTED)"
+    ]
+    assert world.device is Device.ARMING
+    assert world.ctl.last_refusal == last_refusal
